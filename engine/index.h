@@ -1,0 +1,93 @@
+/*
+ * index.h — the engine's two in-memory indexes over one set of entries.
+ *
+ * Every live key has exactly one idx_entry, owned by the engine (db.c).
+ * Both indexes hold pointers to the same entries, so a key's bytes live in
+ * memory once:
+ *   - hidx (hash_index.c): XXH3-64 hash table with chaining and incremental
+ *     rehashing — point lookups in O(1), no request pays for a whole resize.
+ *   - oidx (ordered_index.c): an ordered structure over the same entries —
+ *     range and prefix scans in key order (memcmp order, shorter first).
+ * Neither index allocates or frees entries: insert returns the entry it
+ * replaced (same key) and remove returns the entry it unlinked; the engine
+ * frees an entry once both indexes have let go of it.
+ *
+ * The fields hnext, hash, klen and key belong to the indexes' contract; the
+ * engine may add payload fields in the middle but must keep those four.
+ */
+#ifndef CHALK_INDEX_H
+#define CHALK_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct idx_entry {
+    struct idx_entry *hnext;   /* next entry in the same hash bucket */
+    uint64_t hash;             /* idx_hash(key): cached so a rehash never re-hashes */
+    int64_t  expire_at_ms;     /* absolute unix ms; 0 = none */
+    uint32_t segment_id;       /* segment holding the newest record */
+    uint32_t offset;           /* of that record's first byte */
+    uint32_t record_size;      /* header + key + value + trailer */
+    uint32_t expire_slot;      /* engine-private: position in its expiry set */
+    uint32_t klen;
+    unsigned char key[];       /* klen bytes, not NUL-terminated */
+} idx_entry;
+
+/* XXH3-64 of the key: the one hash function of the engine. */
+uint64_t idx_hash(const void *key, size_t klen);
+
+/* Byte-order comparison used by the ordered index: memcmp, shorter first on
+ * a common prefix. Negative, 0 or positive. */
+int idx_keycmp(const void *a, size_t alen, const void *b, size_t blen);
+
+/* ---- hash index -------------------------------------------------------- */
+typedef struct hidx hidx;
+
+hidx *hidx_new(void);                            /* NULL on ENOMEM */
+/* Free the table; calls free_entry(arg, e) for every entry if non-NULL. */
+void  hidx_free(hidx *h, void (*free_entry)(void *arg, idx_entry *e), void *arg);
+idx_entry *hidx_find(hidx *h, uint64_t hash, const void *key, size_t klen);
+/* Link e (e->hash must be set). Returns the entry with the same key that it
+ * replaced (unlinked, for the caller to free), or NULL. Sets *err to 0, or
+ * to CHALK_ENOMEM (then nothing changed) when err is non-NULL. */
+idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err);
+/* Unlink and return the entry with this key, or NULL. */
+idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
+size_t hidx_count(const hidx *h);
+size_t hidx_memory(const hidx *h);               /* bytes of tables (not entries) */
+int    hidx_rehashing(const hidx *h);            /* 1 while a resize is under way */
+/* Move up to n buckets of an ongoing resize; returns 1 if more remain. Each
+ * find/insert/remove also moves a bounded number of buckets. */
+int    hidx_rehash_step(hidx *h, size_t n);
+/* Redis's reverse-binary cursor scan: visit whole buckets from cursor until
+ * about `count` entries were visited; return the next cursor (0 = done). */
+uint64_t hidx_scan(hidx *h, uint64_t cursor, size_t count,
+                   void (*fn)(void *arg, idx_entry *e), void *arg);
+idx_entry *hidx_random(hidx *h, uint64_t (*rand64)(void *arg), void *arg); /* NULL if empty */
+/* Check the numbered invariants listed in hash_index.c; 0 if all hold, else
+ * the number of the first broken one. */
+int    hidx_check_invariants(const hidx *h);
+
+/* ---- ordered index ----------------------------------------------------- */
+typedef struct oidx oidx;
+typedef struct oidx_iter oidx_iter;
+
+oidx *oidx_new(void);
+void  oidx_free(oidx *o);                        /* does not free entries */
+idx_entry *oidx_insert(oidx *o, idx_entry *e, int *err);  /* as hidx_insert */
+idx_entry *oidx_remove(oidx *o, const void *key, size_t klen);
+idx_entry *oidx_find(const oidx *o, const void *key, size_t klen);
+size_t oidx_count(const oidx *o);
+size_t oidx_memory(const oidx *o);
+int    oidx_check_invariants(const oidx *o);
+
+/* An iterator survives modification of the index: if the index changed
+ * since its last step, it re-seeks to the first key after the one it last
+ * returned (it keeps its own copy of that key). */
+oidx_iter *oidx_iter_new(oidx *o);
+void oidx_iter_free(oidx_iter *it);
+void oidx_iter_seek(oidx_iter *it, const void *key, size_t klen); /* first >= key; NULL,0 = first */
+idx_entry *oidx_iter_entry(oidx_iter *it);       /* NULL when past the end */
+void oidx_iter_next(oidx_iter *it);
+
+#endif /* CHALK_INDEX_H */

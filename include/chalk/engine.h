@@ -1,0 +1,334 @@
+/*
+ * chalk/engine.h — the embeddable Chalk storage engine. This header is the
+ * manual: every function says what it returns and every error it can return.
+ *
+ * Chalk's engine is Bitcask-shaped: every change is appended to a log of
+ * segment files; an in-memory hash index maps each live key to the place of
+ * its newest record; an ordered index over the same keys serves range and
+ * prefix scans. Values stay on disk (read back through the page cache), keys
+ * stay in memory. docs/engine.md is the chapter that walks through it.
+ *
+ * Threading: a chalk_db is used from ONE thread (the caller's), like the
+ * server's command thread. The engine may run background threads of its own
+ * (fsync, compaction), but callbacks are only ever invoked on the caller's
+ * thread, from chalk_poll(), chalk_sync() or chalk_close().
+ *
+ * Errors: every function that can fail returns 0 (CHALK_OK) or a negative
+ * CHALK_E* code; chalk_strerror() names it. Functions that answer a yes/no
+ * question return 1/0 or a negative error.
+ *
+ * Memory: the engine copies every key and value it is given; a caller may
+ * free or reuse its buffers as soon as a call returns. Values handed out in
+ * a chalk_value are owned by the caller and freed with chalk_value_free().
+ *
+ * Sizes: keys and values may be empty, may contain NUL bytes, and may be up
+ * to CHALK_MAX_KEY_SIZE / CHALK_MAX_VALUE_SIZE bytes.
+ */
+#ifndef CHALK_ENGINE_H
+#define CHALK_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CHALK_MAX_KEY_SIZE   (512u * 1024 * 1024)
+#define CHALK_MAX_VALUE_SIZE (512u * 1024 * 1024)
+
+/* ---- errors ------------------------------------------------------------ */
+enum chalk_error {
+    CHALK_OK        =  0,
+    CHALK_ENOTFOUND = -1,  /* no such key (or it has expired) */
+    CHALK_EIO       = -2,  /* an I/O error from the OS (read, write, fsync) */
+    CHALK_ENOSPC    = -3,  /* the disk is full; nothing was acknowledged */
+    CHALK_ELOCKED   = -4,  /* another process has the data directory open */
+    CHALK_ECORRUPT  = -5,  /* a checksum or structural check failed */
+    CHALK_EVERSION  = -6,  /* a file of an unknown format version */
+    CHALK_EINVAL    = -7,  /* a bad argument (e.g. options out of range) */
+    CHALK_ENOMEM    = -8,  /* an allocation failed */
+    CHALK_ETOOBIG   = -9,  /* key or value over the maximum size */
+    CHALK_EFAILED   = -10, /* a durable write failed earlier (e.g. fsync
+                              EIO); the engine refuses further writes until
+                              it is closed and reopened (see chalk_write) */
+    CHALK_EBUSY     = -11, /* the operation is already running (compaction) */
+    CHALK_ECLOSED   = -12, /* the engine is shutting down */
+};
+
+/* A static, human-readable name for a CHALK_E* code ("no such key", ...). */
+const char *chalk_strerror(int err);
+
+/* ---- options ----------------------------------------------------------- */
+enum chalk_fsync {
+    CHALK_FSYNC_NO = 0,     /* never fsync: the OS writes back when it likes;
+                               a power loss can lose ~30 s of writes */
+    CHALK_FSYNC_EVERYSEC,   /* fsync once a second in the background: a power
+                               loss loses up to ~1 s of writes */
+    CHALK_FSYNC_ALWAYS,     /* a batch's callback fires only after an
+                               fdatasync covering it completed (group commit) */
+};
+
+enum chalk_io {
+    CHALK_IO_AUTO = 0,      /* io_uring if io_uring_queue_init succeeds,
+                               else pwrite + fdatasync */
+    CHALK_IO_URING,         /* io_uring or fail to open (CHALK_EINVAL) */
+    CHALK_IO_PSYNC,         /* pwrite + fdatasync from a background thread */
+};
+
+enum chalk_log_level { CHALK_LOG_DEBUG, CHALK_LOG_INFO, CHALK_LOG_WARN, CHALK_LOG_ERROR };
+typedef void (*chalk_log_fn)(void *arg, enum chalk_log_level level, const char *msg);
+
+typedef struct chalk_options {
+    uint64_t         segment_size;       /* roll to a new segment past this;
+                                            default 64 MiB */
+    enum chalk_fsync fsync;              /* default CHALK_FSYNC_EVERYSEC */
+    enum chalk_io    io;                 /* default CHALK_IO_AUTO */
+    int              create_if_missing;  /* default 1 */
+    int              repair;             /* default 0: open fails on
+                                            corruption inside a sealed
+                                            segment; 1: truncate there */
+    double           compact_dead_ratio; /* start a background compaction
+                                            when dead/total bytes of sealed
+                                            segments exceeds this; default
+                                            0.5; 0 disables */
+    chalk_log_fn     log;                /* default: lines to stderr */
+    void            *log_arg;
+    const struct chalk_vfs *vfs;         /* test-only I/O layer (fault
+                                            injection); NULL = the OS */
+} chalk_options;
+
+/* Fill *opt with the defaults above. */
+void chalk_options_init(chalk_options *opt);
+
+/* ---- open / close ------------------------------------------------------ */
+typedef struct chalk_db chalk_db;
+
+/* Open (creating if allowed) the database in directory `dir`, take its
+ * exclusive lock (flock on dir/LOCK), and recover: rebuild the indexes from
+ * hint files plus the log after them, truncating a torn tail of the newest
+ * segment (logged: how many bytes were dropped).
+ * Returns CHALK_OK and *out, or: CHALK_ELOCKED (another process holds the
+ * directory), CHALK_ECORRUPT (corruption inside a sealed segment, message
+ * logged with file and offset; pass repair=1 to truncate), CHALK_EVERSION,
+ * CHALK_EIO, CHALK_ENOMEM, CHALK_EINVAL. On error *out is NULL. */
+int chalk_open(const char *dir, const chalk_options *opt, chalk_db **out);
+
+/* Flush and fsync everything written, wait for background work (fsync,
+ * compaction), deliver every pending callback, release the lock and free the
+ * handle. Returns CHALK_OK or the first I/O error met while flushing (the
+ * handle is freed either way). */
+int chalk_close(chalk_db *db);
+
+/* ---- values ------------------------------------------------------------ */
+typedef struct chalk_value {
+    void    *data;          /* malloc'd, len bytes plus a NUL after them */
+    size_t   len;
+    int64_t  expire_at_ms;  /* absolute unix time in ms; 0 = no expiry */
+} chalk_value;
+
+void chalk_value_free(chalk_value *v);   /* frees data, zeroes *v; NULL ok */
+
+/* ---- point operations -------------------------------------------------- */
+/* All writes below are a one-operation batch submitted with chalk_write()
+ * and no callback: they are visible to reads at once and made durable by the
+ * fsync policy in the background. Use chalk_write()/chalk_write_sync() to
+ * learn when they are durable.
+ * expire_at_ms: absolute unix time in ms, 0 = never. A key whose time has
+ * passed is invisible to every read (lazy expiry); it is removed from disk by
+ * compaction and from memory by chalk_expire_cycle() or an overwrite. */
+
+/* Returns CHALK_OK, CHALK_ETOOBIG, CHALK_EFAILED, CHALK_ENOMEM, CHALK_EIO. */
+int chalk_put(chalk_db *db, const void *key, size_t klen,
+              const void *val, size_t vlen, int64_t expire_at_ms);
+
+/* Returns CHALK_OK and fills *out, or CHALK_ENOTFOUND, CHALK_EIO,
+ * CHALK_ECORRUPT (the record's checksum failed: never served), CHALK_ENOMEM. */
+int chalk_get(chalk_db *db, const void *key, size_t klen, chalk_value *out);
+
+/* Returns CHALK_OK (it existed and a tombstone was written) or
+ * CHALK_ENOTFOUND (nothing written), or a write error as chalk_put. */
+int chalk_delete(chalk_db *db, const void *key, size_t klen);
+
+/* 1 if the key exists and has not expired, 0 if not. Never touches disk. */
+int chalk_exists(chalk_db *db, const void *key, size_t klen);
+
+/* The key's expiry without reading its value: CHALK_OK and *expire_at_ms (0
+ * = none), or CHALK_ENOTFOUND. Never touches disk. */
+int chalk_get_expiry(chalk_db *db, const void *key, size_t klen, int64_t *expire_at_ms);
+
+/* Number of live keys in the index (keys past their expiry that no read or
+ * cycle has removed yet are counted, as Redis's DBSIZE counts them). */
+uint64_t chalk_count(const chalk_db *db);
+
+/* ---- write batches ----------------------------------------------------- */
+/* A batch is several puts and deletes applied atomically: after a crash,
+ * recovery applies the whole batch or none of it. */
+typedef struct chalk_batch chalk_batch;
+
+chalk_batch *chalk_batch_new(void);                  /* NULL on ENOMEM */
+void   chalk_batch_free(chalk_batch *b);             /* NULL ok */
+void   chalk_batch_clear(chalk_batch *b);            /* empty it for reuse */
+size_t chalk_batch_count(const chalk_batch *b);      /* operations in it */
+/* Both return CHALK_OK, CHALK_ETOOBIG or CHALK_ENOMEM. */
+int chalk_batch_put(chalk_batch *b, const void *key, size_t klen,
+                    const void *val, size_t vlen, int64_t expire_at_ms);
+int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen);
+
+/* Called once per chalk_write(), on the caller's thread, from chalk_poll(),
+ * chalk_sync() or chalk_close(), when the batch is as durable as the fsync
+ * policy promises (ALWAYS: an fdatasync covering it completed; EVERYSEC/NO:
+ * it was handed to the OS with write()). status is CHALK_OK or the error
+ * that made it fail (CHALK_EIO, CHALK_ENOSPC): a failed batch was never
+ * acknowledged and the engine is then in the failed state. */
+typedef void (*chalk_commit_cb)(void *arg, int status);
+
+/* Apply batch b: the indexes change at once (later reads see it), and its
+ * records are queued for the log as one unit. cb (may be NULL) learns when
+ * it is durable. The batch is copied; b may be reused on return.
+ * Returns CHALK_OK, or CHALK_EFAILED (an earlier durable write failed: no
+ * further writes until reopen), CHALK_ETOOBIG, CHALK_ENOMEM. On error
+ * nothing was applied and cb is never called. */
+int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *arg);
+
+/* chalk_write() then wait until the batch is durable per the policy.
+ * Returns CHALK_OK or the error its callback would have received. */
+int chalk_write_sync(chalk_db *db, const chalk_batch *b);
+
+/* ---- group commit and the event loop ----------------------------------- */
+/* Group commit, for a caller with an event loop (chalk-server):
+ *   1. run commands; each write calls chalk_write(..., cb, reply)
+ *   2. before sleeping, call chalk_flush(): everything queued since the last
+ *      flush becomes one write (and, under ALWAYS, one fdatasync) issued in
+ *      the background; the caller does not block
+ *   3. poll chalk_event_fd() for readability along with the sockets; when it
+ *      is readable call chalk_poll(), which runs the callbacks of batches
+ *      that became durable (the server then sends the held replies).
+ * A caller without a loop just uses chalk_write_sync() or chalk_sync(). */
+
+/* A file descriptor that becomes readable when chalk_poll() has work to do.
+ * Never close it; it stays valid until chalk_close(). */
+int chalk_event_fd(chalk_db *db);
+
+/* Submit every queued record to the log now (one group). Non-blocking.
+ * Returns CHALK_OK or CHALK_EFAILED. */
+int chalk_flush(chalk_db *db);
+
+/* Deliver completions: run the callbacks of every batch that became durable
+ * (or failed) since the last call; clears the event fd. Also runs periodic
+ * work (EVERYSEC fsync bookkeeping, the compaction trigger). Returns the
+ * number of callbacks run, or a negative error. */
+int chalk_poll(chalk_db *db);
+
+/* Flush, then block until everything written so far is durable (fdatasync,
+ * whatever the policy) and every callback has run. Returns CHALK_OK or the
+ * I/O error. */
+int chalk_sync(chalk_db *db);
+
+/* ---- ordered iteration, snapshots -------------------------------------- */
+/* Iterators walk keys in byte order (memcmp, shorter first on a tie).
+ * Expired keys are skipped. Without a snapshot an iterator sees the live
+ * data: writes made while it is open may or may not be seen, but it never
+ * crashes, never returns a key twice and never skips a key that existed
+ * unchanged for its whole life. With a snapshot it sees exactly the data as
+ * of chalk_snapshot_acquire(), whatever is written or compacted meanwhile. */
+typedef struct chalk_iter chalk_iter;
+typedef struct chalk_snapshot chalk_snapshot;
+
+/* Returns CHALK_OK and *out, or CHALK_ENOMEM. Release before chalk_close. */
+int  chalk_snapshot_acquire(chalk_db *db, chalk_snapshot **out);
+void chalk_snapshot_release(chalk_db *db, chalk_snapshot *snap);
+
+/* snap may be NULL (live view). Returns NULL on ENOMEM. The iterator starts
+ * unpositioned: call a seek first. Free before chalk_close. */
+chalk_iter *chalk_iter_new(chalk_db *db, const chalk_snapshot *snap);
+void chalk_iter_free(chalk_iter *it);
+void chalk_iter_seek_first(chalk_iter *it);
+void chalk_iter_seek(chalk_iter *it, const void *key, size_t klen); /* first key >= key */
+int  chalk_iter_valid(const chalk_iter *it);                        /* 1 while on a key */
+void chalk_iter_next(chalk_iter *it);
+/* The current key; valid until the next call on the iterator. */
+const void *chalk_iter_key(const chalk_iter *it, size_t *klen);
+int64_t chalk_iter_expiry(const chalk_iter *it);                     /* 0 = none */
+/* Read the current value: CHALK_OK, CHALK_EIO or CHALK_ECORRUPT. */
+int  chalk_iter_value(chalk_iter *it, chalk_value *out);
+/* CHALK_OK, or the first error the iterator met (it then stops). */
+int  chalk_iter_status(const chalk_iter *it);
+
+/* ---- hash-order scan (Redis SCAN's cursor) ------------------------------ */
+/* Visit the keys of one or more hash-index buckets starting at `cursor`
+ * (0 = start) and return the next cursor (0 = done). The cursor is Redis's
+ * reverse-binary bucket cursor: a full scan returns every key that existed
+ * for the whole scan at least once, even across a resize, and a key may be
+ * returned twice. `count` is a hint of how many keys to visit. fn is called
+ * for each key; the key pointer is valid only during the call. */
+typedef void (*chalk_key_fn)(void *arg, const void *key, size_t klen, int64_t expire_at_ms);
+uint64_t chalk_scan(chalk_db *db, uint64_t cursor, size_t count, chalk_key_fn fn, void *arg);
+
+/* A uniformly-ish random live key copied into *out (out->data, out->len;
+ * expire_at_ms set), or CHALK_ENOTFOUND when empty. For RANDOMKEY. */
+int chalk_random_key(chalk_db *db, chalk_value *out);
+
+/* ---- expiry ------------------------------------------------------------ */
+/* Active expiry, Redis's sampling idea: look at up to `max_sample` keys that
+ * carry an expiry and call fn for each one whose time is <= now_ms. The
+ * engine does NOT delete them: the caller decides (the server deletes them
+ * with a batch it also replicates; a replica never expires on its own
+ * clock). Returns the number of expired keys found. */
+int chalk_expire_sample(chalk_db *db, int64_t now_ms, size_t max_sample,
+                        chalk_key_fn fn, void *arg);
+
+/* ---- compaction, introspection, stats ---------------------------------- */
+/* Start a background compaction of the sealed segments (merge live records
+ * into new segments + hint files, swap them in, delete the old ones). Reads
+ * and writes go on meanwhile. Returns CHALK_OK, or CHALK_EBUSY if one is
+ * already running. chalk_compact_wait() blocks until none is running and
+ * returns the result of the last one. */
+int chalk_compact(chalk_db *db);
+int chalk_compact_wait(chalk_db *db);
+
+/* Where a key's newest record lives (DEBUG OBJECT, chalk-dump lessons). */
+typedef struct chalk_location {
+    uint32_t segment_id;    /* file NNNNNNNNNN.log in the data directory */
+    uint64_t offset;        /* of the record's first byte */
+    uint32_t record_size;   /* header + key + value + checksum, in bytes */
+    uint32_t value_size;
+} chalk_location;
+/* CHALK_OK and *out, or CHALK_ENOTFOUND. */
+int chalk_locate(chalk_db *db, const void *key, size_t klen, chalk_location *out);
+
+typedef struct chalk_stats {
+    uint64_t keys;                  /* live keys in the index */
+    uint64_t keys_with_expiry;
+    uint64_t segments;              /* segment files, active one included */
+    uint64_t live_bytes;            /* bytes of records the index points at */
+    uint64_t dead_bytes;            /* overwritten, deleted or expired */
+    uint64_t user_bytes_written;    /* by chalk_write and friends */
+    uint64_t compaction_bytes_written;
+    double   write_amplification;   /* (user + compaction) / user */
+    double   space_amplification;   /* (live + dead) / live */
+    uint64_t compactions;           /* completed */
+    uint64_t fsyncs;                /* fdatasync calls completed */
+    uint64_t fsync_usec_total;      /* their summed latency */
+    uint64_t fsync_usec_max;
+    uint64_t last_recovery_usec;    /* how long the last open took */
+    uint64_t recovery_truncated_bytes; /* torn tail dropped at the last open */
+    uint64_t index_memory_bytes;    /* hash + ordered index */
+    uint64_t rehash_in_progress;    /* 1 while the hash index is resizing */
+    const char *io_path;            /* "io_uring" or "pwrite+fdatasync" */
+    int      failed;                /* 1 after a durable write failed */
+} chalk_stats;
+void chalk_stats_get(chalk_db *db, chalk_stats *out);
+
+/* ---- the test-only I/O layer ------------------------------------------- */
+/* When chalk_options.vfs is set, the engine performs every file operation
+ * that changes the disk through it, so tests can inject faults (drop
+ * unsynced bytes, fail the Nth write or fsync with EIO or ENOSPC, crash at a
+ * step of compaction). Each function returns what the POSIX call would
+ * (>= 0) or -errno. Defined in engine/vfs.h. */
+struct chalk_vfs;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CHALK_ENGINE_H */
