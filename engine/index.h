@@ -25,9 +25,13 @@ typedef struct idx_entry {
     struct idx_entry *hnext;   /* next entry in the same hash bucket */
     uint64_t hash;             /* idx_hash(key): cached so a rehash never re-hashes */
     int64_t  expire_at_ms;     /* absolute unix ms; 0 = none */
+    uint64_t seq;              /* engine: seq of the batch that wrote the newest
+                                  record (recovery: newest seq wins; snapshots:
+                                  an entry newer than a snapshot is not in it) */
     uint32_t segment_id;       /* segment holding the newest record */
     uint32_t offset;           /* of that record's first byte */
-    uint32_t record_size;      /* header + key + value + trailer */
+    uint32_t record_size;      /* header + key + value + trailer; 0 only
+                                  inside recovery: a tombstone marker */
     uint32_t expire_slot;      /* engine-private: position in its expiry set */
     uint32_t klen;
     unsigned char key[];       /* klen bytes, not NUL-terminated */
