@@ -1,0 +1,126 @@
+/*
+ * log.h — the log writer: appends to the active segment through group
+ * commit. log.c holds the policy; a backend (log_uring.c, log_psync.c)
+ * performs one group's write (+ fdatasync) without blocking the caller.
+ *
+ * A group is the bytes appended since the previous flush, all for the one
+ * active segment (a roll drains the log first, so a group never spans two
+ * segments), plus the callbacks of the batches those bytes hold.
+ *
+ *   chalk_write ─log_append()─▶ pending ─log_flush()─▶ inflight ─backend─▶ done
+ *                                                                 │
+ *                       chalk_poll ─log_run_callbacks()◀──────────┘
+ *
+ * Rules (the file's invariants, checked by log_check_invariants):
+ *   1. at most one group is in flight; the next one accumulates in pending;
+ *   2. pending->off == inflight->off + inflight->len when both exist and
+ *      are for the same segment, and pending->off + pending->len == tail;
+ *   3. a group's buffer is not touched by the caller's thread once in
+ *      flight, except to READ it (serving reads of not-yet-written records);
+ *   4. callbacks run only from log_run_callbacks(), on the caller's thread.
+ */
+#ifndef CHALK_LOG_H
+#define CHALK_LOG_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chalk/engine.h"
+
+struct chalk_vfs;
+struct log;
+
+struct log_cb {
+    chalk_commit_cb cb;
+    void           *arg;
+};
+
+struct log_group {
+    uint32_t  seg_id;
+    int       fd;              /* write fd of that segment (vfs) */
+    uint64_t  off;             /* file offset of buf[0] */
+    uint8_t  *buf;
+    size_t    len, cap;
+    size_t    done;            /* bytes already written (short writes) */
+    int       sync;            /* fdatasync after the write */
+    int       synced;          /* backend: the fdatasync completed */
+    struct log_cb *cbs;
+    size_t    ncbs, cbcap;
+    int       status;          /* 0 or CHALK_EIO / CHALK_ENOSPC */
+    uint64_t  fsync_usec;      /* latency of its fdatasync, if any */
+    uint64_t  submit_usec;     /* backend bookkeeping */
+    struct log_group *next;    /* in the done list */
+};
+
+/* A backend: performs groups in the background and reports completion by
+ * making lg->efd readable. Chosen once, in log_open(). */
+struct log_backend {
+    const char *name;          /* stats.io_path */
+    int  (*start)(struct log *lg);                   /* 0 or CHALK_E* */
+    void (*submit)(struct log *lg, struct log_group *g);
+    /* Non-blocking: the finished in-flight group, or NULL. */
+    struct log_group *(*reap)(struct log *lg);
+    void (*stop)(struct log *lg);
+};
+extern const struct log_backend log_backend_uring;
+extern const struct log_backend log_backend_psync;
+
+struct log {
+    const struct log_backend *be;
+    void     *be_state;        /* the backend's own */
+    const struct chalk_vfs *vfs;
+    enum chalk_fsync policy;
+    int       efd;             /* eventfd: completions (and other wake-ups) */
+    uint32_t  seg_id;          /* active segment */
+    int       fd;              /* its write fd, -1 if none */
+    uint64_t  tail;            /* logical end: on disk + in flight + pending */
+    struct log_group *pending, *inflight;
+    struct log_group *done_head, *done_tail;
+    int       failed;          /* CHALK_EIO / CHALK_ENOSPC once a group failed */
+    uint64_t  unsynced;        /* bytes written since the last fdatasync */
+    uint64_t  fsyncs, fsync_usec_total, fsync_usec_max;
+    uint64_t  bytes_written;
+};
+
+/* Pick the backend (io mode, vfs) and start it. Returns 0, CHALK_EINVAL
+ * (io_uring demanded and unavailable), CHALK_EIO, CHALK_ENOMEM. */
+int  log_open(struct log *lg, const chalk_options *opt, const struct chalk_vfs *vfs,
+              chalk_log_fn logf, void *log_arg);
+/* Drain (wait for the in-flight group), stop the backend, close the active
+ * fd. Pending callbacks must have been run by the caller. */
+void log_close(struct log *lg);
+
+void log_set_active(struct log *lg, uint32_t seg_id, int fd, uint64_t tail);
+
+/* Reserve n bytes at the log's tail for one batch; returns where to encode
+ * them (valid until the next log_* call) and the file offset of the first
+ * byte. NULL on ENOMEM. */
+uint8_t *log_append(struct log *lg, size_t n, uint64_t *off);
+/* Attach a callback to the batch just appended. 0 or CHALK_ENOMEM. */
+int  log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg);
+size_t log_pending_bytes(const struct log *lg);
+
+/* Hand pending to the backend if nothing is in flight. Non-blocking. */
+void log_flush(struct log *lg);
+/* Queue an fdatasync-only group (EVERYSEC's tick, chalk_sync). */
+int  log_request_sync(struct log *lg);
+/* Collect a finished group without blocking (no callbacks run). Returns 1
+ * if one was collected. */
+int  log_reap(struct log *lg);
+/* Block until nothing is pending or in flight (flushing as needed). */
+void log_drain(struct log *lg);
+/* Run the callbacks of finished groups. Returns how many ran. */
+int  log_run_callbacks(struct log *lg);
+
+/* Copy [off, off+n) of segment seg_id if it is still in memory (pending or
+ * in flight). Returns 1 if copied, 0 if it is on disk. */
+int  log_read_memory(const struct log *lg, uint32_t seg_id, uint64_t off, void *dst, size_t n);
+
+int  log_check_invariants(const struct log *lg);
+
+/* For backends: signal lg->efd. */
+void log_signal(struct log *lg);
+uint64_t log_now_usec(void);
+
+#endif /* CHALK_LOG_H */
