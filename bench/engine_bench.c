@@ -1,0 +1,430 @@
+/*
+ * bench/engine_bench.c — the engine suite: Chalk vs LevelDB vs RocksDB vs
+ * LMDB through their C APIs, side by side in one run, with the ratios and
+ * issue 3's targets. `engine_bench --help` lists the knobs; bench/run.sh
+ * runs it (1M keys, 3 repetitions; --quick: 200k keys, 1 repetition).
+ *
+ * The one idea: every engine does the same work through the same loop (the
+ * kv_driver table), each engine of each repetition in a fresh child process
+ * on a fresh directory, so that one engine's heap, threads or page cache
+ * habits cannot tax the next, and the resident memory a child gains while
+ * filling is that engine's alone. Ratios come from one run, where the noise
+ * of a shared 2-core machine hits all engines alike.
+ *
+ * Method (docs/PERFORMANCE.md explains each row):
+ *   - keys: 16 decimal digits; values: 100 random (incompressible) bytes;
+ *   - fillseq / fillrandom: every key once, in order / in a random
+ *     permutation, one put per call, no fsync;
+ *   - readrandom: N gets of uniformly random existing keys, each verified;
+ *   - restart: close, reopen (timed), readrandom again — the indexes are
+ *     rebuilt, while the OS page cache stays warm (a process restart, not a
+ *     machine reboot);
+ *   - durable fills: batches of 100 puts, each on disk before the next;
+ *   - the disk's fdatasync rate: 4 KiB appended + fdatasync, in a loop;
+ *   - medians of the repetitions, with min–max; the first repetition is
+ *     preceded by a small warm-up fill of every engine.
+ *
+ * Left out on purpose: multi-threaded writers and readers (Chalk's API is
+ * single-threaded by design; LevelDB/RocksDB would gain from threads), range
+ * scans, values larger than the page cache. Cost: the table says nothing
+ * about those workloads.
+ *
+ * Interview topics: tx.durability (fsync_rate: the physical ceiling of
+ * durable commits, and what group commit does about it).
+ */
+#include "kv_driver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine_report.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- scratch directories, memory, disk usage ----------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path) ? -1 : 0;
+}
+
+void bench_rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int bench_mkdir_fresh(const char *dir)
+{
+    bench_rm_tree(dir);
+    if (mkdir(dir, 0755) != 0) {
+        fprintf(stderr, "mkdir %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int fresh_dir(char *out, size_t cap, const char *base, const char *name)
+{
+    snprintf(out, cap, "%s/%s", base, name);
+    return bench_mkdir_fresh(out);
+}
+
+/* Bytes allocated on disk under dir (st_blocks, not the apparent size:
+ * LMDB's map file is sparse). Recursive; symlinks are not followed. */
+static uint64_t du_bytes(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    if (!d)
+        return 0;
+    while ((ent = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            total += du_bytes(path);
+        else if (S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_blocks * 512;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Anonymous resident memory of this process, in bytes (heap, not the
+ * file-backed pages of an mmap'd database, which belong to the page cache). */
+static double rss_anon_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = NAN;
+    if (!f)
+        return NAN;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %lf kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024.0;
+}
+
+/* ---- the disk's own limit ------------------------------------------------- */
+
+/* @interview(tx.durability): Why does a database need group commit? A
+ * durable commit waits for fdatasync, and this loop measures how many of
+ * those the disk completes per second with nothing else on the path: that
+ * rate caps one-at-a-time durable commits, however fast the engine is.
+ * Group commit covers many callers' batches with one fdatasync, so durable
+ * throughput can grow past it (compare ROW_GROUP_COMMIT). */
+static double fsync_rate(const char *base, int iterations)
+{
+    char path[4200];
+    char block[4096];
+    snprintf(path, sizeof path, "%s/fsync-probe", base);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (fd < 0)
+        return NAN;
+    memset(block, 'x', sizeof block);
+    double start = bench_now();
+    int done = 0;
+    for (; done < iterations; done++) {
+        /* Appending, like a log: each fdatasync also persists the new size. */
+        if (pwrite(fd, block, sizeof block, (off_t)done * 4096) != (ssize_t)sizeof block ||
+            fdatasync(fd) != 0)
+            break;
+    }
+    double secs = bench_now() - start;
+    close(fd);
+    unlink(path);
+    return done == iterations ? done / secs : NAN;
+}
+
+/* ---- the timed loops, identical for every engine ------------------------ */
+
+typedef struct loop_ctx {
+    const kv_driver *drv;
+    const bench_cfg *cfg;
+    const char      *value_base;
+} loop_ctx;
+
+/* Put `count` keys in batches of `batch`: key i = perm ? perm[i] : i.
+ * Returns ops/s, or NAN on error. */
+static double timed_fill(const loop_ctx *c, void *db, size_t count, size_t batch, int random)
+{
+    char keys[BENCH_SYNC_BATCH][BENCH_KEY_SIZE];
+    char *vals = malloc(BENCH_SYNC_BATCH * c->cfg->value_size);
+    kv_pair pairs[BENCH_SYNC_BATCH];
+    if (!vals || batch > BENCH_SYNC_BATCH) {
+        free(vals);
+        return NAN;
+    }
+    double start = bench_now();
+    for (size_t i = 0; i < count; i += batch) {
+        size_t n = count - i < batch ? count - i : batch;
+        for (size_t j = 0; j < n; j++) {
+            uint64_t id = random ? c->cfg->perm[i + j] : i + j;
+            char *val = vals + j * c->cfg->value_size;
+            bench_key(keys[j], id);
+            bench_value(val, c->value_base, c->cfg->value_size, id);
+            pairs[j] = (kv_pair){ keys[j], BENCH_KEY_SIZE, val, c->cfg->value_size };
+        }
+        if (c->drv->put_batch(db, pairs, n) != 0)
+            goto fail;
+    }
+    if (c->drv->settle && c->drv->settle(db) != 0)
+        goto fail;
+    free(vals);
+    return count / (bench_now() - start);
+fail:
+    free(vals);
+    return NAN;
+}
+
+/* `count` gets of random existing keys, each checked. ops/s or NAN. */
+static double timed_reads(const loop_ctx *c, void *db, size_t count, uint64_t seed)
+{
+    char key[BENCH_KEY_SIZE];
+    uint64_t rng = seed;
+    double start = bench_now();
+    for (size_t i = 0; i < count; i++) {
+        size_t vlen = 0;
+        bench_key(key, bench_rand(&rng) % c->cfg->keys);
+        int rc = c->drv->get(db, key, sizeof key, &vlen);
+        if (rc != 0 || vlen != c->cfg->value_size) {
+            fprintf(stderr, "%s: read %zu: %s\n", c->drv->name, i, rc ? "missing" : "bad length");
+            return NAN;
+        }
+    }
+    return count / (bench_now() - start);
+}
+
+/* ---- one engine, one repetition (runs in a child process) --------------- */
+
+/* Fill randomly, read, measure memory and disk, restart, read again. */
+static void run_random_phase(const loop_ctx *c, double *res)
+{
+    char dir[4096];
+    void *db = NULL;
+    if (fresh_dir(dir, sizeof dir, c->cfg->dir, "random") || c->drv->open(dir, 0, &db))
+        return;
+    double rss0 = rss_anon_bytes();
+    res[ROW_FILLRANDOM] = timed_fill(c, db, c->cfg->keys, 1, 1);
+    res[ROW_READRANDOM] = timed_reads(c, db, c->cfg->keys, c->cfg->seed);
+    res[ROW_MEM_PER_KEY] = (rss_anon_bytes() - rss0) / (double)c->cfg->keys;
+    double t0 = bench_now();
+    c->drv->close(db);
+    res[ROW_DISK_PER_KEY] = (double)du_bytes(dir) / (double)c->cfg->keys;
+    if (c->drv->open(dir, 0, &db) == 0) {
+        res[ROW_REOPEN_MS] = (bench_now() - t0) * 1e3;
+        res[ROW_READ_RESTART] = timed_reads(c, db, c->cfg->keys, c->cfg->seed + 1);
+        c->drv->close(db);
+    }
+    bench_rm_tree(dir);
+}
+
+/* A fill in a fresh directory; durable picks the batch size and fsyncs. */
+static double fill_phase(const loop_ctx *c, const char *name, int durable, int random)
+{
+    char dir[4096];
+    void *db = NULL;
+    double ops = NAN;
+    if (fresh_dir(dir, sizeof dir, c->cfg->dir, name) || c->drv->open(dir, durable, &db))
+        return NAN;
+    size_t count = durable ? c->cfg->sync_keys : c->cfg->keys;
+    ops = timed_fill(c, db, count, durable ? BENCH_SYNC_BATCH : 1, random);
+    if (c->drv->close(db) != 0)
+        ops = NAN;
+    bench_rm_tree(dir);
+    return ops;
+}
+
+static void run_engine(const kv_driver *drv, const bench_cfg *cfg, const char *value_base,
+                       double *res)
+{
+    loop_ctx c = { drv, cfg, value_base };
+    res[ROW_FILLSEQ] = fill_phase(&c, "seq", 0, 0);
+    run_random_phase(&c, res);
+    res[ROW_FILLSEQ_SYNC] = fill_phase(&c, "seqsync", 1, 0);
+    res[ROW_FILLRANDOM_SYNC] = fill_phase(&c, "randsync", 1, 1);
+    res[ROW_SYNC_BATCHES] = res[ROW_FILLRANDOM_SYNC] / BENCH_SYNC_BATCH;
+    if (drv == &kv_chalk)
+        chalk_bench_extra(cfg, value_base, res);
+}
+
+/* Fork, run one engine in the child writing into shared `res`, wait. */
+static int run_isolated(const kv_driver *drv, const bench_cfg *cfg, const char *value_base,
+                        double *res)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        run_engine(drv, cfg, value_base, res);
+        fflush(NULL);
+        _exit(0);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "engine_bench: %s child died (status %d)\n", drv->name, status);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- command line and main ----------------------------------------------- */
+
+static const kv_driver *const all_drivers[] = { &kv_chalk, &kv_leveldb, &kv_rocksdb, &kv_lmdb };
+#define N_DRIVERS (sizeof all_drivers / sizeof all_drivers[0])
+
+static int engine_selected(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+        "usage: engine_bench [--keys N] [--sync-keys N] [--reps R] [--value-size B]\n"
+        "                    [--dir BASE] [--engines chalk,leveldb,rocksdb,lmdb]\n"
+        "                    [--csv FILE] [--markdown FILE] [--fsync-iters N] [--seed S]\n"
+        "defaults: 1000000 keys, 100000 sync keys, 3 reps, 100-byte values, /var/tmp\n");
+}
+
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    *a = (bench_args){ .keys = 1000000, .sync_keys = 100000, .reps = 3, .value_size = 100,
+                       .base = "/var/tmp", .engines = "chalk,leveldb,rocksdb,lmdb",
+                       .fsync_iters = 2000, .seed = 42 };
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(opt, "--help") || !val)
+            return -1;
+        i++;
+        if (!strcmp(opt, "--keys")) a->keys = strtoull(val, NULL, 10);
+        else if (!strcmp(opt, "--sync-keys")) a->sync_keys = strtoull(val, NULL, 10);
+        else if (!strcmp(opt, "--reps")) a->reps = atoi(val);
+        else if (!strcmp(opt, "--value-size")) a->value_size = strtoull(val, NULL, 10);
+        else if (!strcmp(opt, "--dir")) a->base = val;
+        else if (!strcmp(opt, "--engines")) a->engines = val;
+        else if (!strcmp(opt, "--csv")) a->csv = val;
+        else if (!strcmp(opt, "--markdown")) a->markdown = val;
+        else if (!strcmp(opt, "--fsync-iters")) a->fsync_iters = atoi(val);
+        else if (!strcmp(opt, "--seed")) a->seed = strtoull(val, NULL, 10);
+        else return -1;
+    }
+    if (a->keys < 1000 || a->sync_keys < BENCH_SYNC_BATCH || a->reps < 1 || a->reps > MAX_REPS ||
+        a->value_size < 8 || a->fsync_iters < 10 || a->keys > UINT32_MAX)
+        return -1;
+    if (a->sync_keys > a->keys)
+        a->sync_keys = a->keys;
+    for (size_t e = 0; e < N_DRIVERS; e++)
+        if (engine_selected(a->engines, all_drivers[e]->name))
+            a->selected[a->n_selected++] = all_drivers[e];
+    if (a->n_selected == 0)
+        return -1;
+    return 0;
+}
+
+/* Fisher–Yates over 0..n-1, seeded. */
+static uint32_t *make_perm(size_t n, uint64_t seed)
+{
+    uint32_t *p = malloc(n * sizeof *p);
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint32_t)i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = bench_rand(&seed) % (i + 1);
+        uint32_t t = p[i]; p[i] = p[j]; p[j] = t;
+    }
+    return p;
+}
+
+/* A tiny run of every engine before the first repetition: warms the disk,
+ * the page cache of the libraries' code and the directory, so the first
+ * measured engine is not the one paying for cold caches. It runs in child
+ * processes like the real runs: RocksDB keeps background threads after
+ * close, and a process that forks after starting threads must not use them. */
+static void warm_up(const bench_cfg *cfg, const char *value_base, const bench_args *a)
+{
+    bench_cfg small = *cfg;
+    double scratch[ROW_COUNT];
+    uint32_t *perm = make_perm(1000, cfg->seed);
+    if (!perm)
+        return;
+    small.keys = 1000;
+    small.sync_keys = BENCH_SYNC_BATCH;
+    small.perm = perm;
+    for (size_t e = 0; e < a->n_selected; e++)
+        (void)run_isolated(a->selected[e], &small, value_base, scratch);
+    free(perm);
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        usage();
+        return 2;
+    }
+    char base[4096];
+    snprintf(base, sizeof base, "%s/chalk-engine-bench-XXXXXX", a.base);
+    if (!mkdtemp(base)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", base, strerror(errno));
+        return 1;
+    }
+    char value_base[4096];
+    uint64_t rng = a.seed;
+    char *value_big = a.value_size > sizeof value_base ? malloc(a.value_size) : value_base;
+    uint32_t *perm = make_perm(a.keys, a.seed);
+    bench_results *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!perm || !value_big || r == MAP_FAILED) {
+        fprintf(stderr, "engine_bench: out of memory\n");
+        return 1;
+    }
+    for (size_t b = 0; b < a.value_size; b++)
+        value_big[b] = (char)bench_rand(&rng);
+    for (size_t i = 0; i < sizeof r->v / sizeof(double); i++)
+        ((double *)r->v)[i] = NAN;
+    bench_cfg cfg = { a.keys, a.sync_keys, a.value_size, perm, a.seed, base };
+    fprintf(stderr, "engine_bench: %zu keys (%zu durable), %d rep(s), in %s\n",
+            a.keys, a.sync_keys, a.reps, base);
+    warm_up(&cfg, value_big, &a);
+    for (int rep = 0; rep < a.reps; rep++) {
+        r->fsync_rate[rep] = fsync_rate(base, a.fsync_iters);
+        fprintf(stderr, "  rep %d/%d: fdatasync %.0f/s\n", rep + 1, a.reps, r->fsync_rate[rep]);
+        for (size_t e = 0; e < a.n_selected; e++) {
+            double t0 = bench_now();
+            cfg.seed = a.seed + (uint64_t)rep * 7919;
+            run_isolated(a.selected[e], &cfg, value_big, r->v[rep][e]);
+            fprintf(stderr, "  rep %d/%d: %-8s done in %.1f s\n", rep + 1, a.reps,
+                    a.selected[e]->name, bench_now() - t0);
+        }
+    }
+    int rc = report_engine_results(&a, a.selected, a.n_selected, r);
+    bench_rm_tree(base);
+    return rc;
+}
