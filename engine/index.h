@@ -93,5 +93,9 @@ void oidx_iter_free(oidx_iter *it);
 void oidx_iter_seek(oidx_iter *it, const void *key, size_t klen); /* first >= key; NULL,0 = first */
 idx_entry *oidx_iter_entry(oidx_iter *it);       /* NULL when past the end */
 void oidx_iter_next(oidx_iter *it);
+/* CHALK_OK, or CHALK_ENOMEM if the iterator could not copy a key (it then
+ * reads as past the end, so a caller that stops on NULL should check this
+ * to tell "done" from "failed"). Added by the index engineer. */
+int  oidx_iter_status(const oidx_iter *it);
 
 #endif /* CHALK_INDEX_H */

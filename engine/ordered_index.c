@@ -1,0 +1,686 @@
+/*
+ * ordered_index.c — the ordered index (oidx): the live entries in key order,
+ * for range scans, prefix scans and ordered iteration.
+ *
+ * The one idea: an in-memory B+tree whose nodes hold only POINTERS to the
+ * engine's idx_entry structs, never key bytes. Leaves hold up to 62 entry
+ * pointers and are chained left to right, so a scan is one descent and then
+ * a walk along arrays; inner nodes hold child pointers and, for each child,
+ * a pointer to the first entry of its subtree, which is the separator that
+ * a descent compares with. A key's bytes live once, in its entry.
+ *
+ * Why a B+tree and not a skiplist (Redis's choice for sorted sets) — the
+ * figures are for 64-bit pointers, glibc malloc, random insertion order:
+ *
+ *                       memory per key                 lookup, 1M keys
+ *   B+tree of pointers  8 B × 1/fill (≈0.7) ≈ 12 B,    ~4 node visits, each a
+ *                       +~4% for inner nodes, one      binary search inside a
+ *                       malloc per 62 keys             512-byte node
+ *   skiplist            node per key: entry pointer +  ~2·log2(n) ≈ 40 pointer
+ *                       1.33 forward pointers + level  hops, each a likely
+ *                       byte + malloc header ≈ 32 B    cache miss
+ *                       (Redis's, with score, span and
+ *                       backward link: ≈ 60 B)
+ *   hash index (for     8 B of bucket per slot, load   one bucket + chain:
+ *   comparison)         0.5–1 ⇒ 8–16 B; no order       ~1–2 cache misses
+ *
+ * Both ordered structures compare keys through the entry pointer (one miss
+ * per comparison, ~log2(n) of them); the B+tree saves the misses on the
+ * structure itself and most of the memory. The skiplist's merits are
+ * simpler code (no splits, merges or borrowing: the bulk of this file) and
+ * easy lock-free variants, which a single-threaded engine does not need.
+ *
+ * Node rules (the constants below):
+ *   - a leaf splits in half when full — except when a key is appended after
+ *     the last key of the whole index: then the full leaf stays full and the
+ *     new leaf starts with the one new key (SQLite's "quick balance"), so
+ *     loading keys in order fills leaves to 100% instead of 50%;
+ *   - a node whose count falls below a QUARTER of its capacity borrows from
+ *     or merges with a sibling. A quarter, not the textbook half: with half,
+ *     a delete right after a split would merge the halves back and the next
+ *     insert would split them again (thrashing); a quarter leaves room.
+ *
+ * Invariants (oidx_check_invariants() returns the number of the first one
+ * broken):
+ *   1. The tree has a root and every leaf is at depth `height` (1 = the
+ *      root is a leaf).
+ *   2. Occupancy: a leaf holds at most OIDX_LEAF_CAP entries, and at least
+ *      OIDX_LEAF_MIN unless it is the root or the last leaf (which may hold
+ *      fewer, down to 1, after a quick-balance split); an inner node holds
+ *      2..OIDX_INNER_CAP children if it is the root, else
+ *      OIDX_INNER_MIN..OIDX_INNER_CAP.
+ *   3. Reading the leaves in tree order gives the entries in strictly
+ *      increasing idx_keycmp order (so no key appears twice).
+ *   4. In every inner node, min[i] is the first entry of child[i]'s subtree
+ *      (pointer equality): separators never point at an entry the index
+ *      has let go of, which matters because the engine frees entries.
+ *   5. The leaf chain (next pointers) links the leaves in tree order and the
+ *      last leaf's next is NULL.
+ *   6. count is the number of entries; leaves and inners count the nodes
+ *      (oidx_memory is computed from them).
+ *
+ * Iterators and modification: every insert or remove bumps `mods`. An
+ * iterator remembers its leaf and position plus a private copy of the
+ * current key; if mods has changed when it is next used, its leaf may have
+ * been split, merged or freed, so it re-seeks by key instead (to the first
+ * key >= the copy for iter_entry, > the copy for iter_next). Hence: no
+ * crash, no key twice, and no key that stayed in the index is skipped.
+ *
+ * Left out on purpose:
+ *   - key prefixes in inner nodes (abbreviated keys): comparing an 8-byte
+ *     prefix stored in the node would avoid most dereferences of entries
+ *     during a descent, at 8 more bytes per separator;
+ *   - backward iteration (a prev pointer per leaf and iter_prev): no caller
+ *     yet; ZREVRANGE-style reverse scans would need it;
+ *   - bulk loading from sorted input; quick balance gets most of the benefit.
+ *
+ * Interview topics: index.optimization.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chalk/engine.h"
+#include "index.h"
+
+#define OIDX_LEAF_CAP    62                  /* 8 + 8 + 62 × 8 = 512-byte leaf */
+#define OIDX_INNER_CAP   31                  /* 8 + 31 × 16  = 504-byte inner node */
+#define OIDX_LEAF_MIN    (OIDX_LEAF_CAP / 4)
+#define OIDX_INNER_MIN   (OIDX_INNER_CAP / 4)
+#define OIDX_MAX_HEIGHT  40   /* > log_7(2^64) + 2: inner nodes have >= 7 children */
+
+typedef struct onode {        /* the header both node kinds start with */
+    uint16_t n;               /* entries (leaf) or children (inner) */
+    uint8_t  leaf;            /* 1 for a leaf */
+} onode;
+
+/* @interview(index.optimization): What does an index cost, and which kind
+ * fits which query? A hash index answers "get key" in O(1) with ~1 cache
+ * miss but cannot list keys in order; this B+tree answers "keys from k" and
+ * prefix scans in O(log n) + the walk, for ~12 bytes per key of pointers.
+ * Every index also costs writes: each put updates both, which is why Chalk
+ * keeps exactly two, over one shared copy of each key. */
+typedef struct oleaf {
+    onode hdr;
+    struct oleaf *next;                      /* right neighbour, NULL for the last */
+    idx_entry *e[OIDX_LEAF_CAP];             /* sorted by key */
+} oleaf;
+
+typedef struct oinner {
+    onode hdr;
+    onode *child[OIDX_INNER_CAP];
+    idx_entry *min[OIDX_INNER_CAP];          /* first entry of child[i]'s subtree */
+} oinner;
+
+struct oidx {
+    onode *root;              /* never NULL; an empty index is an empty leaf */
+    int height;               /* levels; 1 = the root is a leaf */
+    size_t count;             /* entries */
+    size_t leaves, inners;    /* nodes, for oidx_memory */
+    uint64_t mods;            /* bumped by every change: iterators re-seek */
+};
+
+struct oidx_iter {
+    oidx *o;
+    oleaf *leaf;              /* position; trusted only while mods == o->mods */
+    int pos;
+    uint64_t mods;
+    int state;                /* ITER_NONE (unpositioned), ITER_AT, ITER_END */
+    int err;                  /* 0 or CHALK_ENOMEM (then state is ITER_END) */
+    unsigned char *key;       /* copy of the current entry's key */
+    size_t klen, cap;
+};
+
+enum { ITER_NONE, ITER_AT, ITER_END };
+
+#define AS_LEAF(n)  ((oleaf *)(n))
+#define AS_INNER(n) ((oinner *)(n))
+
+static int cmp_entry(const idx_entry *e, const void *key, size_t klen)
+{
+    return idx_keycmp(e->key, e->klen, key, klen);
+}
+
+/* The first entry of a node's subtree (the node must not be empty). */
+static idx_entry *first_of(const onode *n)
+{
+    assert(n->n > 0);
+    return n->leaf ? AS_LEAF(n)->e[0] : AS_INNER(n)->min[0];
+}
+
+/* Index of the first entry >= key in a leaf (n if none). */
+static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
+{
+    int lo = 0, hi = l->hdr.n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (cmp_entry(l->e[mid], key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The child whose subtree can hold key: the last i with min[i] <= key, or
+ * child 0 for a key below every separator. */
+static int inner_child(const oinner *p, const void *key, size_t klen)
+{
+    int lo = 1, hi = p->hdr.n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (cmp_entry(p->min[mid], key, klen) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+static oleaf *descend(const oidx *o, const void *key, size_t klen)
+{
+    const onode *n = o->root;
+    while (!n->leaf)
+        n = AS_INNER(n)->child[inner_child(AS_INNER(n), key, klen)];
+    return (oleaf *)n;
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static oleaf *leaf_new(oidx *o)
+{
+    oleaf *l = calloc(1, sizeof(*l));
+    if (l != NULL) {
+        l->hdr.leaf = 1;
+        o->leaves++;
+    }
+    return l;
+}
+
+static oinner *inner_new(oidx *o)
+{
+    oinner *p = calloc(1, sizeof(*p));
+    if (p != NULL)
+        o->inners++;
+    return p;
+}
+
+static void node_free(oidx *o, onode *n)
+{
+    if (n->leaf)
+        o->leaves--;
+    else
+        o->inners--;
+    free(n);
+}
+
+oidx *oidx_new(void)
+{
+    oidx *o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return NULL;
+    oleaf *root = leaf_new(o);
+    if (root == NULL) {
+        free(o);
+        return NULL;
+    }
+    o->root = &root->hdr;
+    o->height = 1;
+    return o;
+}
+
+static void free_subtree(oidx *o, onode *n)
+{
+    if (!n->leaf)
+        for (int i = 0; i < n->n; i++)
+            free_subtree(o, AS_INNER(n)->child[i]);
+    node_free(o, n);
+}
+
+void oidx_free(oidx *o)
+{
+    if (o == NULL)
+        return;
+    free_subtree(o, o->root);
+    free(o);
+}
+
+size_t oidx_count(const oidx *o) { return o->count; }
+
+size_t oidx_memory(const oidx *o)
+{
+    return sizeof(*o) + o->leaves * sizeof(oleaf) + o->inners * sizeof(oinner);
+}
+
+idx_entry *oidx_find(const oidx *o, const void *key, size_t klen)
+{
+    const oleaf *l = descend(o, key, klen);
+    int pos = leaf_lower_bound(l, key, klen);
+    if (pos < l->hdr.n && cmp_entry(l->e[pos], key, klen) == 0)
+        return l->e[pos];
+    return NULL;
+}
+
+/* ---- insert ------------------------------------------------------------ */
+
+/* Nodes an insert may need, allocated BEFORE anything changes so that an
+ * allocation failure leaves the tree untouched (the contract: ENOMEM ⇒
+ * nothing changed). */
+typedef struct node_pool {
+    oleaf *leaf;                              /* for the leaf split */
+    oinner *inner[OIDX_MAX_HEIGHT];           /* for inner splits + a new root */
+    int ninner;
+} node_pool;
+
+static void pool_release(oidx *o, node_pool *pl)
+{
+    if (pl->leaf != NULL)
+        node_free(o, &pl->leaf->hdr);
+    while (pl->ninner > 0)
+        node_free(o, &pl->inner[--pl->ninner]->hdr);
+}
+
+/* Descend to key's leaf: if the key is new and the leaf is full, every full
+ * node above it splits too, and a full root needs a new root above it. */
+static int pool_fill(oidx *o, const void *key, size_t klen, node_pool *pl)
+{
+    onode *path[OIDX_MAX_HEIGHT];
+    int depth = 0;
+    onode *n = o->root;
+    memset(pl, 0, sizeof(*pl));
+    while (!n->leaf) {
+        path[depth++] = n;
+        n = AS_INNER(n)->child[inner_child(AS_INNER(n), key, klen)];
+    }
+    int pos = leaf_lower_bound(AS_LEAF(n), key, klen);
+    if (n->n < OIDX_LEAF_CAP ||
+        (pos < n->n && cmp_entry(AS_LEAF(n)->e[pos], key, klen) == 0))
+        return 0;                             /* no split, or a replace */
+    if ((pl->leaf = leaf_new(o)) == NULL)
+        return CHALK_ENOMEM;
+    int need = 0, d = depth - 1;
+    for (; d >= 0 && path[d]->n == OIDX_INNER_CAP; d--)
+        need++;                               /* this full parent splits too */
+    if (d < 0)
+        need++;                               /* even the root: a new root above */
+    for (int i = 0; i < need; i++) {
+        if ((pl->inner[pl->ninner] = inner_new(o)) == NULL) {
+            pool_release(o, pl);
+            return CHALK_ENOMEM;
+        }
+        pl->ninner++;
+    }
+    return 0;
+}
+
+static oinner *pool_inner(node_pool *pl)
+{
+    assert(pl->ninner > 0);
+    return pl->inner[--pl->ninner];
+}
+
+/* Insert e at pos into the full leaf l, moving the upper part to nl. */
+static void leaf_split_insert(oleaf *l, int pos, idx_entry *e, oleaf *nl)
+{
+    idx_entry *all[OIDX_LEAF_CAP + 1];
+    memcpy(all, l->e, pos * sizeof(*all));
+    all[pos] = e;
+    memcpy(all + pos + 1, l->e + pos, (OIDX_LEAF_CAP - pos) * sizeof(*all));
+    /* Quick balance: appending past the last key keeps l full. */
+    int left = (l->next == NULL && pos == OIDX_LEAF_CAP) ? OIDX_LEAF_CAP
+                                                         : (OIDX_LEAF_CAP + 1) / 2;
+    l->hdr.n = (uint16_t)left;
+    memcpy(l->e, all, left * sizeof(*all));
+    nl->hdr.n = (uint16_t)(OIDX_LEAF_CAP + 1 - left);
+    memcpy(nl->e, all + left, nl->hdr.n * sizeof(*all));
+    nl->next = l->next;
+    l->next = nl;
+}
+
+/* Insert child c at pos of p (which has room). */
+static void inner_insert_at(oinner *p, int pos, onode *c)
+{
+    int tail = p->hdr.n - pos;
+    memmove(p->child + pos + 1, p->child + pos, tail * sizeof(p->child[0]));
+    memmove(p->min + pos + 1, p->min + pos, tail * sizeof(p->min[0]));
+    p->child[pos] = c;
+    p->min[pos] = first_of(c);
+    p->hdr.n++;
+}
+
+/* Insert child c at pos into the full inner node p, moving half to np. */
+static void inner_split_insert(oinner *p, int pos, onode *c, oinner *np)
+{
+    int half = (OIDX_INNER_CAP + 1) / 2;
+    int moved = OIDX_INNER_CAP - half;        /* children that go to np first */
+    memcpy(np->child, p->child + half, moved * sizeof(p->child[0]));
+    memcpy(np->min, p->min + half, moved * sizeof(p->min[0]));
+    np->hdr.n = (uint16_t)moved;
+    p->hdr.n = (uint16_t)half;
+    if (pos <= half)
+        inner_insert_at(p, pos, c);
+    else
+        inner_insert_at(np, pos - half, c);
+}
+
+/* Insert e below n. Returns the entry e replaced (same key) or NULL; when n
+ * had to split, *sibling is its new right neighbour for the caller to link. */
+static idx_entry *insert_rec(onode *n, idx_entry *e, node_pool *pl, onode **sibling)
+{
+    if (n->leaf) {
+        oleaf *l = AS_LEAF(n);
+        int pos = leaf_lower_bound(l, e->key, e->klen);
+        if (pos < n->n && cmp_entry(l->e[pos], e->key, e->klen) == 0) {
+            idx_entry *old = l->e[pos];
+            l->e[pos] = e;
+            return old;
+        }
+        if (n->n < OIDX_LEAF_CAP) {
+            memmove(l->e + pos + 1, l->e + pos, (n->n - pos) * sizeof(l->e[0]));
+            l->e[pos] = e;
+            n->n++;
+        } else {
+            leaf_split_insert(l, pos, e, pl->leaf);
+            *sibling = &pl->leaf->hdr;
+            pl->leaf = NULL;
+        }
+        return NULL;
+    }
+    oinner *p = AS_INNER(n);
+    int i = inner_child(p, e->key, e->klen);
+    onode *child_sibling = NULL;
+    idx_entry *old = insert_rec(p->child[i], e, pl, &child_sibling);
+    p->min[i] = first_of(p->child[i]);        /* e may be its new first, or replace it */
+    if (child_sibling != NULL) {
+        if (n->n < OIDX_INNER_CAP) {
+            inner_insert_at(p, i + 1, child_sibling);
+        } else {
+            oinner *np = pool_inner(pl);
+            inner_split_insert(p, i + 1, child_sibling, np);
+            *sibling = &np->hdr;
+        }
+    }
+    return old;
+}
+
+idx_entry *oidx_insert(oidx *o, idx_entry *e, int *err)
+{
+    node_pool pl;
+    int rc = pool_fill(o, e->key, e->klen, &pl);
+    if (err != NULL)
+        *err = rc;
+    if (rc != 0)
+        return NULL;
+    onode *sibling = NULL;
+    idx_entry *old = insert_rec(o->root, e, &pl, &sibling);
+    if (sibling != NULL) {                    /* the root split: grow a level */
+        oinner *root = pool_inner(&pl);
+        root->child[0] = o->root;
+        root->min[0] = first_of(o->root);
+        root->hdr.n = 1;
+        inner_insert_at(root, 1, sibling);
+        o->root = &root->hdr;
+        o->height++;
+        assert(o->height <= OIDX_MAX_HEIGHT);
+    }
+    assert(pl.leaf == NULL && pl.ninner == 0);
+    if (old == NULL)
+        o->count++;
+    o->mods++;
+    return old;
+}
+
+/* ---- remove ------------------------------------------------------------ */
+
+static int node_min(const onode *n) { return n->leaf ? OIDX_LEAF_MIN : OIDX_INNER_MIN; }
+
+/* Move k items from the front of r to the end of l, or (k < 0) -k items
+ * from the end of l to the front of r. Items are entries in leaves and
+ * (child, min) pairs in inner nodes. */
+static void shift_items(onode *l, onode *r, int k)
+{
+    size_t isz = l->leaf ? sizeof(idx_entry *) : sizeof(onode *);
+    unsigned char *la, *ra, *lb = NULL, *rb = NULL;
+    if (l->leaf) {
+        la = (unsigned char *)AS_LEAF(l)->e;
+        ra = (unsigned char *)AS_LEAF(r)->e;
+    } else {
+        la = (unsigned char *)AS_INNER(l)->child;
+        ra = (unsigned char *)AS_INNER(r)->child;
+        lb = (unsigned char *)AS_INNER(l)->min;
+        rb = (unsigned char *)AS_INNER(r)->min;
+    }
+    for (int arr = 0; arr < (l->leaf ? 1 : 2); arr++) {
+        unsigned char *a = arr ? lb : la, *b = arr ? rb : ra;
+        if (k > 0) {
+            memcpy(a + l->n * isz, b, k * isz);
+            memmove(b, b + k * isz, (r->n - k) * isz);
+        } else {
+            memmove(b + -k * isz, b, r->n * isz);
+            memcpy(b, a + (l->n + k) * isz, -k * isz);
+        }
+    }
+    l->n = (uint16_t)(l->n + k);
+    r->n = (uint16_t)(r->n - k);
+}
+
+/* child[i] of p fell below its minimum: merge it with a neighbour if both
+ * fit in one node, else even the two out. Either keeps invariant 2. */
+static void rebalance(oidx *o, oinner *p, int i)
+{
+    int li = i > 0 ? i - 1 : 0;               /* the pair is child[li], child[li+1] */
+    onode *l = p->child[li], *r = p->child[li + 1];
+    int cap = l->leaf ? OIDX_LEAF_CAP : OIDX_INNER_CAP;
+    if (l->n + r->n <= cap) {
+        shift_items(l, r, r->n);              /* all of r into l */
+        if (l->leaf)
+            AS_LEAF(l)->next = AS_LEAF(r)->next;
+        node_free(o, r);
+        int tail = p->hdr.n - (li + 2);
+        memmove(p->child + li + 1, p->child + li + 2, tail * sizeof(p->child[0]));
+        memmove(p->min + li + 1, p->min + li + 2, tail * sizeof(p->min[0]));
+        p->hdr.n--;
+    } else {
+        shift_items(l, r, (l->n + r->n) / 2 - l->n);
+        p->min[li + 1] = first_of(r);
+    }
+    p->min[li] = first_of(l);
+}
+
+static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen)
+{
+    if (n->leaf) {
+        oleaf *l = AS_LEAF(n);
+        int pos = leaf_lower_bound(l, key, klen);
+        if (pos == n->n || cmp_entry(l->e[pos], key, klen) != 0)
+            return NULL;
+        idx_entry *e = l->e[pos];
+        memmove(l->e + pos, l->e + pos + 1, (n->n - pos - 1) * sizeof(l->e[0]));
+        n->n--;
+        return e;
+    }
+    oinner *p = AS_INNER(n);
+    int i = inner_child(p, key, klen);
+    idx_entry *e = remove_rec(o, p->child[i], key, klen);
+    if (e == NULL)
+        return NULL;
+    if (p->child[i]->n < node_min(p->child[i]))
+        rebalance(o, p, i);
+    else
+        p->min[i] = first_of(p->child[i]);
+    return e;
+}
+
+idx_entry *oidx_remove(oidx *o, const void *key, size_t klen)
+{
+    idx_entry *e = remove_rec(o, o->root, key, klen);
+    if (e == NULL)
+        return NULL;
+    if (!o->root->leaf && o->root->n == 1) { /* a root with one child: drop a level */
+        onode *old = o->root;
+        o->root = AS_INNER(old)->child[0];
+        node_free(o, old);
+        o->height--;
+    }
+    o->count--;
+    o->mods++;
+    return e;
+}
+
+/* ---- iterators --------------------------------------------------------- */
+
+oidx_iter *oidx_iter_new(oidx *o)
+{
+    oidx_iter *it = calloc(1, sizeof(*it));
+    if (it != NULL) {
+        it->o = o;
+        it->state = ITER_NONE;
+    }
+    return it;
+}
+
+void oidx_iter_free(oidx_iter *it)
+{
+    if (it == NULL)
+        return;
+    free(it->key);
+    free(it);
+}
+
+int oidx_iter_status(const oidx_iter *it) { return it->err; }
+
+/* Settle on (leaf, pos), stepping to the next leaf if pos is past this one,
+ * and copy the key there: the copy is what lets us find our place again
+ * after the tree changed under us. */
+static void iter_land(oidx_iter *it, oleaf *l, int pos)
+{
+    if (pos == l->hdr.n) {
+        l = l->next;            /* only the first leaf of a tree can be empty */
+        pos = 0;
+    }
+    it->mods = it->o->mods;
+    if (l == NULL) {
+        it->state = ITER_END;
+        return;
+    }
+    const idx_entry *e = l->e[pos];
+    if (e->klen > it->cap) {
+        unsigned char *k = realloc(it->key, e->klen);
+        if (k == NULL) {        /* without the copy we could not re-seek */
+            it->err = CHALK_ENOMEM;
+            it->state = ITER_END;
+            return;
+        }
+        it->key = k;
+        it->cap = e->klen;
+    }
+    if (e->klen > 0)
+        memcpy(it->key, e->key, e->klen);
+    it->klen = e->klen;
+    it->leaf = l;
+    it->pos = pos;
+    it->state = ITER_AT;
+}
+
+void oidx_iter_seek(oidx_iter *it, const void *key, size_t klen)
+{
+    if (it->err != 0)
+        return;
+    oleaf *l = descend(it->o, key, klen);
+    iter_land(it, l, leaf_lower_bound(l, key, klen));
+}
+
+/* The tree changed since we landed: find our key again. after = 1 moves
+ * past it (for next), after = 0 stays on it if it is still there. */
+static void iter_reseek(oidx_iter *it, int after)
+{
+    oleaf *l = descend(it->o, it->key, it->klen);
+    int pos = leaf_lower_bound(l, it->key, it->klen);
+    if (after && pos < l->hdr.n && cmp_entry(l->e[pos], it->key, it->klen) == 0)
+        pos++;
+    iter_land(it, l, pos);
+}
+
+idx_entry *oidx_iter_entry(oidx_iter *it)
+{
+    if (it->state != ITER_AT)
+        return NULL;
+    if (it->mods != it->o->mods)
+        iter_reseek(it, 0);
+    return it->state == ITER_AT ? it->leaf->e[it->pos] : NULL;
+}
+
+void oidx_iter_next(oidx_iter *it)
+{
+    if (it->state != ITER_AT)
+        return;
+    if (it->mods != it->o->mods)
+        iter_reseek(it, 1);
+    else
+        iter_land(it, it->leaf, it->pos + 1);
+}
+
+/* ---- invariants -------------------------------------------------------- */
+
+typedef struct check_ctx {
+    const oidx *o;
+    const oleaf *prev_leaf;   /* the leaf visited before, in tree order */
+    const idx_entry *last;    /* the last entry seen, in tree order */
+    size_t entries, leaves, inners;
+} check_ctx;
+
+static int check_leaf(check_ctx *c, const oleaf *l)
+{
+    int is_root = &l->hdr == c->o->root;
+    if (l->hdr.n > OIDX_LEAF_CAP || (!is_root && l->hdr.n == 0) ||
+        (!is_root && l->next != NULL && l->hdr.n < OIDX_LEAF_MIN))
+        return 2;
+    for (int i = 0; i < l->hdr.n; i++) {
+        if (c->last != NULL && idx_keycmp(c->last->key, c->last->klen,
+                                          l->e[i]->key, l->e[i]->klen) >= 0)
+            return 3;
+        c->last = l->e[i];
+    }
+    if (c->prev_leaf != NULL && c->prev_leaf->next != l)
+        return 5;
+    c->prev_leaf = l;
+    c->entries += l->hdr.n;
+    c->leaves++;
+    return 0;
+}
+
+static int check_node(check_ctx *c, const onode *n, int depth)
+{
+    if (n->leaf)
+        return depth == c->o->height ? check_leaf(c, (const oleaf *)n) : 1;
+    if (depth >= c->o->height)
+        return 1;
+    const oinner *p = (const oinner *)n;
+    int lo = n == c->o->root ? 2 : OIDX_INNER_MIN;
+    if (n->n < lo || n->n > OIDX_INNER_CAP)
+        return 2;
+    c->inners++;
+    for (int i = 0; i < n->n; i++) {
+        int rc = check_node(c, p->child[i], depth + 1);
+        if (rc != 0)
+            return rc;
+        if (p->child[i]->n == 0 || p->min[i] != first_of(p->child[i]))
+            return 4;
+    }
+    return 0;
+}
+
+int oidx_check_invariants(const oidx *o)
+{
+    if (o->root == NULL || o->height < 1)
+        return 1;
+    check_ctx c = { .o = o };
+    int rc = check_node(&c, o->root, 1);
+    if (rc != 0)
+        return rc;
+    if (c.prev_leaf == NULL || c.prev_leaf->next != NULL)
+        return 5;
+    if (c.entries != o->count || c.leaves != o->leaves || c.inners != o->inners)
+        return 6;
+    return 0;
+}
