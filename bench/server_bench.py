@@ -1,0 +1,426 @@
+#!/usr/bin/python3
+"""bench/server_bench.py — the server suite: chalk-server vs redis-server
+side by side, driven by redis-benchmark, with the ratio Chalk/Redis per row.
+
+The one idea: both servers run at the same time on free loopback ports with
+the same durability (Chalk `--appendfsync X` vs Redis AOF with
+`--appendfsync X`), and every row runs Redis, then Chalk (each io-backend),
+one after the other, repetition by repetition; so a noisy moment of a
+shared 2-core machine falls on both sides, and each ratio divides two
+medians of the same run.
+
+Method:
+  - redis-benchmark -c 50 -n N -r 100000 -P 1|16 --csv, one invocation per
+    test (it exits at the first error reply, so one missing command must not
+    hide the others);
+  - a command Chalk does not implement (probed first: "unknown command") is
+    reported as "n/a (not implemented)", never as a failure; a server that is
+    not built, or refuses a flag (--io-backend), is reported likewise;
+  - tests: SET GET INCR MSET LPUSH LPOP HSET ZADD ZRANGE ZPOPMIN; ZRANGE is
+    `ZRANGE myzset 0 9` on the set the ZADD test filled;
+  - p50 / p99 latency come from redis-benchmark's CSV (7.0 prints them);
+  - extra rows: SET at `always` with 1, 10 and 50 clients (what group commit
+    does with concurrency), and SET with a new connection per request
+    (-k 0) vs kept connections (connection pooling, measured).
+
+Left out on purpose: unix sockets, values other than redis-benchmark's
+default (-d 3 unless --data-size), multi-threaded redis-benchmark. Servers
+are always stopped (try/finally and signal handlers), only 127.0.0.1 used.
+
+Interview topics: its figures answer perf.single-thread, perf.io-model,
+pool.connections, query.n-plus-one (pipelining) and tx.durability, in
+docs/PERFORMANCE.md.
+"""
+import argparse
+import csv
+import io
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TESTS = [  # (row name, redis-benchmark arguments, probe command)
+    ("SET", ["-t", "set"], ["SET", "bench:probe", "1"]),
+    ("GET", ["-t", "get"], ["GET", "bench:probe"]),
+    ("INCR", ["-t", "incr"], ["INCR", "bench:probe:n"]),
+    ("MSET", ["-t", "mset"], ["MSET", "bench:probe:a", "1", "bench:probe:b", "2"]),
+    ("LPUSH", ["-t", "lpush"], ["LPUSH", "bench:probe:l", "x"]),
+    ("LPOP", ["-t", "lpop"], ["LPOP", "bench:probe:l"]),
+    ("HSET", ["-t", "hset"], ["HSET", "bench:probe:h", "f", "v"]),
+    ("ZADD", ["-t", "zadd"], ["ZADD", "bench:probe:z", "1", "m"]),
+    ("ZRANGE", ["ZRANGE", "myzset", "0", "9"], ["ZRANGE", "bench:probe:z", "0", "9"]),
+    ("ZPOPMIN", ["-t", "zpopmin"], ["ZPOPMIN", "bench:probe:z"]),
+]
+MODES = ["no", "everysec", "always"]
+
+
+def log(msg):
+    print(f"server_bench: {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resp_command(args):
+    out = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        b = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(out)
+
+
+def send_command(port, args, timeout=2.0):
+    """One command on a fresh connection; returns the raw reply line(s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(resp_command(args))
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+class Server:
+    """A server process on a free loopback port, in its own data dir."""
+
+    def __init__(self, name, argv_fn, workdir):
+        self.name, self.proc, self.port = name, None, None
+        self.dir = tempfile.mkdtemp(prefix=f"{name}-", dir=workdir)
+        self.argv_fn, self.logpath = argv_fn, os.path.join(self.dir, "server.log")
+        self.error = None
+
+    def start(self, timeout=15.0):
+        self.port = free_port()
+        argv = self.argv_fn(self.port, self.dir)
+        with open(self.logpath, "wb") as logf:
+            self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.error = f"exited with {self.proc.returncode}: {self.log_tail()}"
+                return False
+            try:
+                if send_command(self.port, ["PING"]).startswith(b"+PONG"):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        self.error = "did not answer PING"
+        self.stop()
+        return False
+
+    def log_tail(self, lines=3):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return " | ".join(f.read().strip().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def implements(self, probe):
+        try:
+            reply = send_command(self.port, probe)
+        except OSError:
+            return False
+        return not (reply.startswith(b"-ERR unknown command") or reply.startswith(b"-ERR unknown"))
+
+
+def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive=True):
+    """One redis-benchmark invocation; returns (rps, p50 ms, p99 ms) or None."""
+    argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
+            "-n", str(requests), "-P", str(pipeline), "-r", "100000", "-d", str(data_size),
+            "-k", "1" if keepalive else "0", "--csv"] + extra
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return None
+    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("rps")]
+    if out.returncode != 0 or not rows:
+        return None
+    r = rows[0]
+    return float(r["rps"]), float(r["p50_latency_ms"]), float(r["p99_latency_ms"])
+
+
+def summarise(samples):
+    """samples: list of (rps, p50, p99) -> dict with median/min/max rps and medians."""
+    if not samples:
+        return None
+    rps = [s[0] for s in samples]
+    return {"rps": statistics.median(rps), "min": min(rps), "max": max(rps),
+            "p50": statistics.median(s[1] for s in samples),
+            "p99": statistics.median(s[2] for s in samples), "n": len(samples)}
+
+
+# ---- the servers under test ------------------------------------------------
+
+def redis_argv(binary, mode):
+    return lambda port, d: [binary, "--port", str(port), "--bind", "127.0.0.1",
+                            "--save", "", "--appendonly", "yes", "--appendfsync", mode,
+                            "--dir", d, "--daemonize", "no", "--logfile", ""]
+
+
+def chalk_argv(binary, mode, backend):
+    return lambda port, d: [binary, "--port", str(port), "--bind", "127.0.0.1",
+                            "--dir", d, "--appendfsync", mode, "--io-backend", backend]
+
+
+def make_systems(args, mode, workdir):
+    """[(label, Server or None, reason)] in the order every row runs them."""
+    systems = [("redis", Server("redis", redis_argv(args.redis_server, mode), workdir), None)]
+    for backend in args.backends:
+        label = f"chalk-{backend}"
+        if not os.access(args.chalk_server, os.X_OK):
+            systems.append((label, None, "n/a (chalk-server not built)"))
+        else:
+            srv = Server(label, chalk_argv(args.chalk_server, mode, backend), workdir)
+            systems.append((label, srv, None))
+    started = []
+    for label, srv, reason in systems:
+        if srv and not srv.start():
+            reason = "n/a (did not start)"
+            log(f"{label} at appendfsync {mode}: {srv.error}")
+            srv = None
+        started.append((label, srv, reason))
+    return started
+
+
+# ---- the measurements ------------------------------------------------------
+
+def measure(systems, extra, probe, reps, **bench):
+    """One row: every system, rep by rep, interleaved. {label: summary|str}."""
+    samples, status = {}, {}
+    for label, srv, reason in systems:
+        if srv is None:
+            status[label] = reason
+        elif probe and label != "redis" and not srv.implements(probe):
+            status[label] = "n/a (not implemented)"
+        else:
+            samples[label] = []
+    for _ in range(reps):
+        for label, srv, _reason in systems:
+            if label in samples:
+                r = run_benchmark(srv.port, extra, **bench)
+                if r is None:
+                    status[label] = "error (redis-benchmark failed)"
+                    samples.pop(label)
+                else:
+                    samples[label].append(r)
+    for label, s in samples.items():
+        status[label] = summarise(s)
+    return status
+
+
+def suite_for_mode(args, mode, workdir, results):
+    systems = make_systems(args, mode, workdir)
+    try:
+        for pipeline in args.pipelines:
+            requests = args.requests * (5 if pipeline > 1 else 1)
+            for name, extra, probe in TESTS:
+                log(f"appendfsync {mode:8s} P{pipeline:<2d} {name}")
+                row = measure(systems, extra, probe, args.reps, requests=requests,
+                              pipeline=pipeline, clients=args.clients, data_size=args.data_size)
+                results.append(("main", mode, pipeline, name, args.clients, 1, row))
+        if mode == "always":
+            for clients in (1, 10, 50):
+                log(f"appendfsync always SET with {clients} client(s)")
+                n = max(1000, args.requests // (10 if clients == 1 else 2))
+                row = measure(systems, ["-t", "set"], TESTS[0][2], args.reps, requests=n,
+                              pipeline=1, clients=clients, data_size=args.data_size)
+                results.append(("clients", mode, 1, "SET", clients, 1, row))
+        if mode == "no":
+            for keepalive in (1, 0):
+                log(f"appendfsync no SET, {'kept connections' if keepalive else 'new connection per request'}")
+                row = measure(systems, ["-t", "set"], TESTS[0][2], args.reps,
+                              requests=max(1000, args.requests // 5), pipeline=1,
+                              clients=args.clients, data_size=args.data_size,
+                              keepalive=bool(keepalive))
+                results.append(("pool", mode, 1, "SET", args.clients, keepalive, row))
+    finally:
+        for _label, srv, _reason in systems:
+            if srv:
+                srv.stop()
+                shutil.rmtree(srv.dir, ignore_errors=True)
+
+
+# ---- the report ------------------------------------------------------------
+
+def fmt_rps(s):
+    if not isinstance(s, dict):
+        return s
+    if s["n"] > 1:
+        return f"{s['rps']:,.0f} ({s['min']:,.0f}–{s['max']:,.0f})"
+    return f"{s['rps']:,.0f}"
+
+
+def fmt_lat(s):
+    return f"{s['p50']:.3f} / {s['p99']:.3f}" if isinstance(s, dict) else "-"
+
+
+def ratio(s, base):
+    if isinstance(s, dict) and isinstance(base, dict) and base["rps"] > 0:
+        return s["rps"] / base["rps"]
+    return None
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}×"
+
+
+def table(out, rows, chalks, first_col):
+    head = f"| {first_col} | Redis req/s |"
+    for c in chalks:
+        head += f" {c} req/s | {c}/Redis |"
+    head += " p50 / p99 ms Redis |" + "".join(f" p50 / p99 ms {c} |" for c in chalks)
+    out.append(head)
+    out.append("|" + " --- |" * (2 + 2 * len(chalks) + 1 + len(chalks)))
+    for key, row in rows:
+        line = f"| {key} | {fmt_rps(row.get('redis', '-'))} |"
+        for c in chalks:
+            line += f" {fmt_rps(row.get(c, '-'))} | {fmt_ratio(ratio(row.get(c), row.get('redis')))} |"
+        line += f" {fmt_lat(row.get('redis'))} |" + "".join(f" {fmt_lat(row.get(c))} |" for c in chalks)
+        out.append(line)
+    out.append("")
+
+
+def targets(out, results, chalks):
+    """Issue 4: >= 1.0x Redis on every main row; >= 1.5x for SET at always."""
+    out.append("| target (issue 4) | backend | measured | verdict |\n| --- | --- | --- | --- |")
+    for c in chalks:
+        rs = [(m, p, t, ratio(row.get(c), row.get("redis")))
+              for kind, m, p, t, _cl, _k, row in results if kind == "main"]
+        measured = [x for x in rs if x[3] is not None]
+        below = [f"{t} P{p} {m} ({r:.2f}×)" for m, p, t, r in measured if r < 1.0]
+        verdict = ("not measured" if not measured else
+                   "**met**" if not below and len(measured) == len(rs) else
+                   "**not met**" if below else "met on measured rows; others n/a")
+        detail = f"{len(measured) - len(below)} of {len(rs)} rows ≥ 1.0×"
+        if below:
+            detail += "; below: " + ", ".join(below[:12]) + (" …" if len(below) > 12 else "")
+        out.append(f"| ≥ 1.0× Redis on every row | {c} | {detail} | {verdict} |")
+        sets = [ratio(row.get(c), row.get("redis")) for kind, m, p, t, _cl, _k, row in results
+                if kind == "main" and m == "always" and t == "SET"]
+        sets = [r for r in sets if r is not None]
+        desc = ", ".join(f"{r:.2f}×" for r in sets) or "-"
+        verdict = ("not measured" if not sets else
+                   "**met**" if min(sets) >= 1.5 else "**not met**")
+        out.append(f"| ≥ 1.5× Redis for SET, appendfsync always (P1, P16) | {c} | {desc} | {verdict} |")
+    out.append("")
+
+
+def write_markdown(path, args, results):
+    chalks = [f"chalk-{b}" for b in args.backends]
+    out = ["## Server suite", "",
+           f"redis-benchmark {args.clients} clients, -r 100000, -d {args.data_size}, "
+           f"{args.requests} requests per test at P1 and {args.requests * 5} at P16; "
+           f"median of {args.reps} repetition(s) (min–max). Redis: Debian's redis-server, "
+           "AOF on with the same appendfsync; `--save \"\"`. Ratios: Chalk / Redis.", ""]
+    for mode in args.modes:
+        for pipeline in args.pipelines:
+            rows = [(t, row) for kind, m, p, t, _cl, _k, row in results
+                    if kind == "main" and m == mode and p == pipeline]
+            if rows:
+                out.append(f"### appendfsync {mode}, pipeline {pipeline}\n")
+                table(out, rows, chalks, "command")
+    rows = [(f"{cl} client(s)", row) for kind, m, p, t, cl, _k, row in results if kind == "clients"]
+    if rows:
+        out.append("### Durability cost: SET at appendfsync always vs clients\n")
+        table(out, rows, chalks, "clients")
+    rows = [("kept connections (-k 1)" if k else "new connection per request (-k 0)", row)
+            for kind, m, p, t, cl, k, row in results if kind == "pool"]
+    if rows:
+        out.append("### Connection pooling: SET, appendfsync no, pipeline 1\n")
+        table(out, rows, chalks, "connections")
+    targets(out, results, chalks)
+    text = "\n".join(out)
+    print(text)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+
+
+def write_csv(path, results):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kind", "mode", "pipeline", "test", "clients", "keepalive", "system",
+                    "rps", "rps_min", "rps_max", "p50_ms", "p99_ms", "reps", "status"])
+        for kind, mode, p, test, clients, keep, row in results:
+            for system, s in row.items():
+                if isinstance(s, dict):
+                    w.writerow([kind, mode, p, test, clients, keep, system, f"{s['rps']:.2f}",
+                                f"{s['min']:.2f}", f"{s['max']:.2f}", f"{s['p50']:.3f}", f"{s['p99']:.3f}",
+                                s["n"], "ok"])
+                else:
+                    w.writerow([kind, mode, p, test, clients, keep, system,
+                                "", "", "", "", "", 0, s])
+
+
+def parse_args():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chalk-server", default=os.path.join(root, "build", "bin", "chalk-server"))
+    ap.add_argument("--redis-server", default=shutil.which("redis-server") or "redis-server")
+    ap.add_argument("--quick", action="store_true", help="10k requests per test, 1 repetition")
+    ap.add_argument("--requests", type=int, help="per test at P1 (x5 at P16); default 100000")
+    ap.add_argument("--reps", type=int, help="default 3 (1 with --quick)")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--data-size", type=int, default=3)
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--pipelines", default="1,16")
+    ap.add_argument("--backends", default="uring,epoll")
+    ap.add_argument("--tests", default=",".join(t[0] for t in TESTS))
+    ap.add_argument("--workdir", default=os.environ.get("TMPDIR", "/var/tmp"))
+    ap.add_argument("--csv", help="write the raw summary CSV here")
+    ap.add_argument("--markdown", help="write the markdown section here")
+    a = ap.parse_args()
+    a.requests = a.requests or (10000 if a.quick else 100000)
+    a.reps = a.reps or (1 if a.quick else 3)
+    a.modes = [m for m in a.modes.split(",") if m]
+    a.pipelines = [int(p) for p in a.pipelines.split(",") if p]
+    a.backends = [b for b in a.backends.split(",") if b]
+    wanted = set(a.tests.upper().split(","))
+    TESTS[:] = [t for t in TESTS if t[0] in wanted]
+    return a
+
+
+def main():
+    args = parse_args()
+    if not shutil.which("redis-benchmark"):
+        log("redis-benchmark not found (Debian: redis-tools; scripts/deps.sh)")
+        return 1
+    # SIGTERM / SIGHUP become exceptions, so the finally blocks stop the servers.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(130))
+    workdir = tempfile.mkdtemp(prefix="chalk-server-bench-", dir=args.workdir)
+    results = []
+    try:
+        for mode in args.modes:
+            suite_for_mode(args, mode, workdir, results)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_markdown(args.markdown, args, results)
+    if args.csv:
+        write_csv(args.csv, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
