@@ -120,12 +120,18 @@ chalkc_reader *chalkc_reader_new(void)
 
 static void reader_drop_tree(chalkc_reader *r)
 {
-    chalkc_reply_free(r->root);
-    chalkc_reply_free(r->pending_attr);
-    /* Open attributes are not linked into root: free them separately. */
+    /* Open attributes are not linked into root (nor into each other): free
+     * them separately — but find them all before freeing anything, since a
+     * frame above an attribute lives inside it. */
+    chalkc_reply *attrs[CHALKC_MAX_DEPTH];
+    int nattrs = 0;
     for (int i = 0; i < r->depth; i++)
         if (r->stack[i].agg->type == CHALKC_REPLY_ATTRIBUTE)
-            chalkc_reply_free(r->stack[i].agg);
+            attrs[nattrs++] = r->stack[i].agg;
+    for (int i = 0; i < nattrs; i++)
+        chalkc_reply_free(attrs[i]);
+    chalkc_reply_free(r->root);
+    chalkc_reply_free(r->pending_attr);
     r->root = r->pending_attr = NULL;
     r->depth = 0;
 }
