@@ -12,8 +12,10 @@
  *
  * The one idea: tell a TORN TAIL from CORRUPTION. A crash in the middle of
  * an append leaves garbage or a half batch at the end of the newest segment
- * and nothing valid after it: recovery drops it, and --repair may truncate
- * it (to the end of the last whole batch). Anything else — a bad record in a
+ * (the newest one not written by compaction, as recovery decides) and
+ * nothing valid after it: recovery drops it, and --repair may truncate it
+ * (to the end of the last whole batch). A last file shorter than a segment
+ * header is a creation the crash interrupted: --repair moves it aside. Anything else — a bad record in a
  * sealed segment, or a bad record with valid records AFTER it — means bytes
  * that were once durable are damaged; truncating there would throw away data
  * that was acknowledged, so --repair refuses unless --force is given too. To
@@ -157,7 +159,10 @@ static int walk_records(struct seg_reader *r, struct seg_report *rep)
     return rc;
 }
 
-static void check_segment(const char *dir, uint32_t id, int newest, struct seg_report *rep)
+/* newest: the segment recovery treats as the active one (the highest id
+ * not written by compaction); last: the highest id of all. */
+static void check_segment(const char *dir, uint32_t id, int newest, int last,
+                          struct seg_report *rep)
 {
     char path[SEG_PATH_MAX];
     struct seg_reader r;
@@ -176,6 +181,10 @@ static void check_segment(const char *dir, uint32_t id, int newest, struct seg_r
         rep->header_bad = 1;
         rep->why = r.why ? r.why : code_name(rc);
         rep->verdict = rc == CHALK_EIO ? SEG_IO_ERROR : SEG_CORRUPT;
+        /* As recovery does: the last file shorter than a header is a
+         * segment whose creation a crash interrupted, not damage. */
+        if (rc == CHALK_ECORRUPT && last && r.why && strstr(r.why, "shorter"))
+            rep->verdict = SEG_TORN_TAIL;
         return;
     }
     rep->file_size = r.file_size;
@@ -194,6 +203,24 @@ static void check_segment(const char *dir, uint32_t id, int newest, struct seg_r
     }
 }
 
+/* The id of the newest segment that is not a compaction output: the only
+ * one recovery lets end in a torn append (rule R4 of recover.c). 0 if none. */
+static uint32_t newest_appended(const char *dir, const uint32_t *ids, size_t n)
+{
+    char path[SEG_PATH_MAX];
+    struct seg_reader r;
+    for (size_t i = n; i-- > 0;) {
+        seg_path(path, sizeof path, dir, ids[i], ".log");
+        if (seg_reader_open(&r, path) != 0)
+            return ids[i];          /* unreadable header: judged on its own */
+        int merged = (r.header.flags & SEG_F_MERGED) != 0;
+        seg_reader_close(&r);
+        if (!merged)
+            return ids[i];
+    }
+    return 0;
+}
+
 /* ---- reporting and repairing ------------------------------------------ */
 
 static void print_report(const struct seg_report *rep)
@@ -207,6 +234,8 @@ static void print_report(const struct seg_report *rep)
         return;
     if (rep->header_bad) {
         printf("    segment header: %s\n", rep->why);
+        if (rep->verdict == SEG_TORN_TAIL)
+            printf("    a crash while creating it: recovery removes it; --repair moves it aside\n");
         return;
     }
     printf("    offset %llu: %s\n", (unsigned long long)rep->bad_off, rep->why);
@@ -335,9 +364,10 @@ int main(int argc, char **argv)
     printf("chalk-check: %s, %zu segment%s\n", o.dir, n, n == 1 ? "" : "s");
     uint64_t records = 0, batches = 0, torn = 0, corrupt = 0, repaired = 0;
     int io_error = 0;
+    uint32_t newest = newest_appended(o.dir, ids, n);
     for (size_t i = 0; i < n; i++) {
         struct seg_report rep;
-        check_segment(o.dir, ids[i], i + 1 == n, &rep);
+        check_segment(o.dir, ids[i], ids[i] == newest, i + 1 == n, &rep);
         print_report(&rep);
         records += rep.records;
         batches += rep.batches;

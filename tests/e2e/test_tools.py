@@ -202,13 +202,40 @@ def test_unknown_version_and_bad_header(datadir):
     rc, out = run(CHECK, datadir)
     assert rc == 1 and "unknown format version" in out, out
     with open(seg_name(datadir, 3), "wb") as f:
-        f.write(b"CHALKSEG" + b"\0" * 10)     # shorter than a header
+        f.write(b"XHALKSEG" + seg_header(3)[8:])  # bad magic, full length
     rc, out = run(CHECK, "--repair", datadir)
-    assert rc == 1 and "not repaired" in out, out
+    assert rc == 1 and "CORRUPT" in out and "not repaired" in out, out
     rc, out = run(CHECK, "--repair", "--force", datadir)
     assert rc == 0 and "moved" in out, out
     assert os.path.exists(seg_name(datadir, 3) + ".corrupt")
     assert run(CHECK, datadir)[0] == 0
+
+
+def test_interrupted_segment_creation_is_a_torn_tail(datadir):
+    write_store(datadir)
+    with open(seg_name(datadir, 3), "wb") as f:
+        f.write(seg_header(3)[:20])           # the crash cut its header
+    rc, out = run(CHECK, datadir)
+    assert rc == 1 and "0000000003.log  TORN TAIL" in out, out
+    assert "0000000002.log  ok" in out        # no longer the newest
+    rc, out = run(CHECK, "--repair", datadir)
+    assert rc == 0 and "moved" in out, out
+    assert run(CHECK, datadir)[0] == 0
+
+
+def test_merged_segment_is_sealed_even_when_last(datadir):
+    """Recovery's newest segment is the newest NOT written by compaction; a
+    compaction output with a higher id is sealed: its damage is corruption."""
+    layout = write_store(datadir)
+    with open(seg_name(datadir, 3), "wb") as f:
+        f.write(seg_header(3, flags=1) + batch(2, [(PUT, b"m", b"x", 0)]))
+    os.truncate(seg_name(datadir, 3), os.path.getsize(seg_name(datadir, 3)) - 2)
+    rc, out = run(CHECK, datadir)
+    assert rc == 1 and "0000000003.log  CORRUPT" in out and "merged" in out, out
+    assert "0000000002.log  ok" in out and "active" in out.split("0000000002.log")[1].split("\n")[0]
+    os.truncate(seg_name(datadir, 2), layout[2][2][0] + 3)
+    rc, out = run(CHECK, datadir)
+    assert "0000000002.log  TORN TAIL" in out, out
 
 
 def test_repair_refuses_a_locked_directory(datadir):

@@ -17,6 +17,10 @@
 
 /* Create a fresh directory "<tmp>/chalk-<tag>-XXXXXX" into buf (size n). */
 int testdir_make(char *buf, size_t n, const char *tag);
+/* The same under /dev/shm when it is writable: for crash tests, where the
+ * fault vfs, not the disk, decides what is durable, so a real fdatasync
+ * need not cost a disk flush. Falls back to testdir_make. */
+int testdir_make_fast(char *buf, size_t n, const char *tag);
 /* Remove a directory tree (rm -rf), or keep it if CHALK_KEEP_TESTDIR is set. */
 int testdir_remove(const char *path);
 /* Empty a directory of every regular file in it (not recursive). */
