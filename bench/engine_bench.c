@@ -259,8 +259,10 @@ static void run_engine(const kv_driver *drv, const bench_cfg *cfg, const char *v
                        double *res)
 {
     loop_ctx c = { drv, cfg, value_base };
-    res[ROW_FILLSEQ] = fill_phase(&c, "seq", 0, 0);
     run_random_phase(&c, res);
+    if (cfg->light)
+        return;
+    res[ROW_FILLSEQ] = fill_phase(&c, "seq", 0, 0);
     res[ROW_FILLSEQ_SYNC] = fill_phase(&c, "seqsync", 1, 0);
     res[ROW_FILLRANDOM_SYNC] = fill_phase(&c, "randsync", 1, 1);
     res[ROW_SYNC_BATCHES] = res[ROW_FILLRANDOM_SYNC] / BENCH_SYNC_BATCH;
@@ -309,6 +311,7 @@ static void usage(void)
         "usage: engine_bench [--keys N] [--sync-keys N] [--reps R] [--value-size B]\n"
         "                    [--dir BASE] [--engines chalk,leveldb,rocksdb,lmdb]\n"
         "                    [--csv FILE] [--markdown FILE] [--fsync-iters N] [--seed S]\n"
+        "                    [--light]   (fill random, reads, memory, reopen only)\n"
         "defaults: 1000000 keys, 100000 sync keys, 3 reps, 100-byte values, /var/tmp\n");
 }
 
@@ -319,6 +322,10 @@ static int parse_args(int argc, char **argv, bench_args *a)
                        .fsync_iters = 2000, .seed = 42 };
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(opt, "--light")) {
+            a->light = 1;
+            continue;
+        }
         if (!strcmp(opt, "--help") || !val)
             return -1;
         i++;
@@ -409,7 +416,7 @@ int main(int argc, char **argv)
         value_big[b] = (char)bench_rand(&rng);
     for (size_t i = 0; i < sizeof r->v / sizeof(double); i++)
         ((double *)r->v)[i] = NAN;
-    bench_cfg cfg = { a.keys, a.sync_keys, a.value_size, perm, a.seed, base };
+    bench_cfg cfg = { a.keys, a.sync_keys, a.value_size, perm, a.seed, base, a.light };
     fprintf(stderr, "engine_bench: %zu keys (%zu durable), %d rep(s), in %s\n",
             a.keys, a.sync_keys, a.reps, base);
     warm_up(&cfg, value_big, &a);

@@ -30,6 +30,7 @@ typedef struct bench_args {
     const char *markdown;    /* NULL: markdown only on stdout */
     int         fsync_iters;
     uint64_t    seed;
+    int         light;       /* --light: see bench_cfg.light */
     const kv_driver *selected[MAX_ENGINES];  /* the engines to run, in order */
     size_t      n_selected;
 } bench_args;

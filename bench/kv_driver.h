@@ -91,6 +91,7 @@ typedef struct bench_cfg {
     const uint32_t *perm;        /* a random permutation of 0..keys-1 */
     uint64_t        seed;        /* for the random reads */
     const char     *dir;         /* an empty scratch directory of its own */
+    int             light;       /* 1: only the random fill, reads, reopen */
 } bench_cfg;
 
 #define BENCH_KEY_SIZE 16

@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""bench/report.py — turns the raw output of the suites (bench/results/raw/)
+into bench/results/RESULTS.md and PNG plots (gnuplot, pngcairo).
+
+The one idea: the suites print their own tables (with the ratios and the
+targets, computed where the numbers are); this script only adds what a
+reader needs around them (the machine, how the run was made, the scale
+table) and draws the same numbers, so a plot never shows a figure the
+tables do not.
+
+Left out on purpose: any statistics of its own (medians and ranges come
+from the suites), interactive plots. Interview topics: none of its own.
+"""
+import argparse
+import csv
+import datetime
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import time
+
+ENGINES = ["chalk", "leveldb", "rocksdb", "lmdb"]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        return ""
+
+
+def read_csv(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def fdatasync_rate(workdir, iterations=300):
+    """Measured here when the engine suite (which measures it too) did not run."""
+    path = os.path.join(workdir, "report-fsync-probe")
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
+    try:
+        block = b"x" * 4096
+        t0 = time.monotonic()
+        for i in range(iterations):
+            os.pwrite(fd, block, i * 4096)
+            os.fdatasync(fd)
+        return iterations / (time.monotonic() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
+def machine(workdir, engine_rows):
+    cpu = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
+    mem = sh("free -g | awk '/Mem:/ {print $2 \" GiB\"}'")
+    src = sh(f"df --output=source,fstype {workdir} | tail -1")
+    dev = src.split()[0] if src else "?"
+    size = sh(f"lsblk -ndo SIZE {dev} 2>/dev/null") or "?"
+    src = " ".join(src.split())
+    rate = next((float(r["median"]) for r in engine_rows if r["row"] == "fdatasync"), None)
+    how = "engine suite"
+    if rate is None:
+        rate, how = fdatasync_rate(workdir), "report.py, 300 iterations"
+    return [("CPU", cpu), ("cores", str(os.cpu_count())), ("kernel", platform.release()),
+            ("memory", mem), ("disk (scratch dir)", f"{workdir} on {src}, {size.strip()}"),
+            ("fdatasync rate (4 KiB append + fdatasync)", f"{rate:,.0f} /s ({how})"),
+            ("redis-server", sh("redis-server --version")),
+            ("compiler", sh("cc --version | head -1"))]
+
+
+# ---- gnuplot ---------------------------------------------------------------
+
+def gnuplot_histogram(path, title, ylabel, clusters, series, logy=False, hline=None):
+    """clusters: [(label, {series: (med, min, max)})]. Writes path (.png)."""
+    if not shutil.which("gnuplot") or not clusters:
+        return None
+    dat = path[:-4] + ".dat"
+    with open(dat, "w") as f:
+        for label, vals in clusters:
+            cols = []
+            for s in series:
+                v = vals.get(s)
+                cols += [f"{x:.6g}" for x in v] if v else ["?", "?", "?"]
+            f.write(f'"{label}" ' + " ".join(cols) + "\n")
+    meds = [v[s][0] for _l, v in clusters for s in series if v.get(s) and v[s][0] > 0]
+    ylo = f"{min(meds) / 4:.6g}" if logy and meds else "0"
+    plots = []
+    for i, s in enumerate(series):
+        c = 2 + 3 * i
+        plots.append(f"'{dat}' using {c}:{c + 1}:{c + 2}{':xtic(1)' if i == 0 else ''} title '{s}'")
+    if hline:
+        plots.append(f"{hline[0]} with lines dt 2 lw 2 title '{hline[1]}'")
+    script = f"""
+set terminal pngcairo size 1200,560 font ',10'
+set output '{path}'
+set title '{title}'
+set ylabel '{ylabel}'
+set datafile missing '?'
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set xtics rotate by -25 noenhanced
+set key outside top center horizontal noenhanced
+set grid ytics
+set format y '%.1s%c'
+set yrange [{ylo}:*]
+{'set logscale y' if logy else ''}
+plot {', '.join(plots)}
+"""
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"report.py: gnuplot failed for {path}: {r.stderr.strip()[:300]}")
+        return None
+    return os.path.basename(path)
+
+
+def gnuplot_lines(path, title, xlabel, ylabel, lines):
+    """lines: {name: [(x, y)]}, log-log. Writes path (.png)."""
+    lines = {k: v for k, v in lines.items() if v}
+    if not shutil.which("gnuplot") or not lines:
+        return None
+    dat = path[:-4] + ".dat"
+    plots = []
+    with open(dat, "w") as f:
+        for i, (name, pts) in enumerate(lines.items()):
+            for x, y in sorted(pts):
+                f.write(f"{x} {y}\n")
+            f.write("\n\n")
+            plots.append(f"'{dat}' index {i} using 1:2 with linespoints lw 2 title '{name}'")
+    script = f"""
+set terminal pngcairo size 900,520 font ',10'
+set output '{path}'
+set title '{title}'
+set xlabel '{xlabel}'
+set ylabel '{ylabel}'
+set logscale x
+set format x '%.0s%c'
+set format y '%.1s%c'
+set yrange [0:*]
+set grid
+set key outside right noenhanced
+plot {', '.join(plots)}
+"""
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    return os.path.basename(path) if r.returncode == 0 else None
+
+
+# ---- the suites' plots -----------------------------------------------------
+
+def engine_plots(results, rows):
+    by = {}
+    for r in rows:
+        by.setdefault(r["row"], {})[r["engine"]] = (float(r["median"]), float(r["min"]),
+                                                    float(r["max"]))
+    names = {"fillseq": "fill seq", "fillrandom": "fill random", "readrandom": "read random",
+             "readrestart": "read after restart", "fillseq_sync": "fill seq durable",
+             "fillrandom_sync": "fill random durable", "group_commit": "group commit (Chalk)"}
+    engines = [e for e in ENGINES if any(e in v for v in by.values())]
+    out = []
+    clusters = [(names[k], by[k]) for k in names if k in by]
+    out.append(gnuplot_histogram(os.path.join(results, "engine_throughput.png"),
+                                 "Engine suite: operations per second (median, min-max)",
+                                 "ops/s (log)", clusters, engines, logy=True))
+    mem = [(lbl, by[k]) for k, lbl in [("mem_per_key", "RSS per key"),
+                                       ("disk_per_key", "disk per key"),
+                                       ("index_per_key", "Chalk index per key")] if k in by]
+    out.append(gnuplot_histogram(os.path.join(results, "engine_memory.png"),
+                                 "Engine suite: bytes per key", "bytes", mem, engines))
+    return [p for p in out if p]
+
+
+def scale_rows(raw):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(raw, "scale-*.csv"))):
+        keys = int(os.path.basename(path)[6:-4])
+        for r in read_csv(path):
+            rows.append(dict(r, keys=keys))
+    return sorted(rows, key=lambda r: r["keys"])
+
+
+def scale_section(results, rows):
+    if not rows:
+        return [], []
+    get = {(r["keys"], r["engine"], r["row"]): float(r["median"]) for r in rows}
+    keys = sorted({r["keys"] for r in rows})
+    engines = [e for e in ENGINES if any(r["engine"] == e for r in rows)]
+    md = ["## Scale suite", "",
+          "Each engine at growing key counts (16-byte keys, 100-byte values, 1 repetition): "
+          "fill random, read random, close + reopen, anonymous RSS and disk per key.", "",
+          "| keys | engine | fill random ops/s | read random ops/s | reopen ms | read after reopen ops/s "
+          "| RSS B/key | disk B/key |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    cols = ["fillrandom", "readrandom", "reopen", "readrestart", "mem_per_key", "disk_per_key"]
+    for k in keys:
+        for e in engines:
+            vals = [get.get((k, e, c)) for c in cols]
+            md.append(f"| {k:,} | {e} | " + " | ".join("-" if v is None else
+                      (f"{v:,.0f}" if v >= 100 else f"{v:.1f}") for v in vals) + " |")
+    md.append("")
+    plots = []
+    for row, label in [("fillrandom", "fill random ops/s"), ("readrandom", "read random ops/s"),
+                       ("mem_per_key", "RSS bytes per key"), ("reopen", "reopen ms")]:
+        lines = {e: [(k, get[(k, e, row)]) for k in keys if (k, e, row) in get] for e in engines}
+        plots.append(gnuplot_lines(os.path.join(results, f"scale_{row}.png"),
+                                   f"Scale: {label}", "keys", label, lines))
+    return md, [p for p in plots if p]
+
+
+def server_plots(results, rows):
+    systems = []
+    for r in rows:
+        if r["system"] not in systems:
+            systems.append(r["system"])
+    val = lambda r: (float(r["rps"]), float(r["rps_min"]), float(r["rps_max"]))
+    out = []
+    for mode in ("no", "everysec", "always"):
+        for p in ("1", "16"):
+            clusters = {}
+            for r in rows:
+                if r["kind"] == "main" and r["mode"] == mode and r["pipeline"] == p and r["status"] == "ok":
+                    clusters.setdefault(r["test"], {})[r["system"]] = val(r)
+            out.append(gnuplot_histogram(
+                os.path.join(results, f"server_{mode}_p{p}.png"),
+                f"Server suite: requests/s, appendfsync {mode}, pipeline {p}, 50 clients",
+                "requests/s", list(clusters.items()), systems))
+    return [p for p in out if p]
+
+
+def durability_plot(results, rows, rate):
+    clusters = {}
+    for r in rows:
+        if r["status"] != "ok" or r["test"] != "SET" or r["pipeline"] != "1":
+            continue
+        if r["kind"] == "main":
+            label = f"{r['mode']}, {r['clients']} clients"
+        elif r["kind"] == "clients" and r["clients"] != "50":
+            label = f"always, {r['clients']} client{'s' if r['clients'] != '1' else ''}"
+        else:
+            continue
+        clusters.setdefault(label, {})[r["system"]] = (float(r["rps"]), float(r["rps_min"]),
+                                                       float(r["rps_max"]))
+    systems = sorted({s for v in clusters.values() for s in v}, key=lambda s: (s != "redis", s))
+    rank = {"no": 0, "everysec": 1, "always": 2}
+    order = sorted(clusters.items(), key=lambda kv: (
+        rank.get(kv[0].split(",")[0], 3), -int(kv[0].split(", ")[1].split()[0])))
+    hline = (f"{rate:.1f}", f"disk fdatasync/s ({rate:,.0f})") if rate else None
+    p = gnuplot_histogram(os.path.join(results, "durability.png"),
+                          "Durability cost: SET requests/s by appendfsync and clients (pipeline 1)",
+                          "requests/s (log)", order, systems, logy=True, hline=hline)
+    return [p] if p else []
+
+
+# ---- RESULTS.md ------------------------------------------------------------
+
+def read_text(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read().strip()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--workdir", default="/var/tmp")
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--seconds", type=int, default=0)
+    a = ap.parse_args()
+    raw = os.path.join(a.results, "raw")
+    for old in glob.glob(os.path.join(a.results, "*.png")):
+        os.unlink(old)
+
+    engine_rows = read_csv(os.path.join(raw, "engine.csv"))
+    server_rows = read_csv(os.path.join(raw, "server.csv"))
+    info = machine(a.workdir, engine_rows)
+    rate = next((float(r["median"]) for r in engine_rows if r["row"] == "fdatasync"), None)
+    scale_md, scale_png = scale_section(a.results, scale_rows(raw))
+    plots = engine_plots(a.results, engine_rows) + scale_png
+    plots += server_plots(a.results, server_rows) + durability_plot(a.results, server_rows, rate)
+    # The .dat files gnuplot read are raw data: they belong with the CSVs.
+    for dat in glob.glob(os.path.join(a.results, "*.dat")):
+        os.replace(dat, os.path.join(raw, os.path.basename(dat)))
+
+    sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
+    dirty = " (with uncommitted changes)" if sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench/*.c") else ""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "make bench-quick" if a.mode == "quick" else "make bench"
+    md = ["# Chalk benchmark results", "",
+          f"Made by `{cmd}` (bench/run.sh{' --quick' if a.mode == 'quick' else ''}) on {now}, "
+          f"Chalk at {sha}{dirty}, in {a.seconds} s. Every ratio divides two medians of this "
+          "run; docs/PERFORMANCE.md explains every row. Raw CSVs: bench/results/raw/ "
+          "(not committed).", "", "## Machine", "", "| | |", "| --- | --- |"]
+    md += [f"| {k} | {v} |" for k, v in info]
+    md += ["", "## Plots", ""] + [f"- [{p}]({p})" for p in plots] + [""]
+    for section in (read_text(os.path.join(raw, "engine.md")), "\n".join(scale_md) or None,
+                    read_text(os.path.join(raw, "server.md"))):
+        if section:
+            md += [section, ""]
+    md += ["## Not measured (yet)", "",
+           "- replication lag and full-sync time: no replication in Chalk to measure yet;",
+           "- server-level memory per key and restart time vs Redis loading its AOF at "
+           "100k–10M keys (the scale suite measures the engines, not the servers);",
+           "- any suite whose section is missing above did not run (see run.sh's output).", ""]
+    with open(os.path.join(a.results, "RESULTS.md"), "w") as f:
+        f.write("\n".join(md))
+    print(f"report.py: {os.path.join(a.results, 'RESULTS.md')}, {len(plots)} plot(s)")
+
+
+if __name__ == "__main__":
+    main()
