@@ -263,8 +263,28 @@ static double timed_open(const char *dir, void **out)
     return (bench_now() - t0) * 1e3;
 }
 
+/* Start a compaction and wait for it. Returns 1 if one completed (the
+ * engine's compaction counter moved), 0 if none ran, -1 on error: a
+ * figure "after compaction" is only reported when there was one. */
+static int compact_now(cdb *c)
+{
+    chalk_stats before, after;
+    chalk_stats_get(c->db, &before);
+    int rc = chalk_compact(c->db);
+    if (rc != CHALK_OK && rc != CHALK_EBUSY)
+        return cdb_fail("compact", rc);
+    if ((rc = chalk_compact_wait(c->db)) != CHALK_OK)
+        return cdb_fail("compact_wait", rc);
+    chalk_stats_get(c->db, &after);
+    if (after.compactions == before.compactions) {
+        fprintf(stderr, "chalk: no compaction ran; figures after compaction not reported\n");
+        return 0;
+    }
+    return 1;
+}
+
 /* Overwrite every key `passes` times (permutation shifted each pass), then
- * compact; returns the engine's write amplification. */
+ * compact; returns the engine's write amplification, or -1. */
 static double overwrite_and_compact(cdb *c, const bench_cfg *cfg, const char *value_base,
                                     int passes)
 {
@@ -283,11 +303,8 @@ static double overwrite_and_compact(cdb *c, const bench_cfg *cfg, const char *va
             }
         }
     free(val);
-    int rc = chalk_compact(c->db);
-    if (rc != CHALK_OK && rc != CHALK_EBUSY)
-        return cdb_fail("compact", rc);
-    if ((rc = chalk_compact_wait(c->db)) != CHALK_OK)
-        return cdb_fail("compact_wait", rc);
+    if (compact_now(c) != 1)
+        return -1;
     chalk_stats st;
     chalk_stats_get(c->db, &st);
     return st.write_amplification;
@@ -305,8 +322,7 @@ static void recovery_phase(const bench_cfg *cfg, const char *value_base, const c
     if (ms < 0)
         return;
     res[ROW_RECOVERY_LOG_MS] = ms;
-    int rc = chalk_compact(((cdb *)h)->db);
-    if ((rc == CHALK_OK || rc == CHALK_EBUSY) && chalk_compact_wait(((cdb *)h)->db) == CHALK_OK) {
+    if (compact_now(h) == 1) {
         cdb_close(h);
         if ((ms = timed_open(dir, &h)) < 0)
             return;
