@@ -27,6 +27,7 @@
  */
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -159,7 +160,7 @@ uint8_t *log_append(struct log *lg, size_t n, uint64_t *off)
     return p;
 }
 
-int log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg)
+int log_reserve_callback(struct log *lg)
 {
     struct log_group *g = pending_group(lg);
     if (!g) return CHALK_ENOMEM;
@@ -170,8 +171,14 @@ int log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg)
         g->cbs = n;
         g->cbcap = cap;
     }
-    g->cbs[g->ncbs++] = (struct log_cb){ cb, arg };
     return 0;
+}
+
+void log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg)
+{
+    struct log_group *g = lg->pending;
+    assert(g && g->ncbs < g->cbcap);   /* log_reserve_callback() came first */
+    g->cbs[g->ncbs++] = (struct log_cb){ cb, arg };
 }
 
 size_t log_pending_bytes(const struct log *lg)
@@ -204,6 +211,7 @@ void log_flush(struct log *lg)
         return;
     }
     lg->inflight = g;
+    lg->flush_requested = 0;
     lg->be->submit(lg, g);
 }
 
@@ -247,6 +255,8 @@ int log_reap(struct log *lg)
     struct log_group *g = lg->be->reap(lg);
     if (!g) return 0;
     group_finished(lg, g);
+    /* The next group accumulated meanwhile: send it if it was asked for. */
+    if (lg->pending && (lg->flush_requested || lg->pending->sync)) log_flush(lg);
     return 1;
 }
 

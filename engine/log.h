@@ -78,6 +78,7 @@ struct log {
     struct log_group *pending, *inflight;
     struct log_group *done_head, *done_tail;
     int       failed;          /* CHALK_EIO / CHALK_ENOSPC once a group failed */
+    int       flush_requested; /* chalk_flush ran while a group was in flight */
     uint64_t  unsynced;        /* bytes written since the last fdatasync */
     uint64_t  fsyncs, fsync_usec_total, fsync_usec_max;
     uint64_t  bytes_written;
@@ -97,8 +98,10 @@ void log_set_active(struct log *lg, uint32_t seg_id, int fd, uint64_t tail);
  * them (valid until the next log_* call) and the file offset of the first
  * byte. NULL on ENOMEM. */
 uint8_t *log_append(struct log *lg, size_t n, uint64_t *off);
-/* Attach a callback to the batch just appended. 0 or CHALK_ENOMEM. */
-int  log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg);
+/* Make room for one callback in the pending group: 0 or CHALK_ENOMEM.
+ * Then log_add_callback() cannot fail. */
+int  log_reserve_callback(struct log *lg);
+void log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg);
 size_t log_pending_bytes(const struct log *lg);
 
 /* Hand pending to the backend if nothing is in flight. Non-blocking. */

@@ -1,0 +1,146 @@
+/*
+ * db.h — the engine's internal state (struct chalk_db) and the helpers the
+ * engine's files share. Not installed: the public contract is
+ * include/chalk/engine.h.
+ *
+ * Files, in reading order:
+ *   record.c      the bytes of a record and of a segment header
+ *   segment.c     segment files: names, creation, a verified reader
+ *   log.c         group commit (log_uring.c, log_psync.c: the two backends)
+ *   db.c          open / close / poll / stats: the handle's life
+ *   write.c       batches and the write path
+ *   read.c        the read path
+ *   keyspace.c    one key's entry in both indexes, the segment table, the
+ *                 expiry set, snapshot preservation
+ *   recover.c     rebuilding the indexes at open
+ *   iter.c        ordered iteration, snapshots, SCAN, RANDOMKEY, expiry sampling
+ *   compaction.c  merging sealed segments; hint.c their hint files
+ *
+ * Threading: everything here belongs to the caller's thread, except what the
+ * log backend and the compaction thread touch, which is named in log.h and
+ * compaction.c.
+ */
+#ifndef CHALK_DB_H
+#define CHALK_DB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chalk/engine.h"
+#include "index.h"
+#include "log.h"
+#include "record.h"
+
+struct seg_info {
+    uint32_t id;
+    int      rfd;              /* O_RDONLY, for preads of values */
+    uint64_t size;             /* bytes in the file (active: log.tail) */
+    uint64_t live_bytes;       /* bytes of records the index points at */
+    uint32_t flags;            /* SEG_F_MERGED */
+    int      doomed;           /* compacted away; unlinked once no snapshot needs it */
+};
+
+/* Sorted by id. Invariants (seg_table_check_invariants):
+ *   1. ids strictly increase;
+ *   2. live_bytes <= size - SEG_HEADER_SIZE for every segment;
+ *   3. exactly one segment is the log's active one, and it is not merged. */
+struct seg_table {
+    struct seg_info *v;
+    size_t n, cap;
+};
+
+/* Keys that carry an expiry, for random sampling: entry->expire_slot is its
+ * index here plus one (0 = not in the set). */
+struct expiry_set {
+    idx_entry **v;
+    size_t n, cap;
+};
+
+struct chalk_snapshot {
+    uint64_t seq;              /* sees batches with seq <= this */
+    oidx    *saved;            /* versions overwritten or deleted since */
+    struct chalk_snapshot *next;
+};
+
+struct compaction;             /* compaction.c */
+
+struct chalk_db {
+    char          *dir;
+    chalk_options  opt;
+    const struct chalk_vfs *vfs;
+    int            lock_fd;
+    hidx          *h;
+    oidx          *o;
+    struct seg_table segs;
+    struct log     log;
+    uint64_t       next_seq;
+    _Atomic uint32_t next_seg_id;   /* also taken by the compaction thread */
+    struct expiry_set exp;
+    struct chalk_snapshot *snaps;
+    uint64_t       rng;
+    int            epfd;       /* chalk_event_fd: log efd + timer + compaction */
+    int            tfd;        /* timerfd, 1 Hz: EVERYSEC and the compaction trigger */
+    struct compaction *comp;
+    uint64_t       entry_bytes;          /* malloc'd bytes of idx_entry */
+    uint64_t       user_bytes;
+    uint64_t       compaction_bytes;
+    uint64_t       compactions;
+    uint64_t       compact_pause_usec_max;
+    uint64_t       recovery_usec;
+    uint64_t       truncated_bytes;
+    uint64_t       last_everysec_usec;
+};
+
+/* ---- logging ----------------------------------------------------------- */
+void db_logf(chalk_db *db, enum chalk_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t db_now_ms(void);
+uint64_t db_rand64(chalk_db *db);
+
+/* ---- keyspace.c: the segment table ------------------------------------- */
+struct seg_info *seg_table_find(struct seg_table *t, uint32_t id);
+int  seg_table_add(struct seg_table *t, uint32_t id, int rfd, uint64_t size, uint32_t flags);
+void seg_table_remove(struct seg_table *t, uint32_t id);   /* closes rfd */
+int  seg_table_check_invariants(const chalk_db *db);
+uint64_t db_total_record_bytes(const chalk_db *db);
+uint64_t db_live_bytes(const chalk_db *db);
+
+/* ---- keyspace.c: one key in both indexes -------------------------------- */
+idx_entry *db_entry_new(chalk_db *db, const void *key, size_t klen, uint64_t hash);
+void db_entry_free(chalk_db *db, idx_entry *e);
+/* Point key at a new record (creating its entry). 0 or CHALK_ENOMEM. */
+int  db_index_put(chalk_db *db, const void *key, size_t klen, uint64_t hash, uint64_t seq,
+                  uint32_t seg, uint32_t off, uint32_t size, int64_t expire_at_ms);
+/* Remove key; 1 if it was there, 0 if not. */
+int  db_index_delete(chalk_db *db, const void *key, size_t klen, uint64_t hash);
+void db_expiry_update(chalk_db *db, idx_entry *e, int64_t expire_at_ms);
+/* Before e changes or goes: give each snapshot that can see it a copy. */
+void db_snapshot_preserve(chalk_db *db, const idx_entry *e);
+static inline int db_expired(const idx_entry *e, int64_t now_ms)
+{
+    return e->expire_at_ms != 0 && e->expire_at_ms <= now_ms;
+}
+
+/* ---- read.c ------------------------------------------------------------ */
+/* Read and verify the record at (seg, off, size) into a malloc'd buffer of
+ * size+1 bytes. 0, CHALK_EIO, CHALK_ECORRUPT, CHALK_ENOMEM. */
+int  db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
+                    uint8_t **buf, struct record_view *rv);
+/* Fill a chalk_value from a read record (takes ownership of buf). */
+void db_value_from_record(uint8_t *buf, const struct record_view *rv, chalk_value *out);
+
+/* ---- write.c ----------------------------------------------------------- */
+int  db_roll(chalk_db *db);
+int  db_check_writable(const chalk_db *db);
+
+/* ---- recover.c, compaction.c, hint.c ----------------------------------- */
+int  db_recover(chalk_db *db);
+/* Apply one replayed record (recover.c rules R1, R3); used by hint.c. */
+int  recover_apply(chalk_db *db, uint8_t kind, uint64_t seq, uint32_t seg, uint32_t off,
+                   uint32_t size, int64_t expire_at_ms, const void *key, uint32_t klen);
+void compaction_poll(chalk_db *db);    /* swap a finished merge in; trigger */
+void compaction_shutdown(chalk_db *db);
+void db_unlink_doomed(chalk_db *db);   /* doomed segments no snapshot needs */
+
+#endif /* CHALK_DB_H */

@@ -1,0 +1,143 @@
+/*
+ * read.c — the read path: hash lookup → (segment, offset, size) → one pread
+ * (or a memcpy from the pending buffer) → verify the checksum → value.
+ *
+ * The one idea: keys in memory, values on disk, and the OS page cache as the
+ * value cache. A hot value costs a pread that the kernel answers from RAM;
+ * a cold one costs one disk read, never more, because the index gives the
+ * exact offset and size.
+ *
+ * Left out on purpose: an engine-level value cache and mmap. A user-space
+ * cache would duplicate the page cache (two copies of hot data); mmap would
+ * avoid one copy but turns an I/O error into SIGBUS and makes a file that
+ * shrinks (truncation at recovery) dangerous. Cost: one syscall per read.
+ *
+ * @interview(cache.fundamentals): Where is the cache in this engine, and what
+ * does it cost to miss it? The kernel's page cache: values are read back
+ * with pread, so recently written or read segments are served from memory
+ * and evicted by the kernel's LRU; a miss costs exactly one disk read
+ * because the in-memory index knows the record's offset and size. Every
+ * read still verifies the record's checksum, so a cached or uncached copy
+ * that went bad is never served.
+ *
+ * @interview(db.sql-vs-nosql): What does a key-value engine give up compared
+ * with a SQL database, and what does it gain? It gives up queries over
+ * values, joins, secondary indexes and schemas (the caller encodes those into
+ * keys); it gains a read that is one hash lookup and one pread, a write that
+ * is one append, and a recovery that is one sequential scan: predictable
+ * latency that a query planner cannot promise.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+
+/* pread all n bytes: a short read is normal and means "ask again" until EOF,
+ * and EOF before n bytes means the file is shorter than the index believes. */
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return CHALK_EIO;
+        if (r == 0) return CHALK_ECORRUPT;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+int db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
+                   uint8_t **buf, struct record_view *rv)
+{
+    uint8_t *b = malloc((size_t)size + 1);
+    if (!b) return CHALK_ENOMEM;
+    int rc = 0;
+    if (!log_read_memory(&db->log, seg, off, b, size)) {
+        struct seg_info *s = seg_table_find(&db->segs, seg);
+        rc = s ? pread_full(s->rfd, b, size, off) : CHALK_EIO;
+    }
+    if (rc == 0 && record_decode(b, size, rv) != (int64_t)size) rc = CHALK_ECORRUPT;
+    if (rc) {
+        if (rc == CHALK_ECORRUPT)
+            db_logf(db, CHALK_LOG_ERROR, "checksum mismatch reading segment %010u offset %llu",
+                    seg, (unsigned long long)off);
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    return 0;
+}
+
+void db_value_from_record(uint8_t *buf, const struct record_view *rv, chalk_value *out)
+{
+    /* Reuse the record buffer: slide the value to its start. */
+    memmove(buf, rv->value, rv->vlen);
+    buf[rv->vlen] = 0;
+    out->data = buf;
+    out->len = rv->vlen;
+    out->expire_at_ms = rv->expire_at_ms;
+}
+
+/* The live, unexpired entry for key, or NULL. */
+static idx_entry *lookup(chalk_db *db, const void *key, size_t klen)
+{
+    if (klen > CHALK_MAX_KEY_SIZE) return NULL;
+    idx_entry *e = hidx_find(db->h, idx_hash(key, klen), key, klen);
+    /* Lazy expiry: an expired key is invisible; it is not removed here
+     * (a read never writes, and a replica must not expire on its own
+     * clock). chalk_expire_sample lets the caller delete it. */
+    if (e && db_expired(e, db_now_ms())) return NULL;
+    return e;
+}
+
+int chalk_get(chalk_db *db, const void *key, size_t klen, chalk_value *out)
+{
+    memset(out, 0, sizeof *out);
+    idx_entry *e = lookup(db, key, klen);
+    if (!e) return CHALK_ENOTFOUND;
+    uint8_t *buf;
+    struct record_view rv;
+    int rc = db_read_record(db, e->segment_id, e->offset, e->record_size, &buf, &rv);
+    if (rc) return rc;
+    db_value_from_record(buf, &rv, out);
+    return 0;
+}
+
+int chalk_exists(chalk_db *db, const void *key, size_t klen)
+{
+    return lookup(db, key, klen) != NULL;
+}
+
+int chalk_get_expiry(chalk_db *db, const void *key, size_t klen, int64_t *expire_at_ms)
+{
+    idx_entry *e = lookup(db, key, klen);
+    if (!e) return CHALK_ENOTFOUND;
+    *expire_at_ms = e->expire_at_ms;
+    return 0;
+}
+
+int chalk_locate(chalk_db *db, const void *key, size_t klen, chalk_location *out)
+{
+    idx_entry *e = lookup(db, key, klen);
+    if (!e) return CHALK_ENOTFOUND;
+    out->segment_id = e->segment_id;
+    out->offset = e->offset;
+    out->record_size = e->record_size;
+    out->value_size = e->record_size - REC_OVERHEAD - e->klen;
+    return 0;
+}
+
+uint64_t chalk_count(const chalk_db *db)
+{
+    return hidx_count(db->h);
+}
+
+void chalk_value_free(chalk_value *v)
+{
+    if (!v) return;
+    free(v->data);
+    memset(v, 0, sizeof *v);
+}

@@ -1,0 +1,357 @@
+/*
+ * test_engine_basic.c — the engine's contract, run once per I/O path
+ * (io_uring and pwrite+fdatasync): put/get/delete/exists with empty, binary
+ * and 1+ MiB keys and values; expiry; reopen; a second open is refused; an
+ * unknown segment version is refused; group commit (callbacks through
+ * chalk_event_fd + chalk_poll, durable after reopen); segment roll-over;
+ * ordered iteration and snapshots.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "chalk/engine.h"
+#include "record.h"
+#include "testdir.h"
+
+struct fixture {
+    enum chalk_io io;
+    char dir[512];
+};
+
+static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
+
+static chalk_db *open_db(struct fixture *f, enum chalk_fsync fs, uint64_t segsize)
+{
+    chalk_options o;
+    chalk_options_init(&o);
+    o.io = f->io;
+    o.fsync = fs;
+    o.log = quiet;
+    if (segsize) o.segment_size = segsize;
+    chalk_db *db = NULL;
+    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_string_equal(st.io_path, f->io == CHALK_IO_URING ? "io_uring" : "pwrite+fdatasync");
+    return db;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->io = *(enum chalk_io *)*state;
+    assert_int_equal(testdir_make(f->dir, sizeof f->dir, "engine_basic"), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    testdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static void check_value(chalk_db *db, const void *k, size_t kl, const void *v, size_t vl)
+{
+    chalk_value val;
+    assert_int_equal(chalk_get(db, k, kl, &val), CHALK_OK);
+    assert_int_equal(val.len, vl);
+    if (vl) assert_memory_equal(val.data, v, vl);
+    assert_int_equal(((char *)val.data)[vl], 0);
+    chalk_value_free(&val);
+}
+
+static void test_put_get_delete(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    size_t big = (1u << 20) + 3;
+    uint8_t *bigv = malloc(big);
+    for (size_t i = 0; i < big; i++) bigv[i] = (uint8_t)(i * 7);
+    assert_int_equal(chalk_put(db, "a", 1, "1", 1, 0), CHALK_OK);
+    assert_int_equal(chalk_put(db, "", 0, "empty key", 9, 0), CHALK_OK);
+    assert_int_equal(chalk_put(db, "e", 1, "", 0, 0), CHALK_OK);
+    assert_int_equal(chalk_put(db, "b\0in", 4, "\0\1\2", 3, 0), CHALK_OK);
+    assert_int_equal(chalk_put(db, "big", 3, bigv, big, 0), CHALK_OK);
+    assert_int_equal(chalk_put(db, "a", 1, "2", 1, 0), CHALK_OK);      /* overwrite */
+    assert_int_equal(chalk_count(db), 5);
+    for (int round = 0; round < 2; round++) {   /* before and after a reopen */
+        check_value(db, "a", 1, "2", 1);
+        check_value(db, "", 0, "empty key", 9);
+        check_value(db, "e", 1, "", 0);
+        check_value(db, "b\0in", 4, "\0\1\2", 3);
+        check_value(db, "big", 3, bigv, big);
+        assert_int_equal(chalk_exists(db, "b\0in", 4), 1);
+        assert_int_equal(chalk_exists(db, "b", 1), 0);
+        chalk_location loc;
+        assert_int_equal(chalk_locate(db, "big", 3, &loc), CHALK_OK);
+        assert_int_equal(loc.value_size, big);
+        assert_int_equal(chalk_close(db), CHALK_OK);
+        db = open_db(f, CHALK_FSYNC_NO, 0);
+    }
+    assert_int_equal(chalk_delete(db, "a", 1), CHALK_OK);
+    assert_int_equal(chalk_delete(db, "a", 1), CHALK_ENOTFOUND);
+    assert_int_equal(chalk_delete(db, "", 0), CHALK_OK);
+    chalk_value v;
+    assert_int_equal(chalk_get(db, "a", 1, &v), CHALK_ENOTFOUND);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    db = open_db(f, CHALK_FSYNC_NO, 0);
+    assert_int_equal(chalk_get(db, "a", 1, &v), CHALK_ENOTFOUND);
+    assert_int_equal(chalk_get(db, "", 0, &v), CHALK_ENOTFOUND);
+    assert_int_equal(chalk_count(db), 3);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_true(st.dead_bytes > 0 && st.live_bytes > big);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    free(bigv);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count_key(void *arg, const void *k, size_t kl, int64_t exp) { (*(int *)arg)++; }
+
+static void test_expiry(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    int64_t now = now_ms();
+    assert_int_equal(chalk_put(db, "past", 4, "x", 1, now - 1000), CHALK_OK);
+    assert_int_equal(chalk_put(db, "future", 6, "y", 1, now + 3600000), CHALK_OK);
+    assert_int_equal(chalk_put(db, "never", 5, "z", 1, 0), CHALK_OK);
+    for (int round = 0; round < 2; round++) {
+        chalk_value v;
+        int64_t exp;
+        assert_int_equal(chalk_get(db, "past", 4, &v), CHALK_ENOTFOUND);
+        assert_int_equal(chalk_exists(db, "past", 4), 0);
+        assert_int_equal(chalk_get(db, "future", 6, &v), CHALK_OK);
+        assert_int_equal(v.expire_at_ms, now + 3600000);
+        chalk_value_free(&v);
+        assert_int_equal(chalk_get_expiry(db, "future", 6, &exp), CHALK_OK);
+        assert_int_equal(exp, now + 3600000);
+        assert_int_equal(chalk_get_expiry(db, "never", 5, &exp), CHALK_OK);
+        assert_int_equal(exp, 0);
+        assert_int_equal(chalk_count(db), 3);   /* DBSIZE counts it until removed */
+        int n = 0;
+        assert_int_equal(chalk_expire_sample(db, now, 20, count_key, &n), 1);
+        assert_int_equal(n, 1);
+        chalk_stats st;
+        chalk_stats_get(db, &st);
+        assert_int_equal(st.keys_with_expiry, 2);
+        assert_int_equal(chalk_close(db), CHALK_OK);
+        db = open_db(f, CHALK_FSYNC_NO, 0);
+    }
+    /* Overwriting without expiry removes it from the expiry set. */
+    assert_int_equal(chalk_put(db, "future", 6, "y", 1, 0), CHALK_OK);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_int_equal(st.keys_with_expiry, 1);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
+static void test_second_open_locked(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0), *db2 = NULL;
+    chalk_options o;
+    chalk_options_init(&o);
+    o.io = f->io;
+    o.log = quiet;
+    assert_int_equal(chalk_open(f->dir, &o, &db2), CHALK_ELOCKED);
+    assert_null(db2);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    assert_int_equal(chalk_open(f->dir, &o, &db2), CHALK_OK);   /* released */
+    assert_int_equal(chalk_close(db2), CHALK_OK);
+}
+
+static void test_unknown_version_refused(void **state)
+{
+    struct fixture *f = *state;
+    char path[700];
+    uint8_t h[SEG_HEADER_SIZE];
+    seg_header_encode(h, 1, 0);
+    put_le32(h + 8, SEG_VERSION + 1);
+    put_le32(h + 28, (uint32_t)record_checksum(h, 28));
+    snprintf(path, sizeof path, "%s/0000000001.log", f->dir);
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, h, sizeof h), (ssize_t)sizeof h);
+    close(fd);
+    chalk_options o;
+    chalk_options_init(&o);
+    o.io = f->io;
+    o.log = quiet;
+    chalk_db *db = NULL;
+    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_EVERSION);
+    assert_null(db);
+}
+
+struct cb_count { int ok, fail, calls; };
+static void commit_cb(void *arg, int status)
+{
+    struct cb_count *c = arg;
+    c->calls++;
+    if (status == CHALK_OK) c->ok++; else c->fail++;
+}
+
+static void test_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_ALWAYS, 0);
+    chalk_batch *b = chalk_batch_new();
+    struct cb_count c = { 0 };
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++) {
+        char k[32], v[32];
+        int kl = snprintf(k, sizeof k, "key%05d", i), vl = snprintf(v, sizeof v, "val%d", i);
+        chalk_batch_clear(b);
+        assert_int_equal(chalk_batch_put(b, k, (size_t)kl, v, (size_t)vl, 0), CHALK_OK);
+        if (i % 3 == 0) assert_int_equal(chalk_batch_delete(b, "nokey", 5), CHALK_OK);
+        assert_int_equal(chalk_write(db, b, commit_cb, &c), CHALK_OK);
+        /* Readable at once, before it is durable. */
+        if (i % 500 == 0) check_value(db, k, (size_t)kl, v, (size_t)vl);
+        if (i % 100 == 99) assert_int_equal(chalk_flush(db), CHALK_OK);
+    }
+    assert_int_equal(chalk_flush(db), CHALK_OK);
+    struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
+    for (int spins = 0; c.calls < N && spins < 10000; spins++) {
+        poll(&p, 1, 1000);
+        int n = chalk_poll(db);
+        assert_true(n >= 0);
+        chalk_flush(db);
+    }
+    assert_int_equal(c.ok, N);
+    assert_int_equal(c.fail, 0);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_true(st.fsyncs >= 1);
+    assert_true(st.fsyncs < N);    /* grouped: fewer fsyncs than batches */
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    chalk_batch_free(b);
+    db = open_db(f, CHALK_FSYNC_ALWAYS, 0);
+    assert_int_equal(chalk_count(db), N);
+    check_value(db, "key01999", 8, "val1999", 7);
+    /* chalk_write_sync: durable on return. */
+    b = chalk_batch_new();
+    chalk_batch_put(b, "s", 1, "sync", 4, 0);
+    assert_int_equal(chalk_write_sync(db, b), CHALK_OK);
+    chalk_batch_free(b);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
+static void test_roll_over(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 4096);
+    char v[300];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        assert_int_equal(chalk_put(db, k, (size_t)kl, v, sizeof v, 0), CHALK_OK);
+    }
+    uint8_t *huge = calloc(1, 10000);   /* bigger than a segment: one of its own */
+    assert_int_equal(chalk_put(db, "huge", 4, huge, 10000, 0), CHALK_OK);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_true(st.segments > 10);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    db = open_db(f, CHALK_FSYNC_NO, 4096);
+    assert_int_equal(chalk_count(db), 201);
+    check_value(db, "k0", 2, v, sizeof v);
+    check_value(db, "k199", 4, v, sizeof v);
+    check_value(db, "huge", 4, huge, 10000);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    free(huge);
+}
+
+static void test_iteration_and_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    const char *keys[] = { "b", "a", "ab", "c", "", "abc" };
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(chalk_put(db, keys[i], strlen(keys[i]), "v1", 2, 0), CHALK_OK);
+    chalk_put(db, "x", 1, "gone", 4, now_ms() - 1);    /* expired: skipped */
+    chalk_snapshot *snap;
+    assert_int_equal(chalk_snapshot_acquire(db, &snap), CHALK_OK);
+    /* Changes after the snapshot. */
+    chalk_put(db, "a", 1, "v2", 2, 0);
+    chalk_delete(db, "c", 1);
+    chalk_put(db, "d", 1, "new", 3, 0);
+    const char *live_order[] = { "", "a", "ab", "abc", "b", "d" };
+    const char *snap_order[] = { "", "a", "ab", "abc", "b", "c" };
+    for (int pass = 0; pass < 2; pass++) {
+        chalk_iter *it = chalk_iter_new(db, pass ? snap : NULL);
+        const char **want = pass ? snap_order : live_order;
+        int n = 0;
+        for (chalk_iter_seek_first(it); chalk_iter_valid(it); chalk_iter_next(it), n++) {
+            size_t kl;
+            const void *k = chalk_iter_key(it, &kl);
+            assert_true(n < 6);
+            assert_int_equal(kl, strlen(want[n]));
+            assert_memory_equal(k, want[n], kl);
+            chalk_value v;
+            assert_int_equal(chalk_iter_value(it, &v), CHALK_OK);
+            const char *expect = !strcmp(want[n], "a") && !pass ? "v2" : !strcmp(want[n], "d") ? "new" : "v1";
+            assert_int_equal(v.len, strlen(expect));
+            assert_memory_equal(v.data, expect, v.len);
+            chalk_value_free(&v);
+        }
+        assert_int_equal(n, 6);
+        assert_int_equal(chalk_iter_status(it), CHALK_OK);
+        chalk_iter_seek(it, "ab", 2);   /* seek: first key >= "ab" */
+        size_t kl;
+        assert_true(chalk_iter_valid(it));
+        assert_memory_equal(chalk_iter_key(it, &kl), "ab", 2);
+        chalk_iter_free(it);
+    }
+    /* A live iterator survives writes under it. */
+    chalk_iter *it = chalk_iter_new(db, NULL);
+    int n = 0;
+    for (chalk_iter_seek_first(it); chalk_iter_valid(it); chalk_iter_next(it), n++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "zz%d", n);
+        chalk_put(db, k, (size_t)kl, "w", 1, 0);
+        assert_true(n < 1000);
+    }
+    chalk_iter_free(it);
+    chalk_snapshot_release(db, snap);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
+static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
+
+#define BOTH(fn) \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &io_uring_mode), \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &io_psync_mode)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_put_get_delete),
+        BOTH(test_expiry),
+        BOTH(test_second_open_locked),
+        BOTH(test_unknown_version_refused),
+        BOTH(test_group_commit),
+        BOTH(test_roll_over),
+        BOTH(test_iteration_and_snapshot),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
