@@ -1,0 +1,150 @@
+"""test_bench_smoke.py — the benchmark scripts still run (tiny sizes).
+
+Benchmarks are not tests: nothing here looks at a time or a speed. This file
+only checks that bench/ still works end to end, so that `make bench` does
+not rot between the occasions someone runs it:
+  - engine_bench prints every row of the engine suite, with a ratio
+    Chalk/peer for every row both sides measure, and every issue-3 target
+    with a verdict;
+  - server_bench.py starts redis-server and chalk-server on free loopback
+    ports, prints a row per test with either a ratio or an explicit
+    "n/a (...)", and stops both servers;
+  - report.py turns those outputs into RESULTS.md (and PNGs with gnuplot).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+BIN = os.environ.get("CHALK_BIN_DIR", "")
+SRC = os.environ.get("CHALK_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BENCH = os.path.join(SRC, "bench")
+ENGINE_BENCH = os.path.join(BIN, "engine_bench")
+CHALK_SERVER = os.path.join(BIN, "chalk-server")
+
+# Rows the peers measure too: each must print three ratios (Chalk/leveldb,
+# Chalk/rocksdb, Chalk/lmdb).
+COMPARED_ROWS = ["fillseq", "fillrandom", "readrandom", "reopen", "readrestart",
+                 "fillseq_sync", "fillrandom_sync", "sync_batches", "mem_per_key",
+                 "disk_per_key"]
+# Chalk-only rows: a number in Chalk's column (recovery_hint and write_amp
+# may say "-" while the engine has no compaction: then stderr says why).
+CHALK_ROWS = ["group_commit", "batches_per_fsync", "index_per_key", "recovery_log"]
+CHALK_ROWS_MAYBE = ["recovery_hint", "write_amp"]
+TARGETS = ["random writes, fsync no", "random writes, durable batches", "random reads",
+           "durable batches/s", "recovery with hint files"]
+NUMBER = re.compile(r"^-?\d+(\.\d+)?")
+
+
+def table_row(text, name):
+    rows = [l for l in text.splitlines() if l.startswith(f"| {name}: ")]
+    assert len(rows) == 1, f"row {name!r} printed {len(rows)} times"
+    return [c.strip() for c in rows[0].strip("|").split("|")]
+
+
+@pytest.fixture(scope="module")
+def engine_run(tmp_path_factory):
+    if not os.path.exists(ENGINE_BENCH):
+        pytest.skip("engine_bench not built (needs libleveldb-dev librocksdb-dev liblmdb-dev)")
+    out = tmp_path_factory.mktemp("engine")
+    csv_path, md_path = out / "engine.csv", out / "engine.md"
+    r = subprocess.run([ENGINE_BENCH, "--keys", "2000", "--sync-keys", "200", "--reps", "1",
+                        "--fsync-iters", "20", "--dir", str(out), "--csv", str(csv_path),
+                        "--markdown", str(md_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout, csv_path, md_path, r.stderr
+
+
+def test_engine_rows_have_ratios(engine_run):
+    stdout, _csv, md_path, _err = engine_run
+    assert md_path.read_text().strip() == stdout.strip()
+    for name in COMPARED_ROWS:
+        cells = table_row(stdout, name)
+        # row, unit, 4 engines, 3 ratios
+        assert len(cells) == 9, (name, cells)
+        assert all(NUMBER.match(c) for c in cells[2:6]), (name, cells)
+        assert all(c.endswith("×") and NUMBER.match(c) for c in cells[6:]), (name, cells)
+
+
+def test_engine_chalk_only_rows(engine_run):
+    stdout, _csv, _md, stderr = engine_run
+    for name in CHALK_ROWS:
+        assert NUMBER.match(table_row(stdout, name)[2]), name
+    for name in CHALK_ROWS_MAYBE:
+        cell = table_row(stdout, name)[2]
+        assert NUMBER.match(cell) or ("no compaction ran" in stderr), (name, cell)
+
+
+def test_engine_targets_and_csv(engine_run):
+    stdout, csv_path, _md, _err = engine_run
+    for target in TARGETS:
+        lines = [l for l in stdout.splitlines() if l.startswith(f"| {target}")]
+        assert len(lines) == 1, target
+        assert re.search(r"\| (\*\*met\*\*|\*\*not met\*\*|not measured) \|$", lines[0]), lines[0]
+    csv_text = csv_path.read_text()
+    assert csv_text.startswith("row,unit,engine,median,min,max,reps\n")
+    assert re.search(r"^fdatasync,ops/s,disk,\d", csv_text, re.M)
+    for engine in ("chalk", "leveldb", "rocksdb", "lmdb"):
+        assert re.search(rf"^fillrandom,ops/s,{engine},\d", csv_text, re.M), engine
+
+
+@pytest.fixture(scope="module")
+def server_run(tmp_path_factory):
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        pytest.skip("redis-server / redis-benchmark not installed")
+    out = tmp_path_factory.mktemp("server")
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "server_bench.py"),
+                        "--chalk-server", CHALK_SERVER, "--requests", "300", "--reps", "1",
+                        "--modes", "no", "--pipelines", "1", "--tests", "SET,GET",
+                        "--workdir", str(out), "--csv", str(out / "server.csv"),
+                        "--markdown", str(out / "server.md")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout, out, r.stderr
+
+
+def test_server_rows_have_ratio_or_reason(server_run):
+    stdout, out, stderr = server_run
+    for test in ("SET", "GET"):
+        rows = [l for l in stdout.splitlines() if l.startswith(f"| {test} |")]
+        assert len(rows) == 1, test
+        cells = [c.strip() for c in rows[0].strip("|").split("|")]
+        assert NUMBER.match(cells[1].replace(",", "")), cells       # Redis req/s
+        for rps, ratio in ((cells[2], cells[3]), (cells[4], cells[5])):   # uring, epoll
+            assert (ratio.endswith("×") and NUMBER.match(rps.replace(",", ""))) or \
+                rps.startswith("n/a ("), cells
+    if os.access(CHALK_SERVER, os.X_OK):
+        set_row = [l for l in stdout.splitlines() if l.startswith("| SET |")][0]
+        assert "×" in set_row, "chalk-server is built but no backend was measured:\n" + stderr
+    # The servers were stopped and their scratch directories removed.
+    assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
+
+
+def test_report_writes_results(engine_run, server_run, tmp_path):
+    _out, csv_path, md_path, _err = engine_run
+    _sout, sdir, _serr = server_run
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(csv_path, raw / "engine.csv")
+    shutil.copy(md_path, raw / "engine.md")
+    shutil.copy(sdir / "server.csv", raw / "server.csv")
+    shutil.copy(sdir / "server.md", raw / "server.md")
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), "--results",
+                        str(tmp_path), "--workdir", str(tmp_path), "--mode", "quick"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "RESULTS.md").read_text()
+    for heading in ("## Machine", "## Engine suite", "## Server suite", "fdatasync rate"):
+        assert heading in text, heading
+    if shutil.which("gnuplot"):
+        assert (tmp_path / "engine_throughput.png").stat().st_size > 0
+        assert (tmp_path / "server_no_p1.png").stat().st_size > 0
+
+
+def test_run_sh_parses():
+    r = subprocess.run(["bash", "-n", os.path.join(BENCH, "run.sh")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
