@@ -433,5 +433,9 @@ int main(int argc, char **argv)
     }
     int rc = report_engine_results(&a, a.selected, a.n_selected, r);
     bench_rm_tree(base);
+    munmap(r, sizeof *r);
+    free(perm);
+    if (value_big != value_base)
+        free(value_big);
     return rc;
 }
