@@ -109,17 +109,19 @@ static uint64_t du_bytes(const char *dir)
     return total;
 }
 
-/* Anonymous resident memory of this process, in bytes (heap, not the
- * file-backed pages of an mmap'd database, which belong to the page cache). */
-static double rss_anon_bytes(void)
+/* A resident-memory field of /proc/self/status, in bytes: "RssAnon" (heap:
+ * what the engine allocated) or "RssFile" (file pages mapped into the
+ * process: LMDB's database, which also belongs to the page cache). */
+static double rss_bytes(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
+    size_t n = strlen(field);
     double kb = NAN;
     if (!f)
         return NAN;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "RssAnon: %lf kB", &kb) == 1)
+        if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%lf", &kb) == 1)
             break;
     fclose(f);
     return kb * 1024.0;
@@ -224,10 +226,11 @@ static void run_random_phase(const loop_ctx *c, double *res)
     void *db = NULL;
     if (fresh_dir(dir, sizeof dir, c->cfg->dir, "random") || c->drv->open(dir, 0, &db))
         return;
-    double rss0 = rss_anon_bytes();
+    double anon0 = rss_bytes("RssAnon"), file0 = rss_bytes("RssFile");
     res[ROW_FILLRANDOM] = timed_fill(c, db, c->cfg->keys, 1, 1);
     res[ROW_READRANDOM] = timed_reads(c, db, c->cfg->keys, c->cfg->seed);
-    res[ROW_MEM_PER_KEY] = (rss_anon_bytes() - rss0) / (double)c->cfg->keys;
+    res[ROW_MEM_PER_KEY] = (rss_bytes("RssAnon") - anon0) / (double)c->cfg->keys;
+    res[ROW_MAPPED_PER_KEY] = (rss_bytes("RssFile") - file0) / (double)c->cfg->keys;
     double t0 = bench_now();
     c->drv->close(db);
     res[ROW_DISK_PER_KEY] = (double)du_bytes(dir) / (double)c->cfg->keys;

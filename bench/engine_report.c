@@ -35,6 +35,7 @@ static const row_info rows[ROW_COUNT] = {
     [ROW_GROUP_COMMIT]    = { "group_commit", "ops/s", 0, "Chalk group commit: 100-op batches, 16 in flight" },
     [ROW_GROUP_BATCHES_PER_FSYNC] = { "batches_per_fsync", "batches", 0, "Chalk group commit: batches per fdatasync" },
     [ROW_MEM_PER_KEY]     = { "mem_per_key", "B/key", 1, "anonymous RSS gained per key (fill + reads)" },
+    [ROW_MAPPED_PER_KEY]  = { "mapped_per_key", "B/key", 1, "file-backed RSS gained per key (mmap'd files)" },
     [ROW_DISK_PER_KEY]    = { "disk_per_key", "B/key", 1, "bytes on disk per key after fill random" },
     [ROW_INDEX_PER_KEY]   = { "index_per_key", "B/key", 1, "Chalk index memory per key (chalk_stats)" },
     [ROW_RECOVERY_LOG_MS] = { "recovery_log", "ms", 1, "Chalk open of N keys, log scan only" },

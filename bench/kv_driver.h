@@ -76,6 +76,7 @@ enum bench_row {
     ROW_GROUP_COMMIT,     /* Chalk: ops/s, 100-op batches, 16 in flight */
     ROW_GROUP_BATCHES_PER_FSYNC, /* Chalk: batches covered by one fdatasync */
     ROW_MEM_PER_KEY,      /* bytes of anonymous RSS per key after fill+reads */
+    ROW_MAPPED_PER_KEY,   /* bytes of file-backed RSS (mmap) per key, same time */
     ROW_DISK_PER_KEY,     /* bytes on disk per key after the random fill */
     ROW_INDEX_PER_KEY,    /* Chalk: index_memory_bytes / keys (its own count) */
     ROW_RECOVERY_LOG_MS,  /* Chalk: open of N keys from the log alone */

@@ -30,6 +30,8 @@ CHALK_SERVER = os.path.join(BIN, "chalk-server")
 COMPARED_ROWS = ["fillseq", "fillrandom", "readrandom", "reopen", "readrestart",
                  "fillseq_sync", "fillrandom_sync", "sync_batches", "mem_per_key",
                  "disk_per_key"]
+# Rows every engine measures but where a peer may be 0 (no ratio then).
+NUMBERS_ONLY_ROWS = ["mapped_per_key"]
 # Chalk-only rows: a number in Chalk's column (recovery_hint and write_amp
 # may say "-" while the engine has no compaction: then stderr says why).
 CHALK_ROWS = ["group_commit", "batches_per_fsync", "index_per_key", "recovery_log"]
@@ -68,6 +70,9 @@ def test_engine_rows_have_ratios(engine_run):
         assert len(cells) == 9, (name, cells)
         assert all(NUMBER.match(c) for c in cells[2:6]), (name, cells)
         assert all(c.endswith("×") and NUMBER.match(c) for c in cells[6:]), (name, cells)
+    for name in NUMBERS_ONLY_ROWS:
+        cells = table_row(stdout, name)
+        assert all(NUMBER.match(c) for c in cells[2:6]), (name, cells)
 
 
 def test_engine_chalk_only_rows(engine_run):
