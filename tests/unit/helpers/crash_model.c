@@ -205,6 +205,38 @@ int cm_find_prefix(const struct cm_workload *w, chalk_db *db, int lo, char *why,
     return -1;
 }
 
+/* Was (val, len) ever written to key j by the workload? */
+static int in_history(const struct cm_workload *w, int j, const void *val, size_t len)
+{
+    for (int b = 0; b < w->p.nbatches; b++)
+        for (int i = 0; i < w->batches[b].nops; i++) {
+            const struct cm_op *o = &w->batches[b].ops[i];
+            if (o->key == j && !o->del && o->vlen == len && memcmp(o->val, val, len) == 0)
+                return 1;
+        }
+    return 0;
+}
+
+int cm_check_plausible(const struct cm_workload *w, chalk_db *db, char *why, size_t n)
+{
+    for (int j = 0; j < w->p.nkeys; j++) {
+        char key[32];
+        size_t klen = cm_key(j, key);
+        chalk_value v = { 0 };
+        int rc = chalk_get(db, key, klen, &v);
+        int ok = rc == CHALK_ENOTFOUND || rc == CHALK_ECORRUPT ||
+                 (rc == CHALK_OK && in_history(w, j, v.data, v.len));
+        if (!ok)
+            snprintf(why, n, "key %03d: %s %.*s", j, rc == CHALK_OK ? "a value never written:"
+                     : chalk_strerror(rc), rc == CHALK_OK ? (int)(v.len < 24 ? v.len : 24) : 0,
+                     rc == CHALK_OK ? (const char *)v.data : "");
+        chalk_value_free(&v);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 int cm_apply_all(const struct cm_workload *w, chalk_db *db)
 {
     chalk_batch *b = chalk_batch_new();
