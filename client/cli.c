@@ -180,8 +180,9 @@ static void track_session(cli_config *cfg, int argc, char **argv,
 int cli_run_command(cli_config *cfg, int argc, char **argv, size_t *lens)
 {
     long long times = cfg->repeat;
+    int retried = 0;
     for (long long n = 0; times < 0 || n < times; n++) {
-        if (n > 0)
+        if (n > 0 && !retried)
             sleep_seconds(cfg->interval);
         int rc = cli_connect(cfg);
         if (rc != 0)
@@ -195,10 +196,21 @@ int cli_run_command(cli_config *cfg, int argc, char **argv, size_t *lens)
             fprintf(stderr, "Error: %s\n", chalkc_conn_errstr(cfg->c));
             chalkc_close(cfg->c);
             cfg->c = NULL;
-            return rc;
+            /* Like redis-cli: in the REPL, a connection the server closed
+             * (it restarted) is re-made and the command sent once more. */
+            if (!cfg->interactive || retried++ ||
+                (rc != CHALKC_ECLOSED && rc != CHALKC_EIO))
+                return rc;
+            n--;
+            continue;
         }
-        if (rc == CHALKC_ESERVER)
+        if (rc == CHALKC_ESERVER && cfg->exit_on_error) {
+            /* redis-cli -e: the error goes to stderr, and we stop here. */
+            fprintf(stderr, "%s\n", r->str);
+            chalkc_reply_free(r);
             cfg->saw_error = 1;
+            return CHALKC_ESERVER;
+        }
         track_session(cfg, argc, argv, r);
         print_reply(cfg, r);
         if (cfg->time)
@@ -250,7 +262,7 @@ static int run_args(cli_config *cfg, int argc, char **argv)
     free(extra);
     free(args);
     free(lens);
-    return rc != 0 || (cfg->exit_on_error && cfg->saw_error) ? 1 : 0;
+    return rc != 0 ? 1 : 0;
 }
 
 /* Commands from stdin, one per line, split like the REPL splits them. */
@@ -259,6 +271,7 @@ static int run_stdin(cli_config *cfg)
     char *line = NULL;
     size_t cap = 0;
     int status = 0;
+    cfg->exit_on_error = 0; /* as redis-cli: -e applies to arguments only */
     while (getline(&line, &cap, stdin) >= 0) {
         char **argv;
         size_t *lens;
@@ -274,7 +287,7 @@ static int run_stdin(cli_config *cfg)
             break;
     }
     free(line);
-    return status || (cfg->exit_on_error && cfg->saw_error) ? 1 : 0;
+    return status;
 }
 
 /* --latency: PING every 10 ms; on a TTY, redraw min/max/avg in place; else

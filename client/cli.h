@@ -23,6 +23,7 @@ typedef struct cli_config {
     const char *pattern;     /* --pattern for --scan */
     int count;               /* --count for --scan (0 = server default) */
     int saw_error;           /* an error reply was printed */
+    int interactive;         /* the REPL: reconnect and resend once */
     int in_tx;               /* inside MULTI (the prompt shows (TX)) */
     void *wire_state;        /* --wire tap's state, cli_wire_state_size() */
     chalkc_conn *c;          /* the connection, or NULL when not connected */

@@ -403,6 +403,7 @@ static int repl_edit_loop(repl_state *st)
 int cli_repl(cli_config *cfg)
 {
     repl_state st = {.cfg = cfg};
+    cfg->interactive = 1;
     cli_connect(cfg); /* failure is fine: "not connected>" */
     cfg->in_tx = 0;
     repl_learn(&st);
