@@ -259,6 +259,19 @@ def durability_plot(results, rows, rate):
     return [p] if p else []
 
 
+def server_scale_plot(results, rows):
+    clusters = {}
+    for r in rows:
+        if r["status"] == "ok":
+            label = f"{int(r['keys']):,} keys, {r['value_size']} B"
+            v = float(r["rss_per_key"])
+            clusters.setdefault(label, {})[r["system"]] = (v, v, v)
+    p = gnuplot_histogram(os.path.join(results, "server_memory.png"),
+                          "Server memory: resident bytes per key (VmRSS growth)", "bytes per key",
+                          list(clusters.items()), ["redis", "chalk"])
+    return [p] if p else []
+
+
 # ---- RESULTS.md ------------------------------------------------------------
 
 def read_text(path):
@@ -266,6 +279,32 @@ def read_text(path):
         return None
     with open(path) as f:
         return f.read().strip()
+
+
+def make_plots(results, raw, engine_rows, server_rows, scale_png):
+    rate = next((float(r["median"]) for r in engine_rows if r["row"] == "fdatasync"), None)
+    plots = engine_plots(results, engine_rows) + scale_png
+    plots += server_plots(results, server_rows) + durability_plot(results, server_rows, rate)
+    plots += server_scale_plot(results, read_csv(os.path.join(raw, "server-scale.csv")))
+    # The .dat files gnuplot read are raw data: they belong with the CSVs.
+    for dat in glob.glob(os.path.join(results, "*.dat")):
+        os.replace(dat, os.path.join(raw, os.path.basename(dat)))
+    return plots
+
+
+def header(a, info, plots):
+    sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
+    dirty = sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "make bench-quick" if a.mode == "quick" else "make bench"
+    md = ["# Chalk benchmark results", "",
+          f"Made by `{cmd}` (bench/run.sh{' --quick' if a.mode == 'quick' else ''}) on {now}, "
+          f"Chalk at {sha}{' (with uncommitted changes)' if dirty else ''}, in {a.seconds} s. "
+          "Every ratio divides two medians of this run; docs/PERFORMANCE.md explains every "
+          "row. Raw CSVs: bench/results/raw/ (not committed).", "",
+          "## Machine", "", "| | |", "| --- | --- |"]
+    md += [f"| {k} | {v} |" for k, v in info]
+    return md + ["", "## Plots", ""] + [f"- [{p}]({p})" for p in plots] + [""]
 
 
 def main():
@@ -278,37 +317,20 @@ def main():
     raw = os.path.join(a.results, "raw")
     for old in glob.glob(os.path.join(a.results, "*.png")):
         os.unlink(old)
-
     engine_rows = read_csv(os.path.join(raw, "engine.csv"))
-    server_rows = read_csv(os.path.join(raw, "server.csv"))
-    info = machine(a.workdir, engine_rows)
-    rate = next((float(r["median"]) for r in engine_rows if r["row"] == "fdatasync"), None)
     scale_md, scale_png = scale_section(a.results, scale_rows(raw))
-    plots = engine_plots(a.results, engine_rows) + scale_png
-    plots += server_plots(a.results, server_rows) + durability_plot(a.results, server_rows, rate)
-    # The .dat files gnuplot read are raw data: they belong with the CSVs.
-    for dat in glob.glob(os.path.join(a.results, "*.dat")):
-        os.replace(dat, os.path.join(raw, os.path.basename(dat)))
-
-    sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
-    dirty = " (with uncommitted changes)" if sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench/*.c") else ""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cmd = "make bench-quick" if a.mode == "quick" else "make bench"
-    md = ["# Chalk benchmark results", "",
-          f"Made by `{cmd}` (bench/run.sh{' --quick' if a.mode == 'quick' else ''}) on {now}, "
-          f"Chalk at {sha}{dirty}, in {a.seconds} s. Every ratio divides two medians of this "
-          "run; docs/PERFORMANCE.md explains every row. Raw CSVs: bench/results/raw/ "
-          "(not committed).", "", "## Machine", "", "| | |", "| --- | --- |"]
-    md += [f"| {k} | {v} |" for k, v in info]
-    md += ["", "## Plots", ""] + [f"- [{p}]({p})" for p in plots] + [""]
+    plots = make_plots(a.results, raw, engine_rows,
+                       read_csv(os.path.join(raw, "server.csv")), scale_png)
+    md = header(a, machine(a.workdir, engine_rows), plots)
     for section in (read_text(os.path.join(raw, "engine.md")), "\n".join(scale_md) or None,
-                    read_text(os.path.join(raw, "server.md"))):
+                    read_text(os.path.join(raw, "server.md")),
+                    read_text(os.path.join(raw, "server-scale.md"))):
         if section:
             md += [section, ""]
     md += ["## Not measured (yet)", "",
            "- replication lag and full-sync time: no replication in Chalk to measure yet;",
-           "- server-level memory per key and restart time vs Redis loading its AOF at "
-           "100k–10M keys (the scale suite measures the engines, not the servers);",
+           "- servers at 10M keys (the engine scale suite goes to 10M; the server scale suite "
+           "stops at 1M);",
            "- any suite whose section is missing above did not run (see run.sh's output).", ""]
     with open(os.path.join(a.results, "RESULTS.md"), "w") as f:
         f.write("\n".join(md))

@@ -13,8 +13,9 @@
 #   scale   engine_bench at growing key counts (fills, reads, memory, reopen)
 #   server  server_bench.py: chalk-server vs redis-server, redis-benchmark,
 #           appendfsync no/everysec/always, pipeline 1/16, both io-backends
-# Not yet: replication lag and full-sync time (no replication to measure),
-# server-level memory and restart time vs Redis at scale.
+#           server_scale.py: memory per key and restart time vs Redis,
+#           100-byte and 1-KiB values
+# Not yet: replication lag and full-sync time (no replication to measure).
 #
 # Full: 1M keys, 3 repetitions (< 1 hour). --quick: 200k keys, 1 repetition
 # (< 10 minutes). Servers run on free 127.0.0.1 ports and are stopped by
@@ -50,10 +51,12 @@ if [ "$QUICK" = 1 ]; then
   ENGINE_ARGS=(--keys 200000 --sync-keys 20000 --reps 1 --fsync-iters 500)
   SCALE_KEYS=(100000 300000)
   SERVER_ARGS=(--quick)
+  SERVER_SCALE_KEYS=100000
 else
   ENGINE_ARGS=(--keys 1000000 --sync-keys 100000 --reps 3 --fsync-iters 2000)
   SCALE_KEYS=(100000 1000000 10000000)
   SERVER_ARGS=()
+  SERVER_SCALE_KEYS=100000,1000000
 fi
 
 CHILD=""
@@ -88,7 +91,7 @@ cmake --build "$BUILD" -j 2 --target chalk-server >/dev/null 2>"$RAW/build-serve
   echo "run.sh: chalk-server did not build (see $RAW/build-server.log); its rows will say n/a" >&2
 
 ENGINE_BENCH="$BUILD/bin/engine_bench"
-rm -f "$RAW"/engine.* "$RAW"/scale-*.csv "$RAW"/server.*
+rm -f "$RAW"/engine.* "$RAW"/scale-*.csv "$RAW"/server.* "$RAW"/server-scale.*
 
 if want engine; then
   step "engine suite: ${ENGINE_ARGS[*]}"
@@ -117,6 +120,14 @@ if want server; then
     --chalk-server "$BUILD/bin/chalk-server" --workdir "$WORKDIR" \
     --csv "$RAW/server.csv" --markdown "$RAW/server.md" >/dev/null ||
     echo "run.sh: server suite failed" >&2
+fi
+
+if want server; then
+  step "server scale suite: $SERVER_SCALE_KEYS keys"
+  run_bg "$PY" "$ROOT/bench/server_scale.py" --keys "$SERVER_SCALE_KEYS" \
+    --chalk-server "$BUILD/bin/chalk-server" --workdir "$WORKDIR" \
+    --csv "$RAW/server-scale.csv" --markdown "$RAW/server-scale.md" >/dev/null ||
+    echo "run.sh: server scale suite failed" >&2
 fi
 
 step "report: $RESULTS/RESULTS.md and plots"

@@ -178,9 +178,11 @@ def redis_argv(binary, mode):
                             "--dir", d, "--daemonize", "no", "--logfile", ""]
 
 
-def chalk_argv(binary, mode, backend):
+def chalk_argv(binary, mode, backend=None):
+    """backend None: let chalk-server choose (io_uring, else epoll)."""
+    extra = ["--io-backend", backend] if backend else []
     return lambda port, d: [binary, "--port", str(port), "--bind", "127.0.0.1",
-                            "--dir", d, "--appendfsync", mode, "--io-backend", backend]
+                            "--dir", d, "--appendfsync", mode] + extra
 
 
 def make_systems(args, mode, workdir):
