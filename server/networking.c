@@ -1,0 +1,583 @@
+/*
+ * networking.c — clients: accepting them, their query buffers, running
+ * their requests, their output, limits, and closing them.
+ *
+ * The connection state machine (functions named on the arrows):
+ *
+ *   accept_on_listener ──► ACTIVE ──client_on_read──► parse ─► run ─► ACTIVE
+ *        │ maxclients,        │ ▲                         │
+ *        │ protected mode     │ └── hold_reply_release ◄──┤ held replies (appendfsync
+ *        ▼                    │     client_make_ready     │ always), CLIENT PAUSE:
+ *      refused: error,        │                           ▼ WAITING (not reading)
+ *      closed at once         │ QUIT, protocol error ─► CLOSE_AFTER_REPLY
+ *                             │ EOF, limits, KILL ─────► CLOSE_ASAP
+ *                             ▼                                 │
+ *                   free_closing_clients (before sleep) ◄───────┘
+ *                   waits for pending commits and in-flight I/O
+ *
+ * Rules this file keeps:
+ *  1. A client is freed only in free_closing_clients (or by the io_uring
+ *     backend once its in-flight operations drained), never in the middle
+ *     of a command or an event batch: client_close_async marks it.
+ *  2. The query buffer grows only with bytes actually read (doubling when
+ *     full), never with a length a client announced.
+ *  3. Replies leave in order: a held reply holds every reply after it.
+ *
+ * @interview(resilience.backpressure): How does the server push back on a
+ * client that sends faster than it reads, or on too many clients? Three
+ * bounds: maxclients refuses the next connection with an error; the query
+ * buffer limit closes a client whose unparsed input grows past it; the
+ * output buffer limits close a client whose unread replies pile up (hard
+ * limit at once, soft limit if it lasts). While a client waits (a held
+ * reply, CLIENT PAUSE) we stop reading its socket, so TCP's own flow
+ * control slows the sender instead of our memory absorbing it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "loop.h"
+#include "reply.h"
+#include "server.h"
+
+#define QBUF_CHUNK (16 * 1024)
+#define MAX_ACCEPTS_PER_CALL 1000
+
+static const char protected_mode_err[] =
+    "-DENIED Chalk is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Chalk you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Chalk from the "
+    "same host the server is running, however MAKE SURE Chalk is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Chalk configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    "started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Set up an authentication password for the default user. NOTE: You only need to "
+    "do one of the above things in order for the server to start accepting connections from "
+    "the outside.\r\n";
+
+/* ---- creating and freeing ---------------------------------------------- */
+
+static void describe_peer(client *c)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (c->flags & CLIENT_UNIX_SOCKET) {
+        snprintf(c->addr, sizeof c->addr, "%s:0", server.cfg.unixsocket);
+        snprintf(c->laddr, sizeof c->laddr, "%s:0", server.cfg.unixsocket);
+        return;
+    }
+    for (int which = 0; which < 2; which++) {
+        len = sizeof sa;
+        int rc = which == 0 ? getpeername(c->fd, (struct sockaddr *)&sa, &len)
+                            : getsockname(c->fd, (struct sockaddr *)&sa, &len);
+        if (rc == 0 && sa.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+            port = ntohs(s4->sin_port);
+            if (which == 0 && (ntohl(s4->sin_addr.s_addr) >> 24) == 127)
+                c->flags |= CLIENT_LOCAL;
+        } else if (rc == 0 && sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+            port = ntohs(s6->sin6_port);
+            if (which == 0 && (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+                               strncmp(ip, "::ffff:127.", 11) == 0))
+                c->flags |= CLIENT_LOCAL;
+        }
+        snprintf(which == 0 ? c->addr : c->laddr, sizeof c->addr, "%s:%d", ip, port);
+    }
+}
+
+static void tune_socket(int fd, bool tcp)
+{
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    if (!tcp)
+        return;
+    int yes = 1;
+    /* Replies are already batched per loop iteration, so Nagle's delay
+     * would only add latency. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    if (server.cfg.tcp_keepalive > 0) {
+        int idle = (int)server.cfg.tcp_keepalive;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof yes);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    }
+}
+
+client *client_create(int fd, uint32_t flags)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->flags = flags;
+    c->id = ++server.next_client_id;
+    c->resp = 2;
+    c->authenticated = server.cfg.requirepass[0] == '\0';
+    c->ctime_ms = c->last_ms = now_ms();
+    c->last_cmd = "NULL";
+    c->parser.bulk_len = -1;
+    describe_peer(c);
+    c->next = server.clients;
+    if (server.clients)
+        server.clients->prev = c;
+    server.clients = c;
+    server.nclients++;
+    return c;
+}
+
+static void unlink_from(client **head, client *c, size_t next_off)
+{
+    for (client **p = head; *p; p = (client **)((char *)*p + next_off))
+        if (*p == c) {
+            *p = *(client **)((char *)c + next_off);
+            return;
+        }
+}
+
+/* Free now: the backend has no I/O in flight on it, no commit is pending. */
+void client_free_now(client *c)
+{
+    if (c->flags & CLIENT_PENDING_WRITE)
+        unlink_from(&server.pending_writes, c, offsetof(client, pw_next));
+    if (c->flags & CLIENT_IN_READY)
+        unlink_from(&server.ready, c, offsetof(client, ready_next));
+    if (c->flags & CLIENT_MONITOR)
+        server.nmonitors--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        server.clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    server.nclients--;
+    if (c->fd >= 0)
+        close(c->fd);
+    resp_parser_free(&c->parser);
+    for (reply_block *b = c->reply_head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    free(c->qbuf);
+    free(c->name);
+    free(c->iovs);
+    free(c);
+}
+
+void client_close_async(client *c)
+{
+    if (c->flags & (CLIENT_ON_CLOSE_LIST | CLIENT_DRAINING))
+        return;
+    c->flags |= CLIENT_CLOSE_ASAP | CLIENT_ON_CLOSE_LIST;
+    c->close_next = server.to_close;
+    server.to_close = c;
+}
+
+void client_close(client *c) { client_close_async(c); }
+
+/* Before sleeping: free the clients marked for closing. One with a commit
+ * still pending stays until its callback has run (the callback holds a
+ * pointer to it); one with io_uring operations in flight is freed by the
+ * backend when they complete. */
+void free_closing_clients(void)
+{
+    client *keep = NULL;
+    client *c = server.to_close;
+    server.to_close = NULL;
+    while (c) {
+        client *next = c->close_next;
+        if (c->commits_pending > 0) {
+            c->close_next = keep;
+            keep = c;
+        } else if (server.io->close_client(server.loop, c)) {
+            client_free_now(c);
+        } else {
+            c->flags &= ~(uint32_t)CLIENT_ON_CLOSE_LIST;
+            c->flags |= CLIENT_DRAINING;       /* the backend frees it */
+        }
+        c = next;
+    }
+    server.to_close = keep;
+}
+
+/* ---- accepting --------------------------------------------------------- */
+
+static void refuse(int fd, const char *msg)
+{
+    /* Best effort: the socket is fresh, its buffer empty, a short error
+     * fits; if it does not, the close alone says it. */
+    ssize_t rc = write(fd, msg, strlen(msg));
+    (void)rc;
+    close(fd);
+}
+
+/* A new connection on listener lfd: admit it or refuse it. */
+void client_accepted(int fd, int lfd)
+{
+    bool is_unix = false;
+    for (int i = 0; i < server.nlisten; i++)
+        if (server.listen_fds[i] == lfd)
+            is_unix = server.listen_unix[i];
+    if (server.nclients >= (uint64_t)server.cfg.maxclients) {
+        server.stat_rejected_conn++;
+        refuse(fd, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    tune_socket(fd, !is_unix);
+    client *c = client_create(fd, is_unix ? CLIENT_UNIX_SOCKET | CLIENT_LOCAL : 0);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    /* @interview(security.basics): What does protected mode protect
+     * against? A server started with no password and reachable from a
+     * network is an open database: protected mode refuses every
+     * non-loopback client until a password is set or the operator opts
+     * out explicitly. Secure defaults (bind to loopback, refuse instead of
+     * trust, tiny limits before AUTH, DEBUG only from localhost) beat
+     * documentation nobody reads. */
+    if (server.cfg.protected_mode && server.cfg.requirepass[0] == '\0' &&
+        !(c->flags & CLIENT_LOCAL)) {
+        server_log(LL_VERBOSE, "Denied connection from %s: protected mode", c->addr);
+        server.stat_rejected_conn++;
+        c->fd = -1;
+        refuse(fd, protected_mode_err);
+        client_free_now(c);
+        return;
+    }
+    server.stat_connections++;
+    if (server.io->add_client(server.loop, c) < 0) {
+        client_close_async(c);
+        return;
+    }
+    server_log(LL_DEBUG, "Accepted %s", c->addr);
+}
+
+/* epoll: the listener is readable; accept what is queued (bounded, so a
+ * connection storm cannot starve the clients already connected). */
+void accept_on_listener(int lfd)
+{
+    for (int i = 0; i < MAX_ACCEPTS_PER_CALL; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                server_log(LL_WARNING, "Accepting client connection: %s", strerror(errno));
+            return;
+        }
+        client_accepted(fd, lfd);
+    }
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/* Offer the backend room to read into: at least QBUF_CHUNK bytes. Parsed
+ * bytes are dropped first; the buffer doubles only when it is full of
+ * unparsed bytes (rule 2). */
+int client_read_space(client *c, char **buf, size_t *len)
+{
+    if (c->qpos > 0) {
+        memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
+        c->qlen -= c->qpos;
+        c->qpos = 0;
+    }
+    if (c->qcap - c->qlen < QBUF_CHUNK) {
+        size_t cap = c->qcap ? c->qcap * 2 : QBUF_CHUNK;
+        while (cap - c->qlen < QBUF_CHUNK)
+            cap *= 2;
+        char *n = realloc(c->qbuf, cap);
+        if (!n) {
+            client_close_async(c);
+            return -1;
+        }
+        c->qbuf = n;
+        c->qcap = cap;
+    }
+    *buf = c->qbuf + c->qlen;
+    *len = c->qcap - c->qlen;
+    return 0;
+}
+
+void client_on_read(client *c, ssize_t n)
+{
+    if (n <= 0) {
+        if (n < 0)
+            server_log(LL_VERBOSE, "Reading from client %s: %s", c->addr, strerror((int)-n));
+        client_close_async(c);
+        return;
+    }
+    c->qlen += (size_t)n;
+    c->last_ms = now_ms();
+    server.stat_net_in += (uint64_t)n;
+    if (c->qlen - c->qpos > (size_t)server.cfg.client_query_buffer_limit) {
+        server_log(LL_WARNING, "Closing client that reached max query buffer length: "
+                   "id=%llu addr=%s qbuf=%zu", (unsigned long long)c->id, c->addr, c->qlen - c->qpos);
+        client_close_async(c);
+        return;
+    }
+    client_process_input(c);
+}
+
+static void protocol_error(client *c)
+{
+    server_log(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+               c->parser.err, (unsigned long long)c->id, c->addr);
+    reply_error(c, c->parser.err);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    c->qpos = c->qlen;             /* ignore whatever else it sent */
+}
+
+/* Parse and run every complete request in the query buffer, in order,
+ * until one must wait or the client is closing. */
+void client_process_input(client *c)
+{
+    while (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
+        if (!c->cmd_ready) {
+            resp_limits lim = {
+                .max_bulk = server.cfg.proto_max_bulk_len,
+                .unauthenticated = !c->authenticated,
+            };
+            size_t used = 0;
+            int rc = resp_parse(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos, &used, &lim);
+            c->qpos += used;
+            if (rc == RESP_ERROR) {
+                protocol_error(c);
+                break;
+            }
+            if (rc == RESP_AGAIN)
+                break;
+            if (c->parser.argc == 0) {
+                resp_parser_reset(&c->parser);
+                continue;
+            }
+            c->argc = c->parser.argc;
+            c->argv = c->parser.argv;
+            c->cmd_ready = true;
+        }
+        if (process_command(c) == PC_WAIT) {
+            if (!(c->flags & CLIENT_WAITING)) {
+                c->flags |= CLIENT_WAITING;
+                server.io->set_read(server.loop, c, false);
+            }
+            return;
+        }
+        c->cmd_ready = false;
+        client_reset_args(c);
+    }
+    if (c->qpos == c->qlen)
+        c->qpos = c->qlen = 0;
+}
+
+void client_reset_args(client *c)
+{
+    resp_parser_reset(&c->parser);
+    c->argc = 0;
+    c->argv = NULL;
+}
+
+/* A waiting client may go on: run it before the loop sleeps again. */
+void client_make_ready(client *c)
+{
+    if (!(c->flags & CLIENT_WAITING) || (c->flags & CLIENT_IN_READY))
+        return;
+    c->flags |= CLIENT_IN_READY;
+    c->ready_next = server.ready;
+    server.ready = c;
+}
+
+void process_ready_clients(void)
+{
+    while (server.ready) {
+        client *c = server.ready;
+        server.ready = c->ready_next;
+        c->flags &= ~(uint32_t)CLIENT_IN_READY;
+        if (c->flags & CLIENT_CLOSE_ASAP)
+            continue;
+        c->flags &= ~(uint32_t)CLIENT_WAITING;
+        client_process_input(c);
+        if (!(c->flags & (CLIENT_WAITING | CLIENT_CLOSE_ASAP)))
+            server.io->set_read(server.loop, c, true);
+    }
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* How far the client's output may be sent: up to the first held reply. */
+static uint64_t send_limit(const client *c)
+{
+    return c->held_count ? c->held[c->held_head] : c->out_total;
+}
+
+bool client_has_sendable(const client *c)
+{
+    return send_limit(c) > c->out_sent;
+}
+
+void client_wants_write(client *c)
+{
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP))
+        return;
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->pw_next = server.pending_writes;
+    server.pending_writes = c;
+}
+
+size_t client_out_iov(client *c, void *iovp, size_t max, size_t *bytes)
+{
+    struct iovec *iov = iovp;
+    uint64_t left = send_limit(c) - c->out_sent;
+    size_t n = 0;
+    *bytes = 0;
+    for (reply_block *b = c->reply_head; b && n < max && left > 0; b = b->next) {
+        size_t avail = b->used - b->sent;
+        if (avail > left)
+            avail = (size_t)left;
+        if (!avail)
+            continue;
+        iov[n].iov_base = b->buf + b->sent;
+        iov[n].iov_len = avail;
+        *bytes += avail;
+        left -= avail;
+        n++;
+    }
+    return n;
+}
+
+void client_on_sent(client *c, ssize_t n)
+{
+    if (n < 0) {
+        server_log(LL_VERBOSE, "Error writing to client %s: %s", c->addr, strerror((int)-n));
+        client_close_async(c);
+        return;
+    }
+    c->out_sent += (uint64_t)n;
+    c->reply_bytes -= (size_t)n;
+    server.stat_net_out += (uint64_t)n;
+    size_t left = (size_t)n;
+    while (c->reply_head && left > 0) {
+        reply_block *b = c->reply_head;
+        size_t take = b->used - b->sent < left ? b->used - b->sent : left;
+        b->sent += take;
+        left -= take;
+        if (b->sent == b->used && (b->used == b->size || b != c->reply_tail)) {
+            c->reply_head = b->next;
+            if (!c->reply_head)
+                c->reply_tail = NULL;
+            free(b);
+        } else if (b->sent == b->used) {
+            b->sent = b->used = 0;     /* the tail, drained: reuse it */
+        }
+    }
+    if (c->reply_bytes == 0)
+        c->soft_limit_since = 0;
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->out_sent == c->out_total)
+        client_close_async(c);
+}
+
+/* Output buffer limits, class "normal" (client-output-buffer-limit). */
+static void check_output_limits(client *c, int64_t now)
+{
+    long long hard = server.cfg.obuf_hard, soft = server.cfg.obuf_soft;
+    bool over_hard = hard > 0 && c->reply_bytes > (size_t)hard;
+    bool over_soft = false;
+    if (soft > 0 && c->reply_bytes > (size_t)soft) {
+        if (!c->soft_limit_since)
+            c->soft_limit_since = now;
+        over_soft = now - c->soft_limit_since >= server.cfg.obuf_soft_secs * 1000;
+    } else {
+        c->soft_limit_since = 0;
+    }
+    if ((over_hard || over_soft) && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        server_log(LL_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
+                   "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
+        server.stat_evicted_clients_obl++;
+        client_close_async(c);
+    }
+}
+
+/* Before sleeping: one send per client with output (replies batched). */
+void handle_pending_writes(void)
+{
+    int64_t now = now_ms();
+    while (server.pending_writes) {
+        client *c = server.pending_writes;
+        server.pending_writes = c->pw_next;
+        c->flags &= ~(uint32_t)CLIENT_PENDING_WRITE;
+        if (c->flags & CLIENT_CLOSE_ASAP)
+            continue;
+        check_output_limits(c, now);
+        if (!(c->flags & CLIENT_CLOSE_ASAP) && client_has_sendable(c))
+            server.io->send(server.loop, c);
+        else if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->out_sent == c->out_total)
+            client_close_async(c);
+    }
+}
+
+/* ---- holding replies for a group commit -------------------------------- */
+
+int hold_reply_begin(client *c)
+{
+    if (c->held_count == CLIENT_MAX_HELD)
+        return -1;                 /* process_command waits before this */
+    c->held[(c->held_head + c->held_count) % CLIENT_MAX_HELD] = c->out_total;
+    c->held_count++;
+    c->commits_pending++;
+    return 0;
+}
+
+/* The engine says the write is durable (status 0) or failed. Batches
+ * complete in the order they were written, so this is always the oldest
+ * held reply. A failed write was never acknowledged: we close the
+ * connection rather than send the reply that would claim it. */
+void hold_reply_release(client *c, int status)
+{
+    c->commits_pending--;
+    if (c->held_count > 0) {
+        c->held_head = (c->held_head + 1) % CLIENT_MAX_HELD;
+        c->held_count--;
+    }
+    if (status != 0) {
+        server_log(LL_WARNING, "Write failed (%s): closing client %s without its reply",
+                   chalk_strerror(status), c->addr);
+        client_close_async(c);
+        return;
+    }
+    client_wants_write(c);
+    client_make_ready(c);
+}
+
+/* ---- periodic ---------------------------------------------------------- */
+
+void clients_cron(int64_t now)
+{
+    for (client *c = server.clients; c; c = c->next) {
+        if (c->flags & CLIENT_CLOSE_ASAP)
+            continue;
+        if (server.cfg.timeout > 0 && !(c->flags & CLIENT_WAITING) &&
+            !(c->flags & CLIENT_MONITOR) && c->commits_pending == 0 &&
+            now - c->last_ms > server.cfg.timeout * 1000) {
+            server_log(LL_VERBOSE, "Closing idle client %s", c->addr);
+            client_close_async(c);
+            continue;
+        }
+        if (c->reply_bytes)
+            check_output_limits(c, now);
+        if ((c->flags & CLIENT_WAITING) && c->cmd_ready)
+            client_make_ready(c);          /* CLIENT PAUSE may have ended */
+    }
+}

@@ -1,0 +1,205 @@
+/*
+ * util.c — number parsing with Redis's exact rules, glob matching, files.
+ *
+ * The one idea: parse user input strictly and never trust it to be small.
+ * string_to_ll refuses what Redis refuses ("+1", "01", " 1", "1 "), so a
+ * client gets the same `-ERR value is not an integer or out of range` it
+ * would from Redis; glob_match is Redis's matcher with its two defences
+ * against pathological patterns (a nesting limit and giving up once the
+ * rest of the string is too short).
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool string_to_ll(const char *s, size_t len, long long *out)
+{
+    if (len == 0 || len > 20)
+        return false;
+    if (len == 1 && s[0] == '0') {
+        *out = 0;
+        return true;
+    }
+    size_t i = 0;
+    bool neg = false;
+    if (s[0] == '-') {
+        neg = true;
+        i = 1;
+        if (len == 1)
+            return false;
+    }
+    if (s[i] < '1' || s[i] > '9')
+        return false;
+    unsigned long long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1)
+            return false;
+        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > LLONG_MAX)
+            return false;
+        *out = (long long)v;
+    }
+    return true;
+}
+
+bool string_to_double(const char *s, size_t len, double *out)
+{
+    char buf[256];
+    if (len == 0 || len >= sizeof buf || isspace((unsigned char)s[0]))
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (strlen(buf) != len)
+        return false;                 /* an embedded NUL */
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (*end != '\0' || isnan(d) || (errno == ERANGE && !isinf(d) && d != 0))
+        return false;
+    *out = d;
+    return true;
+}
+
+/* One [...] class at pat (after the '['); returns whether c matched and
+ * advances pat and plen to the closing ']'. */
+static bool match_class(const char **pat, size_t *plen, char c, bool nocase)
+{
+    const char *p = *pat + 1;
+    size_t n = *plen - 1;
+    bool neg = n && *p == '^';
+    bool hit = false;
+    if (neg)
+        p++, n--;
+    while (n) {
+        if (*p == '\\' && n >= 2) {
+            p++, n--;
+            if (*p == c) hit = true;
+        } else if (*p == ']') {
+            break;
+        } else if (n >= 3 && p[1] == '-') {
+            int lo = (unsigned char)p[0], hi = (unsigned char)p[2], x = (unsigned char)c;
+            if (lo > hi) { int t = lo; lo = hi; hi = t; }
+            if (nocase) { lo = tolower(lo); hi = tolower(hi); x = tolower(x); }
+            if (x >= lo && x <= hi) hit = true;
+            p += 2, n -= 2;
+        } else if (nocase ? tolower((unsigned char)*p) == tolower((unsigned char)c) : *p == c) {
+            hit = true;
+        }
+        p++, n--;
+    }
+    if (n == 0) {                     /* no closing ']': stay on the last byte */
+        p--;
+        n = 1;
+    }
+    *pat = p;
+    *plen = n;
+    return neg ? !hit : hit;
+}
+
+static bool match_impl(const char *pat, size_t plen, const char *str, size_t slen,
+                       bool nocase, bool *skip_longer, int nesting)
+{
+    if (nesting > 1000)
+        return false;                 /* pathological pattern: give up */
+    while (plen && slen) {
+        switch (pat[0]) {
+        case '*':
+            while (plen > 1 && pat[1] == '*')
+                pat++, plen--;
+            if (plen == 1)
+                return true;
+            while (slen) {
+                if (match_impl(pat + 1, plen - 1, str, slen, nocase, skip_longer, nesting + 1))
+                    return true;
+                if (*skip_longer)
+                    return false;
+                str++, slen--;
+            }
+            *skip_longer = true;      /* no suffix matched: shorter ones can't */
+            return false;
+        case '?':
+            str++, slen--;
+            break;
+        case '[':
+            if (!match_class(&pat, &plen, str[0], nocase))
+                return false;
+            str++, slen--;
+            break;
+        case '\\':
+            if (plen >= 2)
+                pat++, plen--;
+            /* fall through */
+        default:
+            if (nocase ? tolower((unsigned char)pat[0]) != tolower((unsigned char)str[0])
+                       : pat[0] != str[0])
+                return false;
+            str++, slen--;
+            break;
+        }
+        pat++, plen--;
+        if (slen == 0)
+            while (plen && *pat == '*')
+                pat++, plen--;
+    }
+    return plen == 0 && slen == 0;
+}
+
+bool glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase)
+{
+    bool skip_longer = false;
+    return match_impl(pat, plen, str, slen, nocase, &skip_longer, 0);
+}
+
+int read_whole_file(const char *path, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size > (1 << 26)) {
+        close(fd);
+        return -1;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;                    /* a short file: keep what we read */
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return -1;
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+void str_lower(char *out, size_t outlen, const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i < len && i + 1 < outlen; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    if (outlen)
+        out[i] = '\0';
+}
