@@ -142,5 +142,6 @@ int  recover_apply(chalk_db *db, uint8_t kind, uint64_t seq, uint32_t seg, uint3
 void compaction_poll(chalk_db *db);    /* swap a finished merge in; trigger */
 void compaction_shutdown(chalk_db *db);
 void db_unlink_doomed(chalk_db *db);   /* doomed segments no snapshot needs */
+int  recover_finish_compaction(chalk_db *db);   /* a committed manifest's step 7 */
 
 #endif /* CHALK_DB_H */

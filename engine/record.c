@@ -51,7 +51,10 @@
  * segments; only its LAST record has the COMMIT flag.
  *
  * A batch is valid if and only if all its records are valid and the run of
- * records with its seq ends with a valid record flagged COMMIT. Recovery
+ * records with its seq ends with a valid record flagged COMMIT. In segments
+ * written by compaction every record is flagged COMMIT (record_mark_
+ * committed): only committed records are copied, and a batch's dead records
+ * are not, so each copy is a batch of one. Recovery
  * applies a valid batch whole and drops anything else whole: the COMMIT
  * flag is the commit point, and because the COMMIT record's own checksum is
  * verified, a batch cut anywhere (even inside the COMMIT record) is dropped.
@@ -118,6 +121,13 @@ int64_t record_decode_header(const void *buf, size_t avail, struct record_view *
     if (out->kind == REC_DELETE && out->vlen != 0) return CHALK_ECORRUPT;
     out->size = (uint32_t)record_size(out->klen, out->vlen);
     return out->size;
+}
+
+void record_mark_committed(uint8_t *rec, size_t size)
+{
+    rec[5] |= REC_F_COMMIT;
+    put_le32(rec, header_crc(rec));
+    put_le64(rec + size - REC_TRAILER_SIZE, record_checksum(rec, size - REC_TRAILER_SIZE));
 }
 
 int record_verify_body(const void *buf, const struct record_view *hdr)

@@ -75,6 +75,12 @@ int64_t record_decode_header(const void *buf, size_t avail, struct record_view *
  * (verified) header states, or CHALK_ECORRUPT. Never reads past avail. */
 int64_t record_decode(const void *buf, size_t avail, struct record_view *out);
 
+/* Mark the encoded record at rec (size bytes) as the commit of its own batch
+ * and re-seal both checksums. Compaction uses it: it copies only committed,
+ * live records, so each copy stands alone (its batch's other records may
+ * have been dropped as dead). */
+void record_mark_committed(uint8_t *rec, size_t size);
+
 /* Verify the trailing checksum of a record whose header was decoded into
  * *hdr, given all hdr->size bytes at buf. 0 or CHALK_ECORRUPT. */
 int record_verify_body(const void *buf, const struct record_view *hdr);

@@ -301,8 +301,10 @@ int db_recover(chalk_db *db)
     uint32_t *ids = NULL, newest = 0;
     size_t n = 0;
     remove_tmp_files(db);
+    int rc = recover_finish_compaction(db);
+    if (rc) return rc;
     hint_remove_orphans(db);
-    int rc = seg_list(db->dir, &ids, &n);
+    rc = seg_list(db->dir, &ids, &n);
     if (rc) return rc;
     struct seg_candidate *c = calloc(n ? n : 1, sizeof *c);
     if (!c) { free(ids); return CHALK_ENOMEM; }

@@ -136,7 +136,8 @@ void chalk_value_free(chalk_value *v);   /* frees data, zeroes *v; NULL ok */
  * learn when they are durable.
  * expire_at_ms: absolute unix time in ms, 0 = never. A key whose time has
  * passed is invisible to every read (lazy expiry); it is removed from disk by
- * compaction and from memory by chalk_expire_cycle() or an overwrite. */
+ * compaction and from memory by compaction, an overwrite, or the caller
+ * deleting what chalk_expire_sample() reports. */
 
 /* Returns CHALK_OK, CHALK_ETOOBIG, CHALK_EFAILED, CHALK_ENOMEM, CHALK_EIO. */
 int chalk_put(chalk_db *db, const void *key, size_t klen,
@@ -317,6 +318,9 @@ typedef struct chalk_stats {
     uint64_t rehash_in_progress;    /* 1 while the hash index is resizing */
     const char *io_path;            /* "io_uring" or "pwrite+fdatasync" */
     int      failed;                /* 1 after a durable write failed */
+    uint64_t compaction_pause_usec_max; /* longest stall compaction caused on
+                                           the caller's thread (its start scan
+                                           or its index swap) */
 } chalk_stats;
 void chalk_stats_get(chalk_db *db, chalk_stats *out);
 
