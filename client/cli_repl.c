@@ -177,8 +177,10 @@ static void repl_update_hint(repl_state *st, const char *line, size_t len)
         e++;
     const repl_cmd *c = repl_find(st, line + w, e - w);
     st->hint[0] = '\0';
+    /* libedit hides a right prompt that does not fit: keep it short. */
     if (c && c->syntax[0])
-        snprintf(st->hint, sizeof(st->hint), "\1\033[90m\1%s\1\033[0m\1", c->syntax);
+        snprintf(st->hint, sizeof(st->hint), "\1\033[90m\1%.56s%s\1\033[0m\1",
+                 c->syntax, strlen(c->syntax) > 56 ? "..." : "");
 }
 
 static void repl_prompt(repl_state *st)
