@@ -227,7 +227,10 @@ static void test_snapshot_survives_compaction(void **state)
     for (chalk_iter_seek_first(it); chalk_iter_valid(it); chalk_iter_next(it), n++) {
         size_t kl;
         const char *k = chalk_iter_key(it, &kl);
-        int i = atoi(k + 3);
+        char num[8] = { 0 };
+        assert_int_equal(kl, 6);
+        memcpy(num, k + 3, 3);
+        int i = atoi(num);
         assert_non_null(old.val[i]);
         chalk_value v;
         assert_int_equal(chalk_iter_value(it, &v), CHALK_OK);
