@@ -1,0 +1,356 @@
+/*
+ * test_client_live.c — libchalk against real redis-server processes that
+ * this test starts (and always stops): the pool's bound, wait timeout and
+ * health check; retries only for idempotent calls and the breaker opening;
+ * pub/sub in RESP2 subscribed mode and as RESP3 pushes; Redlock on three
+ * servers, with one and then two of them down; AUTH and HELLO.
+ * Skipped when /usr/bin/redis-server is missing. (Against chalk-server the
+ * same library runs in tests/e2e/test_client_examples.py.)
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <chalk/client.h>
+
+#define REDIS "/usr/bin/redis-server"
+
+extern char **environ;
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[64];
+} server;
+
+static int free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    bind(s, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(s, (struct sockaddr *)&sa, &sl);
+    close(s);
+    return ntohs(sa.sin_port);
+}
+
+static chalkc_conn *try_connect(int port, const char *password, int proto)
+{
+    chalkc_options o;
+    chalkc_conn *c = NULL;
+    chalkc_options_init(&o);
+    o.port = port;
+    o.password = password;
+    o.protocol = proto;
+    o.read_timeout_ms = 5000;
+    chalkc_connect(&o, &c, NULL, 0);
+    return c;
+}
+
+static void server_start(server *s, const char *password)
+{
+    char port[16];
+    if (!s->port)
+        s->port = free_port();
+    if (!s->dir[0]) {
+        snprintf(s->dir, sizeof(s->dir), "/tmp/chalk-live-XXXXXX");
+        assert_non_null(mkdtemp(s->dir));
+    }
+    snprintf(port, sizeof(port), "%d", s->port);
+    const char *argv[] = {REDIS, "--port", port, "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", s->dir,
+                          "--logfile", "redis.log",
+                          password ? "--requirepass" : NULL, password, NULL};
+    assert_int_equal(posix_spawn(&s->pid, REDIS, NULL, NULL, (char **)argv,
+                                 environ), 0);
+    for (int i = 0; i < 200; i++) { /* up to 10 s for the first PONG */
+        chalkc_conn *c = try_connect(s->port, password, 0);
+        if (c) {
+            chalkc_close(c);
+            return;
+        }
+        usleep(50000);
+    }
+    fail_msg("redis-server did not start");
+}
+
+static void server_stop(server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+}
+
+static void server_cleanup(server *s)
+{
+    char cmd[128];
+    server_stop(s);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
+    if (s->dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", s->dir);
+}
+
+static int have_redis(void **state)
+{
+    (void)state;
+    if (access(REDIS, X_OK) != 0)
+        skip();
+    return 0;
+}
+
+/* ---- pool ------------------------------------------------------------------ */
+
+static void test_pool_bound_wait_and_health(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_start(&s, NULL);
+    chalkc_pool_options po = {.max_size = 2, .wait_timeout_ms = 100,
+                              .health_check_idle_ms = 0};
+    chalkc_options_init(&po.conn);
+    po.conn.port = s.port;
+    chalkc_pool *p;
+    assert_int_equal(chalkc_pool_new(&po, &p), 0);
+    chalkc_conn *a, *b, *c;
+    assert_int_equal(chalkc_pool_borrow(p, &a), 0);
+    assert_int_equal(chalkc_pool_borrow(p, &b), 0);
+    /* The bound holds: a third borrower waits, then gives up. */
+    assert_int_equal(chalkc_pool_borrow(p, &c), CHALKC_EPOOL);
+    chalkc_pool_stats st;
+    chalkc_pool_get_stats(p, &st);
+    assert_int_equal(st.size, 2);
+    assert_int_equal(st.waits, 1);
+    assert_int_equal(st.timeouts, 1);
+    chalkc_pool_return(p, a);
+    assert_int_equal(chalkc_pool_borrow(p, &c), 0);
+    assert_ptr_equal(c, a); /* reused, not reconnected */
+    chalkc_pool_return(p, c);
+    chalkc_pool_return(p, b);
+    /* The server drops every client: the health check on borrow finds
+     * the dead connections and the pool replaces them. */
+    chalkc_conn *admin = try_connect(s.port, NULL, 0);
+    chalkc_reply *r;
+    assert_int_equal(chalkc_command(admin, &r, "CLIENT KILL TYPE normal"), 0);
+    assert_int_equal(r->integer, 2);
+    chalkc_reply_free(r);
+    chalkc_close(admin);
+    assert_int_equal(chalkc_pool_borrow(p, &c), 0);
+    assert_int_equal(chalkc_command(c, &r, "PING"), 0);
+    chalkc_reply_free(r);
+    chalkc_pool_return(p, c);
+    chalkc_pool_get_stats(p, &st);
+    assert_int_equal(st.discarded, 2);
+    assert_int_equal(st.created, 3);
+    chalkc_pool_free(p);
+    server_cleanup(&s);
+}
+
+/* ---- retries and the breaker -------------------------------------------- */
+
+static void test_retry_idempotent_only_and_breaker(void **state)
+{
+    (void)state;
+    chalkc_pool_options po = {.max_size = 1, .wait_timeout_ms = 100};
+    chalkc_options_init(&po.conn);
+    po.conn.port = free_port(); /* nobody listens */
+    chalkc_pool *p;
+    assert_int_equal(chalkc_pool_new(&po, &p), 0);
+    chalkc_retry_policy rp = {.max_attempts = 3, .base_delay_ms = 1,
+                              .max_delay_ms = 4};
+    const char *incr[] = {"INCR", "n"}, *get[] = {"GET", "n"};
+    chalkc_reply *r;
+    /* Non-idempotent: one attempt only, so one failure: still closed. */
+    chalkc_breaker *b = chalkc_breaker_new(2, 60000);
+    assert_int_equal(chalkc_call(p, b, &rp, 0, 2, incr, NULL, &r), CHALKC_ECONNECT);
+    assert_int_equal(chalkc_breaker_get_state(b), CHALKC_BREAKER_CLOSED);
+    chalkc_breaker_free(b);
+    /* Idempotent: retried, so the two failures open the breaker... */
+    b = chalkc_breaker_new(2, 60000);
+    assert_int_equal(chalkc_call(p, b, &rp, 1, 2, get, NULL, &r), CHALKC_EBREAKER);
+    assert_int_equal(chalkc_breaker_get_state(b), CHALKC_BREAKER_OPEN);
+    /* ...and the next call fails fast without touching the network. */
+    assert_int_equal(chalkc_call(p, b, &rp, 1, 2, get, NULL, &r), CHALKC_EBREAKER);
+    assert_null(r);
+    chalkc_breaker_free(b);
+    chalkc_pool_free(p);
+
+    /* A live server: an error REPLY is not a failure of the server. */
+    server s = {0};
+    server_start(&s, NULL);
+    po.conn.port = s.port;
+    assert_int_equal(chalkc_pool_new(&po, &p), 0);
+    b = chalkc_breaker_new(1, 60000);
+    const char *bad[] = {"NOSUCHCOMMAND"};
+    assert_int_equal(chalkc_call(p, b, &rp, 1, 1, bad, NULL, &r), CHALKC_ESERVER);
+    assert_int_equal(r->type, CHALKC_REPLY_ERROR);
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_breaker_get_state(b), CHALKC_BREAKER_CLOSED);
+    assert_int_equal(chalkc_call(p, b, &rp, 0, 2, incr, NULL, &r), 0);
+    assert_int_equal(r->integer, 1);
+    chalkc_reply_free(r);
+    chalkc_breaker_free(b);
+    chalkc_pool_free(p);
+    server_cleanup(&s);
+}
+
+/* ---- pub/sub ---------------------------------------------------------------- */
+
+static void expect_message(chalkc_conn *sub, const char *kind, const char *channel,
+                           const char *payload, chalkc_reply_type type)
+{
+    chalkc_reply *r;
+    chalkc_message m;
+    assert_int_equal(chalkc_get_reply(sub, &r), 0);
+    assert_int_equal(r->type, type);
+    assert_int_equal(chalkc_message_parse(r, &m), 0);
+    assert_string_equal(m.kind, kind);
+    assert_string_equal(m.channel, channel);
+    if (payload)
+        assert_string_equal(m.payload, payload);
+    chalkc_reply_free(r);
+}
+
+static void test_pubsub_resp2_and_resp3(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_start(&s, NULL);
+    chalkc_conn *pub = try_connect(s.port, NULL, 0);
+    for (int proto = 2; proto <= 3; proto++) {
+        chalkc_conn *sub = try_connect(s.port, NULL, proto);
+        const char *chans[] = {"news", "alerts"};
+        chalkc_reply_type t = proto == 3 ? CHALKC_REPLY_PUSH : CHALKC_REPLY_ARRAY;
+        assert_int_equal(chalkc_subscribe(sub, 0, 2, chans), 0);
+        expect_message(sub, "subscribe", "news", NULL, t);
+        expect_message(sub, "subscribe", "alerts", NULL, t);
+        chalkc_reply *r;
+        assert_int_equal(chalkc_command(pub, &r, "PUBLISH news %s", "hello"), 0);
+        assert_int_equal(r->integer, 1);
+        chalkc_reply_free(r);
+        expect_message(sub, "message", "news", "hello", t);
+        if (proto == 3) {
+            /* RESP3: the same connection still answers commands. */
+            assert_int_equal(chalkc_command(sub, &r, "PING"), 0);
+            assert_int_equal(r->type, CHALKC_REPLY_STATUS);
+            chalkc_reply_free(r);
+        }
+        chalkc_close(sub);
+    }
+    chalkc_close(pub);
+    server_cleanup(&s);
+}
+
+/* ---- Redlock ------------------------------------------------------------------ */
+
+static void test_redlock_majority(void **state)
+{
+    (void)state;
+    server s[3] = {{0}};
+    chalkc_conn *a[3], *b[3];
+    for (int i = 0; i < 3; i++) {
+        server_start(&s[i], NULL);
+        a[i] = try_connect(s[i].port, NULL, 0);
+        b[i] = try_connect(s[i].port, NULL, 0);
+    }
+    chalkc_redlock_result ra, rb;
+    assert_int_equal(chalkc_redlock_lock(a, 3, "res", 10000, &ra), 0);
+    assert_int_equal(ra.acquired_on, 3);
+    assert_true(ra.validity_ms > 0 && ra.validity_ms < 10000);
+    /* Held: another client cannot get it. */
+    assert_int_equal(chalkc_redlock_lock(b, 3, "res", 10000, &rb), CHALKC_ENOTLOCKED);
+    /* Only the holder's token releases it. */
+    assert_int_equal(chalkc_compare_and_delete(b[0], "res", "not-my-token"), 0);
+    assert_int_equal(chalkc_redlock_unlock(a, 3, "res", ra.token), 3);
+    assert_int_equal(chalkc_redlock_lock(b, 3, "res", 10000, &rb), 0);
+    assert_int_equal(chalkc_redlock_unlock(b, 3, "res", rb.token), 3);
+    /* One server down: 2 of 3 is still a majority. */
+    server_stop(&s[2]);
+    assert_int_equal(chalkc_redlock_lock(a, 3, "res2", 10000, &ra), 0);
+    assert_int_equal(ra.acquired_on, 2);
+    chalkc_redlock_unlock(a, 3, "res2", ra.token);
+    /* Two down: no majority, and the one partial lock is released. */
+    server_stop(&s[1]);
+    assert_int_equal(chalkc_redlock_lock(b, 3, "res3", 10000, &rb), CHALKC_ENOTLOCKED);
+    assert_int_equal(rb.acquired_on, 1);
+    chalkc_reply *r;
+    assert_int_equal(chalkc_command(b[0], &r, "EXISTS res3"), 0);
+    assert_int_equal(r->integer, 0);
+    chalkc_reply_free(r);
+    for (int i = 0; i < 3; i++) {
+        chalkc_close(a[i]);
+        chalkc_close(b[i]);
+        server_cleanup(&s[i]);
+    }
+}
+
+/* ---- AUTH and HELLO ----------------------------------------------------------- */
+
+static void test_auth_and_hello(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_start(&s, "s3cret");
+    chalkc_options o;
+    chalkc_options_init(&o);
+    o.port = s.port;
+    chalkc_conn *c;
+    char err[256];
+    /* Without AUTH: connected, but commands are refused. */
+    assert_int_equal(chalkc_connect(&o, &c, NULL, 0), 0);
+    chalkc_reply *r;
+    assert_int_equal(chalkc_command(c, &r, "GET k"), CHALKC_ESERVER);
+    assert_non_null(strstr(r->str, "NOAUTH"));
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_auth(c, NULL, "wrong"), CHALKC_ESERVER);
+    assert_int_equal(chalkc_auth(c, NULL, "s3cret"), 0);
+    chalkc_close(c);
+    /* Wrong password at connect: ESERVER with the server's words. */
+    o.password = "wrong";
+    assert_int_equal(chalkc_connect(&o, &c, err, sizeof(err)), CHALKC_ESERVER);
+    assert_non_null(strstr(err, "WRONGPASS"));
+    /* HELLO 3 with AUTH: RESP3 from then on (a map, a double). */
+    o.password = "s3cret";
+    o.protocol = 3;
+    assert_int_equal(chalkc_connect(&o, &c, NULL, 0), 0);
+    assert_int_equal(chalkc_conn_protocol(c), 3);
+    assert_int_equal(chalkc_command(c, &r, "ZADD z 1.5 a"), 0);
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_command(c, &r, "ZSCORE z a"), 0);
+    assert_int_equal(r->type, CHALKC_REPLY_DOUBLE);
+    assert_true(r->dval == 1.5);
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_hello(c, 2, NULL, NULL, &r), 0);
+    assert_int_equal(r->type, CHALKC_REPLY_ARRAY); /* RESP2: flat array */
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_hello(c, 4, NULL, NULL, NULL), CHALKC_EINVAL);
+    chalkc_close(c);
+    server_cleanup(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_pool_bound_wait_and_health, have_redis),
+        cmocka_unit_test_setup(test_retry_idempotent_only_and_breaker, have_redis),
+        cmocka_unit_test_setup(test_pubsub_resp2_and_resp3, have_redis),
+        cmocka_unit_test_setup(test_redlock_majority, have_redis),
+        cmocka_unit_test_setup(test_auth_and_hello, have_redis),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
