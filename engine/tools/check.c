@@ -384,8 +384,8 @@ int main(int argc, char **argv)
         }
     }
     free(ids);
-    printf("summary: %zu segments, %llu records, %llu batches; %llu torn tail, "
-           "%llu corrupt, %llu repaired\n", n, (unsigned long long)records,
+    printf("summary: %zu segment%s, %llu records, %llu batches; %llu torn tail, "
+           "%llu corrupt, %llu repaired\n", n, n == 1 ? "" : "s", (unsigned long long)records,
            (unsigned long long)batches, (unsigned long long)torn,
            (unsigned long long)corrupt, (unsigned long long)repaired);
     if (io_error)

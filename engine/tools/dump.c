@@ -192,9 +192,9 @@ int main(int argc, char **argv)
         status = rc > status ? rc : status;
     }
     free(ids);
-    printf("# summary: %llu segments, %llu records (%llu PUT, %llu DEL, %llu with expiry), "
+    printf("# summary: %llu segment%s, %llu records (%llu PUT, %llu DEL, %llu with expiry), "
            "%llu batches, %llu bytes of records\n",
-           (unsigned long long)t.segments, (unsigned long long)t.records,
+           (unsigned long long)t.segments, t.segments == 1 ? "" : "s", (unsigned long long)t.records,
            (unsigned long long)t.puts, (unsigned long long)t.deletes,
            (unsigned long long)t.with_expiry, (unsigned long long)t.batches,
            (unsigned long long)t.bytes);

@@ -122,7 +122,7 @@ def test_dump_values_and_one_segment(datadir):
     assert rc == 0, out
     assert "0000000001.log" not in out
     assert 'value="carol"' in out
-    assert "# summary: 1 segments, 4 records" in out
+    assert "# summary: 1 segment, 4 records" in out
 
 
 @pytest.mark.parametrize("cut", ["mid_record", "between_batch_records", "mid_header"])
