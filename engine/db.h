@@ -122,6 +122,11 @@ static inline int db_expired(const idx_entry *e, int64_t now_ms)
     return e->expire_at_ms != 0 && e->expire_at_ms <= now_ms;
 }
 
+/* Check the engine's numbered invariants (keyspace.c) and those of each
+ * structure: 0, or 1-3 (engine), 1xx hidx, 2xx oidx, 3xx segment table,
+ * 4xx log. O(keys): for tests and debugging. */
+int  db_check_invariants(chalk_db *db);
+
 /* ---- read.c ------------------------------------------------------------ */
 /* Read and verify the record at (seg, off, size) into a malloc'd buffer of
  * size+1 bytes. 0, CHALK_EIO, CHALK_ECORRUPT, CHALK_ENOMEM. */

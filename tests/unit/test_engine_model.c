@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "db.h"
 #include "testdir.h"
 
 #define NKEYS 150
@@ -81,6 +82,7 @@ static void check_model(chalk_db *db, const struct model *m)
 {
     char k[16];
     int live = 0;
+    assert_int_equal(db_check_invariants(db), 0);
     for (int i = 0; i < NKEYS; i++) {
         int kl = keyname(k, i);
         chalk_value v;
