@@ -12,16 +12,19 @@
  *
  * The one idea: tell a TORN TAIL from CORRUPTION. A crash in the middle of
  * an append leaves garbage or a half batch at the end of the newest segment
- * (the newest one not written by compaction, as recovery decides) and
- * nothing valid after it: recovery drops it, and --repair may truncate it
- * (to the end of the last whole batch). A last file shorter than a segment
- * header is a creation the crash interrupted: --repair moves it aside. Anything else — a bad record in a
- * sealed segment, or a bad record with valid records AFTER it — means bytes
- * that were once durable are damaged; truncating there would throw away data
- * that was acknowledged, so --repair refuses unless --force is given too. To
- * tell the two apart, after a bad record the tool scans forward byte by byte
- * for any record whose two checksums verify (a false match needs a 32-bit
- * and a 64-bit checksum to collide).
+ * (the newest one not written by compaction, as recovery decides), and
+ * normally nothing valid after it: recovery drops it, and --repair may
+ * truncate it (to the end of the last whole batch). A last file shorter
+ * than a segment header is a creation the crash interrupted: --repair moves
+ * it aside. A bad record in a sealed segment is damage to bytes that were
+ * once durable (sealed segments are fsynced before the next one exists).
+ * A bad record in the newest segment with valid records AFTER it is either
+ * damage too, or a crash that wrote the last unsynced pages out of order;
+ * the tool cannot know which, and cutting there would drop those records —
+ * perhaps acknowledged ones — so --repair refuses both unless --force is
+ * given too. To see what follows a bad record, the tool scans forward byte
+ * by byte for any record whose two checksums verify (a false match needs a
+ * 32-bit and a 64-bit checksum to collide).
  *
  * Exit status: 0 every segment clean (or every problem repaired), 1 a
  * problem remains, 2 usage or I/O error (or the directory is in use).
@@ -32,12 +35,11 @@
  * segment with an unreadable header aside as NNNNNNNNNN.log.corrupt.
  *
  * @interview(storage.recovery): How do you tell a crash's torn write from
- * real corruption? Position and what follows: a torn append can only be at
- * the end of the newest segment with nothing valid after it, and is safe to
- * cut; a bad record inside a sealed segment, or followed by valid records,
- * damaged bytes that were once durable, and cutting there loses
- * acknowledged writes — so it is reported with file and offset, not
- * silently skipped.
+ * real corruption? By where the bad bytes are and what follows them: a torn
+ * append sits at the end of the newest segment with nothing valid after it,
+ * and is safe to cut; a bad record in a sealed segment, or one followed by
+ * valid records, may be damage to acknowledged data, so it is reported with
+ * file and offset and cut only when the operator insists (--force).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -243,7 +245,8 @@ static void print_report(const struct seg_report *rep)
            (unsigned long long)rep->good_end,
            (unsigned long long)(rep->file_size - rep->good_end));
     if (rep->valid_after)
-        printf("    %llu valid records follow (the first at offset %llu): this is not a torn write\n",
+        printf("    %llu valid records follow (the first at offset %llu): damage, or pages written "
+               "out of order by a crash; cutting here drops them\n",
                (unsigned long long)rep->valid_after, (unsigned long long)rep->first_valid_after);
     if (rep->verdict == SEG_TORN_TAIL)
         printf("    a crash mid-append: recovery drops these bytes; --repair truncates them\n");
@@ -286,7 +289,7 @@ static int repair_segment(const struct options *o, const struct seg_report *rep)
     char path[SEG_PATH_MAX];
     seg_path(path, sizeof path, o->dir, rep->id, ".log");
     if (rep->verdict == SEG_CORRUPT && !o->force) {
-        printf("    not repaired: corruption of durable data (add --force to cut it anyway)\n");
+        printf("    not repaired: the cut could drop acknowledged data (add --force to cut anyway)\n");
         return 0;
     }
     if (rep->header_bad) {
@@ -325,7 +328,7 @@ static int usage(void)
     fprintf(stderr, "usage: chalk-check [--repair [--force]] DIR\n"
                     "  verify every record checksum and batch of a Chalk data directory\n"
                     "  --repair  truncate a torn tail of the newest segment\n"
-                    "  --force   with --repair: also cut corruption of durable data\n"
+                    "  --force   with --repair: also cut where acknowledged data may be lost\n"
                     "exit: 0 clean, 1 problems remain, 2 usage or I/O error\n");
     return 2;
 }
