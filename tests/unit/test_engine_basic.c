@@ -336,6 +336,29 @@ static void test_iteration_and_snapshot(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
 
+/* Memory per key, measured (docs/engine.md quotes it): 100k keys of 16
+ * bytes. The bound is generous; the printed figure is the lesson. */
+static void test_memory_per_key(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    enum { N = 100000 };
+    char k[17], v[100];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "key%013d", i);
+        assert_int_equal(chalk_put(db, k, 16, v, sizeof v, 0), CHALK_OK);
+    }
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    double per_key = (double)st.index_memory_bytes / (double)st.keys;
+    printf("memory per 16-byte key: %.1f bytes (index_memory_bytes %llu for %llu keys)\n",
+           per_key, (unsigned long long)st.index_memory_bytes, (unsigned long long)st.keys);
+    assert_int_equal(st.keys, N);
+    assert_true(per_key > 16 + 40 && per_key < 200);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
 
 #define BOTH(fn) \
@@ -352,6 +375,7 @@ int main(void)
         BOTH(test_group_commit),
         BOTH(test_roll_over),
         BOTH(test_iteration_and_snapshot),
+        cmocka_unit_test_prestate_setup_teardown(test_memory_per_key, setup, teardown, &io_psync_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
