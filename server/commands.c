@@ -212,7 +212,7 @@ static command *resolve(client *c)
         }
         cmd = sub;
     }
-    if (!arity_ok(cmd->def, c->argc) || (cmd->nsubs && c->argc < 2)) {
+    if (!arity_ok(cmd->def, c->argc) || (!cmd->def->proc && c->argc < 2)) {
         cmd->rejected_calls++;
         reply_errorf(c, "wrong number of arguments for '%s' command", cmd->fullname);
         return NULL;
