@@ -336,6 +336,95 @@ static void test_iteration_and_snapshot(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
 
+struct seen { int n; char hit[64]; };
+static void scan_cb(void *arg, const void *k, size_t kl, int64_t exp)
+{
+    struct seen *s = arg;
+    int i = 0;
+    for (size_t j = 1; j < kl; j++) i = i * 10 + (((const char *)k)[j] - '0');
+    s->n++;
+    s->hit[i] = 1;
+}
+
+static void test_scan_and_random_key(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    chalk_value v;
+    assert_int_equal(chalk_random_key(db, &v), CHALK_ENOTFOUND);
+    for (int i = 0; i < 64; i++) {
+        char k[8];
+        int kl = snprintf(k, sizeof k, "s%d", i);
+        assert_int_equal(chalk_put(db, k, (size_t)kl, "v", 1, 0), CHALK_OK);
+    }
+    struct seen s = { 0 };
+    uint64_t cur = 0;
+    int calls = 0;
+    do { cur = chalk_scan(db, cur, 5, scan_cb, &s); calls++; } while (cur != 0 && calls < 1000);
+    assert_true(calls > 1);                     /* the cursor really paged */
+    for (int i = 0; i < 64; i++) assert_int_equal(s.hit[i], 1);
+    assert_true(s.n >= 64);
+    assert_int_equal(chalk_random_key(db, &v), CHALK_OK);
+    assert_true(v.len >= 2 && ((char *)v.data)[0] == 's');
+    chalk_value_free(&v);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
+/* EVERYSEC: with the caller polling its event fd, an fdatasync happens
+ * within about a second without any chalk_flush/chalk_sync. */
+static void test_everysec_tick(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_EVERYSEC, 0);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    uint64_t before = st.fsyncs;
+    assert_int_equal(chalk_put(db, "k", 1, "v", 1, 0), CHALK_OK);
+    struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
+    for (int i = 0; i < 50 && st.fsyncs == before; i++) {   /* up to ~5 s */
+        poll(&p, 1, 100);
+        chalk_poll(db);
+        chalk_stats_get(db, &st);
+    }
+    assert_true(st.fsyncs > before);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
+/* compact_dead_ratio: overwriting everything makes the sealed segments
+ * mostly dead; chalk_poll starts a compaction on its own. */
+static void test_dead_ratio_triggers_compaction(void **state)
+{
+    struct fixture *f = *state;
+    chalk_options o;
+    chalk_options_init(&o);
+    o.io = f->io;
+    o.fsync = CHALK_FSYNC_NO;
+    o.segment_size = 4096;
+    o.compact_dead_ratio = 0.5;
+    o.log = quiet;
+    chalk_db *db;
+    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
+    char v[100];
+    memset(v, 'v', sizeof v);
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 100; i++) {
+            char k[8];
+            int kl = snprintf(k, sizeof k, "d%d", i);
+            assert_int_equal(chalk_put(db, k, (size_t)kl, v, sizeof v, 0), CHALK_OK);
+        }
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_true(st.dead_bytes > st.live_bytes);
+    chalk_poll(db);                          /* the trigger */
+    assert_int_equal(chalk_compact_wait(db), CHALK_OK);
+    chalk_poll(db);
+    chalk_stats_get(db, &st);
+    assert_int_equal(st.compactions, 1);
+    assert_true(st.dead_bytes < st.live_bytes);
+    assert_int_equal(chalk_count(db), 100);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 /* Memory per key, measured (docs/engine.md quotes it): 100k keys of 16
  * bytes. The bound is generous; the printed figure is the lesson. */
 static void test_memory_per_key(void **state)
@@ -375,6 +464,9 @@ int main(void)
         BOTH(test_group_commit),
         BOTH(test_roll_over),
         BOTH(test_iteration_and_snapshot),
+        BOTH(test_scan_and_random_key),
+        BOTH(test_everysec_tick),
+        BOTH(test_dead_ratio_triggers_compaction),
         cmocka_unit_test_prestate_setup_teardown(test_memory_per_key, setup, teardown, &io_psync_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
