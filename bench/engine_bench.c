@@ -266,6 +266,9 @@ static void run_engine(const kv_driver *drv, const bench_cfg *cfg, const char *v
     if (cfg->light)
         return;
     res[ROW_FILLSEQ] = fill_phase(&c, "seq", 0, 0);
+    /* The disk's rate again, right before this engine's durable fills: other
+     * processes' writeback makes fdatasync vary by 10x within a minute. */
+    res[ROW_FSYNC_RATE] = fsync_rate(cfg->dir, cfg->fsync_iters);
     res[ROW_FILLSEQ_SYNC] = fill_phase(&c, "seqsync", 1, 0);
     res[ROW_FILLRANDOM_SYNC] = fill_phase(&c, "randsync", 1, 1);
     res[ROW_SYNC_BATCHES] = res[ROW_FILLRANDOM_SYNC] / BENCH_SYNC_BATCH;
@@ -419,7 +422,8 @@ int main(int argc, char **argv)
         value_big[b] = (char)bench_rand(&rng);
     for (size_t i = 0; i < sizeof r->v / sizeof(double); i++)
         ((double *)r->v)[i] = NAN;
-    bench_cfg cfg = { a.keys, a.sync_keys, a.value_size, perm, a.seed, base, a.light };
+    bench_cfg cfg = { a.keys, a.sync_keys, a.value_size, perm, a.seed, base, a.light,
+                      a.fsync_iters };
     fprintf(stderr, "engine_bench: %zu keys (%zu durable), %d rep(s), in %s\n",
             a.keys, a.sync_keys, a.reps, base);
     warm_up(&cfg, value_big, &a);

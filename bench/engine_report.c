@@ -29,6 +29,7 @@ static const row_info rows[ROW_COUNT] = {
     [ROW_READRANDOM]      = { "readrandom", "ops/s", 0, "read random (all hits)" },
     [ROW_REOPEN_MS]       = { "reopen", "ms", 1, "close + reopen the filled store" },
     [ROW_READ_RESTART]    = { "readrestart", "ops/s", 0, "read random right after reopen" },
+    [ROW_FSYNC_RATE]      = { "fsync_rate", "ops/s", 0, "the disk's fdatasync/s, measured just before the durable rows" },
     [ROW_FILLSEQ_SYNC]    = { "fillseq_sync", "ops/s", 0, "fill sequential, durable batches of 100" },
     [ROW_FILLRANDOM_SYNC] = { "fillrandom_sync", "ops/s", 0, "fill random, durable batches of 100" },
     [ROW_SYNC_BATCHES]    = { "sync_batches", "batches/s", 0, "durable batches of 100 per second" },
@@ -188,8 +189,11 @@ static void print_targets(FILE *f, const bench_args *a, const kv_driver *const *
     print_target(f, "random reads: Chalk / LMDB",
                  lmdb < n ? CHALK(ROW_READRANDOM) / cell(r, reps, lmdb, ROW_READRANDOM).med : NAN,
                  1.0, 0);
-    print_target(f, "durable batches/s: Chalk / disk fdatasync rate",
-                 CHALK(ROW_SYNC_BATCHES) / fsync, 0.8, 0);
+    /* Against the rate measured in Chalk's own process just before its
+     * durable fills (the run-wide rate if that is missing). */
+    double own = CHALK(ROW_FSYNC_RATE);
+    print_target(f, "durable batches/s: Chalk / disk fdatasync rate (measured just before)",
+                 CHALK(ROW_SYNC_BATCHES) / (isnan(own) ? fsync : own), 0.8, 0);
     char what[128];
     snprintf(what, sizeof what, "recovery with hint files, seconds (measured at %zu keys%s)",
              a->keys, a->keys == 1000000 ? "" : "; the goal is for 1M");

@@ -70,6 +70,7 @@ enum bench_row {
     ROW_READRANDOM,       /* ops/s */
     ROW_REOPEN_MS,        /* ms to close and reopen the filled store */
     ROW_READ_RESTART,     /* ops/s right after that reopen */
+    ROW_FSYNC_RATE,       /* the disk's fdatasync/s, just before the next two */
     ROW_FILLSEQ_SYNC,     /* ops/s, batches of 100, each durable */
     ROW_FILLRANDOM_SYNC,  /* ops/s, batches of 100, each durable */
     ROW_SYNC_BATCHES,     /* durable batches/s (= FILLRANDOM_SYNC / 100) */
@@ -93,6 +94,7 @@ typedef struct bench_cfg {
     uint64_t        seed;        /* for the random reads */
     const char     *dir;         /* an empty scratch directory of its own */
     int             light;       /* 1: only the random fill, reads, reopen */
+    int             fsync_iters; /* iterations of the fdatasync probe */
 } bench_cfg;
 
 #define BENCH_KEY_SIZE 16

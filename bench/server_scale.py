@@ -100,6 +100,10 @@ def one(label, argv_fn, keys, value_size, workdir):
         if not srv.start():
             log(f"{label}: {srv.error}")
             return "n/a (did not start)"
+        for probe in (["MSET", "bench:probe", "1"], ["DBSIZE"]):
+            if not srv.implements(probe):
+                return "n/a (not implemented)"
+        send_command(srv.port, ["DEL", "bench:probe"])
         base = rss_bytes(srv.proc.pid)
         fill(srv.port, keys, value_size)
         if dbsize(srv.port) != keys:
