@@ -387,6 +387,38 @@ static void test_iter_delete_current(void **state)
     oidx_free(o);
 }
 
+/* oidx_iter_entry after a change: the iterator stays on its key if the key
+ * is still there (even as a new entry), else moves to the next one. */
+static void test_iter_entry_after_change(void **state)
+{
+    enum { N = 1000 };
+    oidx *o = oidx_new();
+    for (uint64_t v = 0; v < N; v += 10)
+        oidx_insert(o, entry_num(v), NULL);
+    oidx_iter *it = oidx_iter_new(o);
+    idx_entry *k500 = entry_num(500);
+    oidx_iter_seek(it, k500->key, 8);
+    assert_int_equal(num_of(oidx_iter_entry(it)), 500);
+    for (uint64_t v = 1; v < N; v += 10)   /* many inserts: leaves split */
+        oidx_insert(o, entry_num(v), NULL);
+    assert_int_equal(num_of(oidx_iter_entry(it)), 500);     /* still there */
+    idx_entry *fresh = entry_num(500);
+    free(oidx_insert(o, fresh, NULL));                       /* replaced */
+    assert_ptr_equal(oidx_iter_entry(it), fresh);
+    free(oidx_remove(o, k500->key, 8));                      /* removed */
+    assert_int_equal(num_of(oidx_iter_entry(it)), 501);
+    oidx_iter_next(it);
+    assert_int_equal(num_of(oidx_iter_entry(it)), 510);
+    free(k500);
+    oidx_iter_free(it);
+    for (uint64_t v = 0; v < N; v++) {
+        idx_entry *x = entry_num(v);
+        free(oidx_remove(o, x->key, 8));
+        free(x);
+    }
+    oidx_free(o);
+}
+
 /* ---- fill factor -------------------------------------------------------- */
 
 static double bytes_per_key(size_t n, int order, uint64_t seed)
@@ -485,6 +517,74 @@ static int enomem_child(void)
     return oidx_check_invariants(o) == 0 ? 0 : 19;
 }
 
+/* The insert that needs TWO nodes (the 63rd ascending key: the full root
+ * leaf splits and a new root goes above it) while memory runs out: exhaust
+ * the heap, then hand back memory a little at a time and retry. Whenever
+ * the insert fails, nothing may have changed — in particular a first node
+ * that it did get must have been given back (oidx_memory would show it). */
+static int enomem_two_nodes_child(void)
+{
+    enum { RESERVE = 8, HOG = 1 << 16 };
+    oidx *o = oidx_new();
+    idx_entry *es[63];
+    for (uint64_t v = 0; v < 63; v++)
+        es[v] = entry_num(v);
+    for (int v = 0; v < 62; v++)
+        oidx_insert(o, es[v], NULL);
+    void *reserve[RESERVE], **hog = malloc(HOG * sizeof(*hog));
+    for (int i = 0; i < RESERVE; i++)
+        reserve[i] = malloc(512);
+    prefault_stack();
+    struct rlimit rl, tight;
+    getrlimit(RLIMIT_AS, &rl);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+        return 20;
+    fclose(f);
+    tight.rlim_max = rl.rlim_max;
+    tight.rlim_cur = pages * (unsigned long)sysconf(_SC_PAGESIZE);
+    if (setrlimit(RLIMIT_AS, &tight) != 0)
+        return 21;
+    size_t nhog = 0;
+    while (nhog < HOG && (hog[nhog] = calloc(1, 504)) != NULL)
+        nhog++;
+    if (nhog == HOG)
+        return 22;
+    const size_t before = oidx_memory(o);
+    int err = 0, freed = 0;
+    while (oidx_insert(o, es[62], &err), err != 0) {
+        if (err != CHALK_ENOMEM || oidx_memory(o) != before || oidx_count(o) != 62 ||
+            oidx_check_invariants(o) != 0 || oidx_find(o, es[62]->key, 8) != NULL)
+            return 23;
+        if (freed < RESERVE)
+            free(reserve[freed]);
+        else if (freed - RESERVE < (int)nhog)
+            free(hog[freed - RESERVE]);
+        else
+            return 24;
+        freed++;
+    }
+    if (oidx_count(o) != 63 || oidx_check_invariants(o) != 0 || freed == 0)
+        return 25;
+    return 0;
+}
+
+static void test_insert_enomem_two_nodes(void **state)
+{
+#ifdef CHALK_SANITIZE
+    skip();
+#endif
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(enomem_two_nodes_child());
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_insert_enomem_changes_nothing(void **state)
 {
 #ifdef CHALK_SANITIZE
@@ -538,10 +638,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_enomem_changes_nothing), /* first: a heap without holes */
+        cmocka_unit_test(test_insert_enomem_two_nodes),
         cmocka_unit_test(test_basics_and_binary_keys),
         cmocka_unit_test(test_model_random),
         cmocka_unit_test(test_iter_survives_modification),
         cmocka_unit_test(test_iter_delete_current),
+        cmocka_unit_test(test_iter_entry_after_change),
         cmocka_unit_test(test_fill_factor),
         cmocka_unit_test(test_memory_per_key_1m),
     };
