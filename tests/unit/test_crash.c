@@ -265,7 +265,7 @@ static void test_crash_points(void **state)
         uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED);
         assert_true(total > 10);
         for (uint64_t op = 1; op <= total; op++, points++)
-            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 4));
+            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5));
     }
     print_message("crash points checked: %d\n", points);
     assert_true(points >= 50 * count);

@@ -41,10 +41,9 @@
  * rules, and the crash tests check the engine against them.
  *
  * Left out on purpose, and what it costs:
- *   - Writes land in order (a prefix survives). Real disks write back pages
- *     in any order, so a crash can keep a later page and lose an earlier
- *     one; checksummed records catch that case the same way as garbage, but
- *     we do not generate it directly.
+ *   - Out-of-order writeback is modelled per 4 KiB page of each write
+ *     (FAULT_CRASH_REORDER), not per disk sector, and a truncation is
+ *     always kept in that mode; the other modes keep writes in order.
  *   - Files are modelled whole in memory (copies of durable bytes and of
  *     every pending write): fine for test-sized segments, not for 64 MiB.
  *   - One name per inode (no hard links); a rename across directories is
@@ -708,6 +707,32 @@ void fault_vfs_reset(struct fault_vfs *fv)
 
 /* ---- the crash itself ------------------------------------------------- */
 
+/* FAULT_CRASH_REORDER: the page cache wrote some dirty pages back and not
+ * others. Each 4 KiB page of each pending write survives with odds 1/2. */
+static int keep_random_pages(struct fault_vfs *fv, struct fv_inode *i,
+                             unsigned char **b, size_t *n)
+{
+    for (size_t j = 0; j < i->npend; j++) {
+        const struct fv_pend *p = &i->pend[j];
+        if (p->kind == PEND_TRUNC) {
+            if (apply_op(b, n, p, 0) < 0)
+                return -ENOMEM;
+            continue;
+        }
+        for (size_t at = 0; at < p->len;) {
+            size_t page_end = (size_t)((p->off + at) / 4096 + 1) * 4096 - (size_t)p->off;
+            size_t piece = (page_end < p->len ? page_end : p->len) - at;
+            if (splitmix64(&fv->rng) & 1) {
+                struct fv_pend part = { PEND_WRITE, p->off + at, piece, p->data + at };
+                if (apply_op(b, n, &part, piece) < 0)
+                    return -ENOMEM;
+            }
+            at += piece;
+        }
+    }
+    return 0;
+}
+
 /* The bytes file i holds after the crash, per mode: durable bytes, then
  * the first k pending ops whole, then (maybe) a prefix of op k, then (maybe)
  * garbage where the rest of op k would have been. */
@@ -721,7 +746,17 @@ static int post_crash_bytes(struct fault_vfs *fv, struct fv_inode *i,
     if (n)
         memcpy(b, i->durable, n);
     if (mode == FAULT_CRASH_RANDOM)
-        mode = (enum fault_crash_mode)(splitmix64(&fv->rng) % 3);
+        mode = (enum fault_crash_mode)(splitmix64(&fv->rng) % 4);
+    if (mode == FAULT_CRASH_REORDER) {
+        int rc = keep_random_pages(fv, i, &b, &n);
+        if (rc < 0) {
+            free(b);
+            return rc;
+        }
+        *out = b;
+        *len = n;
+        return 0;
+    }
     size_t k = mode == FAULT_CRASH_DROP_UNSYNCED ? 0 : splitmix64(&fv->rng) % (i->npend + 1);
     int rc = 0;
     for (size_t j = 0; j < k && rc == 0; j++)

@@ -48,7 +48,10 @@ enum fault_crash_mode {
                                   order, cut at a random byte */
     FAULT_CRASH_PREFIX_GARBAGE,/* as KEEP_PREFIX, then random bytes or zeros
                                   where the rest of the cut write would be */
-    FAULT_CRASH_RANDOM,        /* one of the three above, chosen per file */
+    FAULT_CRASH_REORDER,       /* pages written back out of order: each
+                                  4 KiB page of each unsynced write is kept
+                                  or lost independently */
+    FAULT_CRASH_RANDOM,        /* one of the four above, chosen per file */
 };
 
 struct fault_vfs;
