@@ -16,6 +16,7 @@
  * Redis's internals probes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <xxhash.h>
@@ -122,6 +123,52 @@ static void debug_object(client *c)
     reply_simple(c, line);
 }
 
+/* DEBUG POPULATE <count> [prefix] [size]: create keys prefix:0..count-1
+ * with values "value:N" (padded with zeros to size), skipping keys that
+ * exist, as Redis does. Written in batches through server_write, so under
+ * appendfsync always the reply waits for durability like any write. */
+static void debug_populate(client *c)
+{
+    long long count, size = 0;
+    if (!arg_ll_range(c, &c->argv[2], 0, 100000000, "count must be between 0 and 100000000", &count) ||
+        (c->argc == 5 && !arg_ll_range(c, &c->argv[4], 0, 1 << 20, "size out of range", &size)))
+        return;
+    const char *prefix = c->argc >= 4 ? c->argv[3].ptr : "key";
+    chalk_batch *b = chalk_batch_new();
+    if (!b) {
+        reply_error(c, "out of memory");
+        return;
+    }
+    int rc = CHALK_OK;
+    for (long long i = 0; i < count && rc == CHALK_OK; i++) {
+        char key[300], val[64];
+        int klen = snprintf(key, sizeof key, "%.256s:%lld", prefix, i);
+        int vlen = snprintf(val, sizeof val, "value:%lld", i);
+        ks_buf k, v;
+        if (ks_key(&k, c->db, key, (size_t)klen) < 0)
+            break;
+        char *pad = size > vlen ? calloc(1, (size_t)size) : NULL;
+        if (pad)
+            memcpy(pad, val, (size_t)vlen);
+        if (!chalk_exists(server.db, k.p, k.len) &&
+            ks_value(&v, KS_STRING, pad ? pad : val, pad ? (size_t)size : (size_t)vlen) == 0) {
+            rc = chalk_batch_put(b, k.p, k.len, v.p, v.len, 0);
+            ks_free(&v);
+        }
+        free(pad);
+        ks_free(&k);
+        if (rc == CHALK_OK && (chalk_batch_count(b) == 1000 || i == count - 1)) {
+            rc = chalk_batch_count(b) ? server_write(c, b) : CHALK_OK;
+            chalk_batch_clear(b);
+        }
+    }
+    chalk_batch_free(b);
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else
+        reply_ok(c);
+}
+
 /* DEBUG PROTOCOL <type>: one value of a RESP3 type (degraded on RESP2). */
 static void debug_protocol(client *c)
 {
@@ -157,6 +204,7 @@ static void debug_help(client *c)
     static const char *const lines[] = {
         "DIGEST", "    Output a hex signature representing the current DB content.",
         "OBJECT <key>", "    Show where the key's newest record lives in the log (segment, offset, size).",
+        "POPULATE <count> [<prefix>] [<size>]", "    Create <count> string keys named key:<num> (or <prefix>:<num>).",
         "PROTOCOL <type>", "    Reply with a sample of a RESP3 type.",
         "RELOAD", "    Close the engine and open it again, running recovery.",
         "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.", NULL};
@@ -167,7 +215,7 @@ static void debug_command(client *c)
 {
     static const struct { const char *name; int argc; command_proc *fn; } subs[] = {
         {"sleep", 3, debug_sleep}, {"reload", -2, debug_reload}, {"digest", 2, debug_digest},
-        {"object", 3, debug_object}, {"protocol", 3, debug_protocol}, {"help", 2, debug_help},
+        {"object", 3, debug_object}, {"populate", -3, debug_populate}, {"protocol", 3, debug_protocol}, {"help", 2, debug_help},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!arg_is(&c->argv[1], subs[i].name))
