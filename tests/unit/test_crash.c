@@ -14,6 +14,10 @@
  *                    Checked: every acknowledged batch is there, and what is
  *                    there is exactly the model after a PREFIX of commit
  *                    order — no batch after a missing one, no half batch.
+ *   weaker_policies  The same crash points under EVERYSEC and NO: an
+ *                    acknowledgement there only means "handed to the OS",
+ *                    but the store must still open and be a prefix of
+ *                    commit order made of whole batches.
  *   fsync_eio        The Nth fdatasync fails (once, or for good). The
  *                    batches it covered are never acknowledged, no batch is
  *                    acknowledged after a failed one, later writes get
@@ -79,6 +83,7 @@ struct run {
     uint64_t            seed;
     uint64_t            crash_op;
     enum fault_crash_mode mode;
+    enum chalk_fsync    policy;       /* CHALK_FSYNC_ALWAYS unless said */
     struct fault_vfs   *fv;
     struct cm_workload *w;
     int                 status[128];  /* per batch: PENDING, CHALK_OK or error */
@@ -94,7 +99,7 @@ struct run {
 static void options_for(chalk_options *o, struct run *r, const struct chalk_vfs *vfs)
 {
     chalk_options_init(o);
-    o->fsync = CHALK_FSYNC_ALWAYS;
+    o->fsync = r->policy;
     o->segment_size = 4096;            /* the minimum: 2-3 rolls per workload */
     o->compact_dead_ratio = 0;         /* no background compaction */
     o->log = capture_log;
@@ -198,6 +203,7 @@ static void run_init(struct run *r, uint64_t seed, uint64_t crash_op, enum fault
     r->seed = seed;
     r->crash_op = crash_op;
     r->mode = mode;
+    r->policy = CHALK_FSYNC_ALWAYS;
     snprintf(r->ctx, sizeof r->ctx, "seed=%llu crash_op=%llu mode=%d",
              (unsigned long long)seed, (unsigned long long)crash_op, (int)mode);
     assert_int_equal(testdir_make_fast(r->dir, sizeof r->dir, "crash"), 0);
@@ -231,11 +237,18 @@ static void write_phase(struct run *r)
     }
 }
 
-/* One crash point. Returns the number of vfs ops the write phase made. */
-static uint64_t crash_point(uint64_t seed, uint64_t crash_op, enum fault_crash_mode mode)
+/* One crash point. Returns the number of vfs ops the write phase made.
+ * Under ALWAYS every acknowledged batch must survive; under EVERYSEC and NO
+ * an acknowledgement only means "handed to the OS", so only the prefix
+ * rule is checked. */
+static uint64_t crash_point(uint64_t seed, uint64_t crash_op, enum fault_crash_mode mode,
+                            enum chalk_fsync policy)
 {
     struct run r;
     run_init(&r, seed, crash_op, mode);
+    r.policy = policy;
+    snprintf(r.ctx, sizeof r.ctx, "seed=%llu crash_op=%llu mode=%d fsync=%d",
+             (unsigned long long)seed, (unsigned long long)crash_op, (int)mode, (int)policy);
     fault_vfs_crash_at(r.fv, crash_op);
     write_phase(&r);
     uint64_t ops = fault_vfs_ops(r.fv);
@@ -244,7 +257,7 @@ static uint64_t crash_point(uint64_t seed, uint64_t crash_op, enum fault_crash_m
         fail_msg("%s: without a crash only %d of %d batches were acknowledged", r.ctx,
                  last_ok + 1, cm_nbatches(r.w));
     assert_int_equal(fault_vfs_apply_crash(r.fv, mode), 0);
-    reopen_and_check(&r, last_ok);
+    reopen_and_check(&r, policy == CHALK_FSYNC_ALWAYS ? last_ok : -1);
     run_free(&r);
     return ops;
 }
@@ -262,13 +275,31 @@ static void test_crash_points(void **state)
     int count, points = 0;
     seeds_range(&first, &count);
     for (uint64_t seed = first; seed < first + (uint64_t)count; seed++) {
-        uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED);
+        uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, CHALK_FSYNC_ALWAYS);
         assert_true(total > 10);
         for (uint64_t op = 1; op <= total; op++, points++)
-            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5));
+            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), CHALK_FSYNC_ALWAYS);
     }
     print_message("crash points checked: %d\n", points);
     assert_true(points >= 50 * count);
+}
+
+/* EVERYSEC and NO may lose acknowledged batches in a crash, but what
+ * survives must still be a prefix of commit order with whole batches, and
+ * the store must open (a sealed segment must never hold a hole). */
+static void test_crash_points_weaker_policies(void **state)
+{
+    const enum chalk_fsync policies[] = { CHALK_FSYNC_EVERYSEC, CHALK_FSYNC_NO };
+    int points = 0;
+    for (size_t p = 0; p < 2; p++) {
+        for (uint64_t seed = 1000; seed < 1000 + CRASH_SEEDS / 4; seed++) {
+            uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, policies[p]);
+            for (uint64_t op = 1; op <= total; op++, points++)
+                crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), policies[p]);
+        }
+    }
+    print_message("crash points checked: %d\n", points);
+    assert_true(points > 0);
 }
 
 /* ---- injected I/O errors ------------------------------------------------ */
@@ -371,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_fsync_eio),
         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_crash_points),
+        cmocka_unit_test(test_crash_points_weaker_policies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
