@@ -17,6 +17,8 @@ JOBS      ?= $(shell nproc)
 CTEST_ARGS ?=
 CMAKE_ARGS ?=
 
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all deps configure run test sanitize bench bench-quick fuzz docs clean
 
 all: deps configure
