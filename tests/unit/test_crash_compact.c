@@ -1,0 +1,283 @@
+/*
+ * test_crash_compact.c — compaction under crashes, and hint files that lie.
+ *
+ * What each test proves (docs/engine-durability.md has the long version):
+ *
+ *   compaction_runs       On a store full of overwrites and deletes, an
+ *                         explicit chalk_compact() completes, leaves fewer
+ *                         segments, writes hint files, and changes nothing
+ *                         a reader can see (the model still matches).
+ *   crash_every_step      The vfs crashes at EVERY operation a compaction
+ *                         makes (segment writes, fdatasyncs, renames, the
+ *                         directory fsync, unlinks of the old segments),
+ *                         while batches keep being written with
+ *                         chalk_write_sync. After the disk is rolled back
+ *                         to what was durable, the reopened store holds every
+ *                         key (no loss), no deleted key (no resurrection),
+ *                         and every acknowledged batch, in commit order.
+ *   corrupt_hint          After a compaction, each hint file is damaged in
+ *                         turn (a bit flip at every byte, a truncation, an
+ *                         empty file, removal): the reopened store equals the
+ *                         model exactly, as scanning the log gives.
+ *
+ * Seeds print on failure; CHALK_CRASH_TRACE=1 traces the vfs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chalk/engine.h"
+#include "crash_model.h"
+#include "fault_vfs.h"
+#include "testdir.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COMPACT_SEEDS 3
+#else
+#define COMPACT_SEEDS 12
+#endif
+
+#define PRELOADED 60        /* batches written before the compaction */
+#define DURING    8         /* batches written while it runs */
+
+static const struct cm_params WORKLOAD = {
+    .nbatches = PRELOADED + DURING, .nkeys = 40, .max_ops = 3, .max_vlen = 250, .del_pct = 25,
+};
+
+struct fx {
+    char template_dir[256];
+    char dir[256];
+    uint64_t seed;
+    struct cm_workload *w;
+    char last_log[256];
+};
+
+static void capture(void *arg, enum chalk_log_level level, const char *msg)
+{
+    struct fx *f = arg;
+    if (level >= CHALK_LOG_WARN)
+        snprintf(f->last_log, sizeof f->last_log, "%s", msg);
+}
+
+static void options(chalk_options *o, struct fx *f, const struct chalk_vfs *vfs)
+{
+    chalk_options_init(o);
+    o->fsync = CHALK_FSYNC_ALWAYS;
+    o->segment_size = 4096;
+    o->compact_dead_ratio = 0;        /* only the explicit chalk_compact */
+    o->log = capture;
+    o->log_arg = f;
+    o->vfs = vfs;
+}
+
+/* Write the first PRELOADED batches into the template, cleanly. */
+static void make_template(struct fx *f, uint64_t seed)
+{
+    chalk_options o;
+    chalk_db *db;
+    chalk_batch *b = chalk_batch_new();
+    f->seed = seed;
+    f->w = cm_workload_new(seed, &WORKLOAD);
+    assert_non_null(f->w);
+    assert_int_equal(testdir_make_fast(f->template_dir, sizeof f->template_dir, "compsrc"), 0);
+    assert_int_equal(testdir_make_fast(f->dir, sizeof f->dir, "comp"), 0);
+    options(&o, f, NULL);
+    assert_int_equal(chalk_open(f->template_dir, &o, &db), CHALK_OK);
+    for (int i = 0; i < PRELOADED; i++) {
+        assert_int_equal(cm_fill_batch(f->w, i, b), 0);
+        assert_int_equal(chalk_write_sync(db, b), CHALK_OK);
+    }
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    chalk_batch_free(b);
+}
+
+static void drop_template(struct fx *f)
+{
+    cm_workload_free(f->w);
+    testdir_remove(f->dir);
+    testdir_remove(f->template_dir);
+}
+
+static void fresh_copy(struct fx *f)
+{
+    assert_int_equal(testdir_clear(f->dir), 0);
+    assert_int_equal(testdir_copy(f->template_dir, f->dir), 0);
+}
+
+/* Start a compaction, write the DURING batches while it runs, wait for it.
+ * Returns the number of batches acknowledged in all (PRELOADED + ...). */
+static int compact_with_writes(chalk_db *db, struct fx *f)
+{
+    chalk_batch *b = chalk_batch_new();
+    int acked = PRELOADED, rc = chalk_compact(db);
+    assert_true(rc == CHALK_OK || rc == CHALK_EBUSY || rc < 0);
+    for (int i = PRELOADED; i < PRELOADED + DURING; i++) {
+        assert_int_equal(cm_fill_batch(f->w, i, b), 0);
+        if (chalk_write_sync(db, b) != CHALK_OK)
+            break;
+        acked = i + 1;
+        chalk_poll(db);               /* lets the engine swap a finished merge in */
+    }
+    chalk_compact_wait(db);
+    chalk_batch_free(b);
+    return acked;
+}
+
+static void test_compaction_runs(void **state)
+{
+    struct fx f = { 0 };
+    chalk_options o;
+    chalk_db *db;
+    chalk_stats before, after;
+    char why[512], **hints;
+    size_t nhints;
+    make_template(&f, 1);
+    fresh_copy(&f);
+    options(&o, &f, NULL);
+    assert_int_equal(chalk_open(f.dir, &o, &db), CHALK_OK);
+    chalk_stats_get(db, &before);
+    assert_int_equal(compact_with_writes(db, &f), PRELOADED + DURING);
+    chalk_poll(db);
+    chalk_stats_get(db, &after);
+    if (after.compactions < 1)
+        fail_msg("chalk_compact did not complete a compaction (compactions=%llu)",
+                 (unsigned long long)after.compactions);
+    assert_true(after.dead_bytes < before.dead_bytes);
+    if (cm_check_state(f.w, db, PRELOADED + DURING, why, sizeof why) < 0)
+        fail_msg("after compaction: %s", why);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    assert_int_equal(testdir_list(f.dir, ".hint", &hints, &nhints), 0);
+    assert_true(nhints > 0);
+    testdir_free_list(hints, nhints);
+    assert_int_equal(chalk_open(f.dir, &o, &db), CHALK_OK);
+    if (cm_check_state(f.w, db, PRELOADED + DURING, why, sizeof why) < 0)
+        fail_msg("after compaction and reopen: %s", why);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    drop_template(&f);
+}
+
+/* One crash point of one compaction: crash at op `step` after the open. */
+static uint64_t compact_crash(struct fx *f, uint64_t step)
+{
+    chalk_options o;
+    chalk_db *db;
+    char why[512];
+    struct fault_vfs *fv = fault_vfs_new(f->seed * 1000003u + step);
+    assert_non_null(fv);
+    if (getenv("CHALK_CRASH_TRACE"))
+        fault_vfs_trace(fv, stderr);
+    fresh_copy(f);
+    options(&o, f, fault_vfs_get(fv));
+    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
+    uint64_t base = fault_vfs_ops(fv);
+    if (step)
+        fault_vfs_crash_at(fv, base + step);
+    int acked = compact_with_writes(db, f);
+    if (!step) {                      /* the reference run must have merged */
+        chalk_stats st;
+        chalk_poll(db);
+        chalk_stats_get(db, &st);
+        if (st.compactions < 1)
+            fail_msg("seed=%llu: the compaction did not complete", (unsigned long long)f->seed);
+    }
+    chalk_close(db);
+    uint64_t ops = fault_vfs_ops(fv) - base;
+    assert_int_equal(fault_vfs_apply_crash(fv, (enum fault_crash_mode)(step % 5)), 0);
+    fault_vfs_free(fv);
+    options(&o, f, NULL);
+    int rc = chalk_open(f->dir, &o, &db);
+    if (rc != CHALK_OK)
+        fail_msg("seed=%llu compaction crash at step %llu: reopen failed: %s (%s)",
+                 (unsigned long long)f->seed, (unsigned long long)step, chalk_strerror(rc),
+                 f->last_log);
+    if (cm_find_prefix(f->w, db, acked, why, sizeof why) < 0)
+        fail_msg("seed=%llu compaction crash at step %llu (mode %d), %d acknowledged: %s",
+                 (unsigned long long)f->seed, (unsigned long long)step, (int)(step % 5), acked, why);
+    chalk_close(db);
+    return ops;
+}
+
+static void test_crash_every_step(void **state)
+{
+    int points = 0;
+    for (uint64_t seed = 1; seed <= COMPACT_SEEDS; seed++) {
+        struct fx f = { 0 };
+        make_template(&f, seed);
+        uint64_t total = compact_crash(&f, 0);
+        for (uint64_t step = 1; step <= total; step++, points++)
+            compact_crash(&f, step);
+        drop_template(&f);
+    }
+    print_message("compaction crash points checked: %d\n", points);
+    assert_true(points > 0);
+}
+
+/* Reopen after damaging one hint file; the store must equal the model. */
+static void reopen_expect_model(struct fx *f, const char *what)
+{
+    chalk_options o;
+    chalk_db *db;
+    char why[512];
+    options(&o, f, NULL);
+    int rc = chalk_open(f->dir, &o, &db);
+    if (rc != CHALK_OK)
+        fail_msg("%s: open failed: %s (%s)", what, chalk_strerror(rc), f->last_log);
+    if (cm_check_state(f->w, db, PRELOADED + DURING, why, sizeof why) < 0)
+        fail_msg("%s: %s", what, why);
+    chalk_close(db);
+}
+
+static void test_corrupt_hint(void **state)
+{
+    struct fx f = { 0 };
+    chalk_options o;
+    chalk_db *db;
+    char **hints, path[600], what[700];
+    size_t nhints;
+    make_template(&f, 3);
+    fresh_copy(&f);
+    options(&o, &f, NULL);
+    assert_int_equal(chalk_open(f.template_dir, &o, &db), CHALK_OK);
+    assert_int_equal(compact_with_writes(db, &f), PRELOADED + DURING);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    assert_int_equal(testdir_list(f.template_dir, ".hint", &hints, &nhints), 0);
+    assert_true(nhints > 0);
+    for (size_t h = 0; h < nhints; h++) {
+        snprintf(path, sizeof path, "%s/%s", f.dir, hints[h]);
+        int64_t size;
+        fresh_copy(&f);
+        size = testdir_file_size(path);
+        for (int64_t off = 0; off < size; off++) {
+            fresh_copy(&f);
+            assert_int_equal(testdir_xor_byte(path, (uint64_t)off, (unsigned char)(1u << (off % 8))), 0);
+            snprintf(what, sizeof what, "%s: bit flip at offset %lld", hints[h], (long long)off);
+            reopen_expect_model(&f, what);
+        }
+        fresh_copy(&f);
+        assert_int_equal(testdir_truncate(path, (uint64_t)size / 2), 0);
+        reopen_expect_model(&f, "hint truncated to half");
+        fresh_copy(&f);
+        assert_int_equal(testdir_truncate(path, 0), 0);
+        reopen_expect_model(&f, "hint emptied");
+        fresh_copy(&f);
+        assert_int_equal(remove(path), 0);
+        reopen_expect_model(&f, "hint removed");
+    }
+    testdir_free_list(hints, nhints);
+    drop_template(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compaction_runs),
+        cmocka_unit_test(test_corrupt_hint),
+        cmocka_unit_test(test_crash_every_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
