@@ -49,6 +49,7 @@
  * data at every level; a B-tree updates pages in place (random writes, a
  * WAL for atomicity) but never needs compaction.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct compaction {
     int       running;         /* a thread exists that was not joined yet */
     _Atomic int finished;      /* set by the thread as its last act */
     int       last_result;
+    uint64_t  failed_at_usec;  /* the automatic trigger backs off after a failure */
     /* input: immutable while the thread runs */
     chalk_db *db;              /* the thread reads dir, vfs, opt, next_seg_id, log.efd */
     uint32_t *src;
@@ -116,7 +118,7 @@ static int out_flush(struct compaction *c)
     uint64_t base = c->olen - c->wlen;
     for (size_t done = 0; done < c->wlen;) {   /* short writes are normal */
         ssize_t w = vfs->pwrite(vfs->ctx, c->ofd, c->wbuf + done, c->wlen - done, base + done);
-        if (w <= 0) return seg_errno_to_chalk(w < 0 ? (int)w : -5);
+        if (w <= 0) return seg_errno_to_chalk(w < 0 ? (int)w : -EIO);
         done += (size_t)w;
     }
     c->wlen = 0;
@@ -308,10 +310,12 @@ static void compaction_reset(struct compaction *c)
     free(c->out);
     chalk_db *db = c->db;
     int last = c->last_result;
+    uint64_t failed_at = c->failed_at_usec;
     memset(c, 0, sizeof *c);
     c->db = db;
     c->ofd = -1;
     c->last_result = last;
+    c->failed_at_usec = failed_at;
 }
 
 /* Step 1. */
@@ -432,6 +436,7 @@ static void finish_if_done(chalk_db *db, int wait)
     pthread_join(c->thread, NULL);
     c->running = 0;
     c->last_result = c->status;
+    c->failed_at_usec = c->status ? log_now_usec() : 0;
     if (c->status == 0) swap_in(db, c);
     else db_logf(db, CHALK_LOG_ERROR, "compaction failed: %s (old segments kept)", chalk_strerror(c->status));
 }
@@ -441,6 +446,9 @@ static void maybe_trigger(chalk_db *db)
 {
     uint64_t total = 0, live = 0;
     if (db->opt.compact_dead_ratio <= 0 || (db->comp && db->comp->running) || db->log.failed) return;
+    /* After a failure (ENOSPC...), wait a minute rather than rescanning the
+     * index on every poll. */
+    if (db->comp && db->comp->failed_at_usec && log_now_usec() - db->comp->failed_at_usec < 60000000u) return;
     for (size_t i = 0; i < db->segs.n; i++) {
         const struct seg_info *s = &db->segs.v[i];
         if (s->id == db->log.seg_id || s->doomed) continue;

@@ -203,11 +203,13 @@ void log_flush(struct log *lg)
         /* Never write after a failure: these batches fail with the error. */
         g->status = lg->failed;
         done_push(lg, g);
+        log_signal(lg);              /* so the caller's loop runs chalk_poll */
         return;
     }
     if (lg->policy == CHALK_FSYNC_ALWAYS) g->sync = 1;
     if (g->len == 0 && !g->sync) {   /* only callbacks (empty batches) */
         done_push(lg, g);
+        log_signal(lg);
         return;
     }
     lg->inflight = g;

@@ -12,6 +12,7 @@
  *
  * Interview topics: tx.durability (the policy: log.c).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -37,7 +38,7 @@ static void perform(struct log *lg, struct log_group *g)
         ssize_t w = vfs->pwrite(vfs->ctx, g->fd, g->buf + g->done, g->len - g->done,
                                 g->off + g->done);
         if (w <= 0) {
-            g->status = seg_errno_to_chalk(w < 0 ? (int)w : -5 /* -EIO */);
+            g->status = seg_errno_to_chalk(w < 0 ? (int)w : -EIO);   /* 0 bytes: no progress */
             return;
         }
         g->done += (size_t)w;

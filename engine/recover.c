@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -192,6 +193,12 @@ static void remove_tmp_files(chalk_db *db)
 
 struct seg_candidate { uint32_t id; uint32_t flags; };
 
+static uint64_t seg_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+}
+
 /* Step 2: headers. A newest file shorter than a header is a segment whose
  * creation was interrupted: removed. *newest = newest non-merged id, or 0. */
 static int read_headers(chalk_db *db, const uint32_t *ids, size_t *n,
@@ -203,7 +210,10 @@ static int read_headers(chalk_db *db, const uint32_t *ids, size_t *n,
     for (size_t i = 0; i < *n; i++) {
         seg_path(path, sizeof path, db->dir, ids[i], ".log");
         int rc = seg_reader_open(&r, path);
-        if (rc == CHALK_ECORRUPT && i + 1 == *n && r.why && strstr(r.why, "shorter")) {
+        /* The newest file holding no more than a (bad) header: seg_create
+         * was interrupted before its header was durable. Nothing else can
+         * be in it, so removing it loses nothing. */
+        if (rc == CHALK_ECORRUPT && i + 1 == *n && seg_file_size(path) <= SEG_HEADER_SIZE) {
             db_logf(db, CHALK_LOG_WARN, "removing %s: its creation was interrupted", path);
             db->vfs->unlink(db->vfs->ctx, path);
             (*n)--;
