@@ -110,12 +110,34 @@ static int parse_flags(cli_config *cfg, int argc, char **argv)
     return i;
 }
 
+/* AUTH, HELLO and SELECT after connecting, each allowed to fail with a
+ * warning, as redis-cli does (a wrong password still gives a prompt, and
+ * the server's NOAUTH replies explain the rest). */
+static void cli_session_setup(cli_config *cfg)
+{
+    chalkc_reply *r = NULL;
+    if (cfg->conn.password &&
+        chalkc_auth(cfg->c, cfg->conn.user, cfg->conn.password) == CHALKC_ESERVER)
+        fprintf(stderr, "AUTH failed: %s\n", chalkc_conn_errstr(cfg->c) + 6);
+    if (cfg->conn.protocol == 3 &&
+        chalkc_hello(cfg->c, 3, NULL, NULL, NULL) == CHALKC_ESERVER)
+        fprintf(stderr, "HELLO failed: %s\n", chalkc_conn_errstr(cfg->c) + 7);
+    if (cfg->conn.db > 0) {
+        chalkc_command(cfg->c, &r, "SELECT %d", cfg->conn.db);
+        chalkc_reply_free(r);
+    }
+}
+
 int cli_connect(cli_config *cfg)
 {
     char err[256];
     if (cfg->c)
         return 0;
-    int rc = chalkc_connect(&cfg->conn, &cfg->c, err, sizeof(err));
+    chalkc_options plain = cfg->conn;
+    plain.password = NULL;
+    plain.protocol = 0;
+    plain.db = 0;
+    int rc = chalkc_connect(&plain, &cfg->c, err, sizeof(err));
     if (rc != 0) {
         if (cfg->conn.unix_path)
             fprintf(stderr, "Could not connect to Chalk at %s: %s\n",
@@ -131,6 +153,7 @@ int cli_connect(cli_config *cfg)
         if (cfg->wire_state)
             chalkc_set_wire_tap(cfg->c, cli_wire_tap, cfg->wire_state);
     }
+    cli_session_setup(cfg);
     return 0;
 }
 

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from redis_peer import RedisPeer
+from redis_peer import RedisPeer, chalk_available
 
 BIN = os.environ.get("CHALK_BIN_DIR", "")
 CHALK_CLI = os.path.join(BIN, "chalk-cli")
@@ -165,3 +165,38 @@ def test_latency_raw_mode(peer):
     assert rc == 0 and len(fields) == 4
     mn, mx, avg, n = float(fields[0]), float(fields[1]), float(fields[2]), int(fields[3])
     assert 0 <= mn <= avg <= mx and n >= 1
+
+
+# ---- the same comparisons against chalk-server ------------------------------
+# Every command is sent even if chalk-server does not have it yet: then both
+# CLIs must print the same error. As the server grows, more of them become
+# real replies, with no change here.
+
+@pytest.mark.skipif(not chalk_available(), reason="chalk-server not built")
+def test_same_output_as_redis_cli_on_chalk_server():
+    from chalk_harness import start_server
+    with start_server() as srv:
+        for cmd in SETUP:
+            run(REDIS_CLI, srv.port, cmd)
+        extra = [["PING", "hello"], ["ECHO", "a \"b\"\n"], ["COMMAND", "COUNT"],
+                 ["CLIENT", "GETNAME"], ["SELECT", "99999"]]
+        for mode in MODES:
+            for cmd in COMMANDS + extra:
+                if cmd[0] in ("INCR", "INCRBYFLOAT", "LPUSH"):
+                    continue
+                want = run(REDIS_CLI, srv.port, mode + cmd)
+                got = run(CHALK_CLI, srv.port, mode + cmd)
+                assert got == want, "%s %s" % (mode, cmd)
+        script = b"PING\nECHO 'one two'\nNOSUCH x\n"
+        assert run(CHALK_CLI, srv.port, ["--no-raw"], stdin=script) == \
+            run(REDIS_CLI, srv.port, ["--no-raw"], stdin=script)
+
+
+@pytest.mark.skipif(not chalk_available(), reason="chalk-server not built")
+def test_auth_on_chalk_server():
+    from chalk_harness import start_server
+    with start_server(requirepass="s3cret") as srv:
+        for args in (["--no-raw", "PING"], ["-a", "s3cret", "--no-raw", "PING"],
+                     ["-a", "wrong", "--no-raw", "PING"],
+                     ["-a", "s3cret", "-3", "--no-raw", "PING"]):
+            assert run(CHALK_CLI, srv.port, args) == run(REDIS_CLI, srv.port, args), args
