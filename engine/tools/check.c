@@ -29,8 +29,9 @@
  * Exit status: 0 every segment clean (or every problem repaired), 1 a
  * problem remains, 2 usage or I/O error (or the directory is in use).
  *
- * Left out on purpose: hint files are not checked (recovery falls back to
- * the log when a hint file is bad, so the log is the truth), and repair
+ * Left out on purpose: hint files are not checked, only counted (recovery
+ * falls back to the log when a hint file is bad, so the log is the truth;
+ * leftovers of an interrupted compaction are named, not judged), and repair
  * never rewrites a record: it only truncates, or with --force moves a
  * segment with an unreadable header aside as NNNNNNNNNN.log.corrupt.
  *
@@ -41,6 +42,7 @@
  * valid records, may be damage to acknowledged data, so it is reported with
  * file and offset and cut only when the operator insists (--force).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -323,6 +325,32 @@ static int lock_dir(const char *dir)
     return fd;   /* held until exit */
 }
 
+/* Files of an interrupted compaction are not damage: say what recovery
+ * will do with them (compaction.c, "Crash at any step"). Hints are counted,
+ * not checked. */
+static void print_notes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned hints = 0;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0)
+            printf("note: %s: output of an unfinished compaction; recovery removes it\n", e->d_name);
+        else if (strcmp(e->d_name, "COMPACTION") == 0)
+            printf("note: COMPACTION: a committed compaction whose old segments are not all "
+                   "removed yet; recovery finishes it\n");
+        else if (n > 5 && strcmp(e->d_name + n - 5, ".hint") == 0)
+            hints++;
+    }
+    closedir(d);
+    if (hints)
+        printf("note: %u hint file%s, not checked (a bad hint makes recovery scan its segment)\n",
+               hints, hints == 1 ? "" : "s");
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: chalk-check [--repair [--force]] DIR\n"
@@ -387,6 +415,7 @@ int main(int argc, char **argv)
         }
     }
     free(ids);
+    print_notes(o.dir);
     printf("summary: %zu segment%s, %llu records, %llu batches; %llu torn tail, "
            "%llu corrupt, %llu repaired\n", n, n == 1 ? "" : "s", (unsigned long long)records,
            (unsigned long long)batches, (unsigned long long)torn,

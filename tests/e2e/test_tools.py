@@ -255,3 +255,15 @@ def test_usage_errors(datadir):
     assert run(CHECK, "--bogus", datadir)[0] == 2
     assert run(DUMP)[0] == 2
     assert run(CHECK, os.path.join(datadir, "missing"))[0] == 2
+
+
+def test_compaction_leftovers_are_named_not_judged(datadir):
+    write_store(datadir)
+    for name in ("0000000003.log.tmp", "COMPACTION", "0000000001.hint"):
+        with open(os.path.join(datadir, name), "wb") as f:
+            f.write(b"\0" * 40)
+    rc, out = run(CHECK, datadir)
+    assert rc == 0, out
+    assert "note: 0000000003.log.tmp: output of an unfinished compaction" in out
+    assert "note: COMPACTION: a committed compaction" in out
+    assert "note: 1 hint file, not checked" in out
