@@ -68,8 +68,10 @@ enum bench_row {
     ROW_FILLSEQ,          /* ops/s, batch 1, fsync no */
     ROW_FILLRANDOM,       /* ops/s, batch 1, fsync no */
     ROW_READRANDOM,       /* ops/s */
-    ROW_REOPEN_MS,        /* ms to close and reopen the filled store */
+    ROW_REOPEN_MS,        /* ms to open the filled store again (warm cache) */
     ROW_READ_RESTART,     /* ops/s right after that reopen */
+    ROW_REOPEN_COLD_MS,   /* ms to open it with its files out of the page cache */
+    ROW_READ_COLD,        /* ops/s of 10k random reads right after that */
     ROW_FSYNC_RATE,       /* the disk's fdatasync/s, just before the next two */
     ROW_FILLSEQ_SYNC,     /* ops/s, batches of 100, each durable */
     ROW_FILLRANDOM_SYNC,  /* ops/s, batches of 100, each durable */

@@ -28,6 +28,7 @@ CHALK_SERVER = os.path.join(BIN, "chalk-server")
 # Rows the peers measure too: each must print three ratios (Chalk/leveldb,
 # Chalk/rocksdb, Chalk/lmdb).
 COMPARED_ROWS = ["fillseq", "fillrandom", "readrandom", "reopen", "readrestart",
+                 "reopen_cold", "readcold",
                  "fsync_rate", "fillseq_sync", "fillrandom_sync", "sync_batches", "mem_per_key",
                  "disk_per_key"]
 # Rows every engine measures but where a peer may be 0 (no ratio then).
