@@ -101,6 +101,13 @@ static void test_put_get_delete(void **state)
         assert_int_equal(chalk_close(db), CHALK_OK);
         db = open_db(f, CHALK_FSYNC_NO, 0);
     }
+    /* Over the maximum: refused before the pointer is read. */
+    assert_int_equal(chalk_put(db, "k", (size_t)CHALK_MAX_KEY_SIZE + 1, "v", 1, 0), CHALK_ETOOBIG);
+    assert_int_equal(chalk_put(db, "k", 1, "v", (size_t)CHALK_MAX_VALUE_SIZE + 1, 0), CHALK_ETOOBIG);
+    chalk_batch *tb = chalk_batch_new();
+    assert_int_equal(chalk_batch_put(tb, "k", 1, "v", (size_t)CHALK_MAX_VALUE_SIZE + 1, 0), CHALK_ETOOBIG);
+    assert_int_equal(chalk_batch_count(tb), 0);
+    chalk_batch_free(tb);
     assert_int_equal(chalk_delete(db, "a", 1), CHALK_OK);
     assert_int_equal(chalk_delete(db, "a", 1), CHALK_ENOTFOUND);
     assert_int_equal(chalk_delete(db, "", 0), CHALK_OK);
