@@ -16,8 +16,9 @@ Method:
   - a command Chalk does not implement (probed first: "unknown command") is
     reported as "n/a (not implemented)", never as a failure; a server that is
     not built, or refuses a flag (--io-backend), is reported likewise;
-  - tests: SET GET INCR MSET LPUSH LPOP HSET ZADD ZRANGE ZPOPMIN; ZRANGE is
-    `ZRANGE myzset 0 9` on the set the ZADD test filled;
+  - tests: PING (the event loop and RESP alone, no engine) SET GET INCR
+    MSET LPUSH LPOP HSET ZADD ZRANGE ZPOPMIN; ZRANGE is `ZRANGE myzset 0 9`
+    on the set the ZADD test filled;
   - p50 / p99 latency come from redis-benchmark's CSV (7.0 prints them);
   - extra rows: SET at `always` with 1, 10 and 50 clients (what group commit
     does with concurrency), and SET with a new connection per request
@@ -45,6 +46,7 @@ import tempfile
 import time
 
 TESTS = [  # (row name, redis-benchmark arguments, probe command)
+    ("PING", ["-t", "ping_mbulk"], ["PING"]),   # the loop and protocol alone
     ("SET", ["-t", "set"], ["SET", "bench:probe", "1"]),
     ("GET", ["-t", "get"], ["GET", "bench:probe"]),
     ("INCR", ["-t", "incr"], ["INCR", "bench:probe:n"]),

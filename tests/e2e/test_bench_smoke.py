@@ -105,7 +105,7 @@ def server_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("server")
     r = subprocess.run([sys.executable, os.path.join(BENCH, "server_bench.py"),
                         "--chalk-server", CHALK_SERVER, "--requests", "300", "--reps", "1",
-                        "--modes", "no", "--pipelines", "1", "--tests", "SET,GET",
+                        "--modes", "no", "--pipelines", "1", "--tests", "PING,SET,GET",
                         "--workdir", str(out), "--csv", str(out / "server.csv"),
                         "--markdown", str(out / "server.md")],
                        capture_output=True, text=True, timeout=300)
@@ -115,7 +115,7 @@ def server_run(tmp_path_factory):
 
 def test_server_rows_have_ratio_or_reason(server_run):
     stdout, out, stderr = server_run
-    for test in ("SET", "GET"):
+    for test in ("PING", "SET", "GET"):
         rows = [l for l in stdout.splitlines() if l.startswith(f"| {test} |")]
         assert len(rows) == 1, test
         cells = [c.strip() for c in rows[0].strip("|").split("|")]
@@ -124,8 +124,8 @@ def test_server_rows_have_ratio_or_reason(server_run):
             assert (ratio.endswith("×") and NUMBER.match(rps.replace(",", ""))) or \
                 rps.startswith("n/a ("), cells
     if os.access(CHALK_SERVER, os.X_OK):
-        set_row = [l for l in stdout.splitlines() if l.startswith("| SET |")][0]
-        assert "×" in set_row, "chalk-server is built but no backend was measured:\n" + stderr
+        ping_row = [l for l in stdout.splitlines() if l.startswith("| PING |")][0]
+        assert "×" in ping_row, "chalk-server is built but no backend was measured:\n" + stderr
     # The servers were stopped and their scratch directories removed.
     assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
 
