@@ -376,13 +376,13 @@ static void swap_one(void *arg, idx_entry *e)
     struct seg_info *from = seg_table_find(&s->db->segs, e->segment_id);
     struct seg_info *to = l->new_seg ? seg_table_find(&s->db->segs, l->new_seg) : NULL;
     if (!from || (l->new_seg && !to)) return;
-    if (s->db->snaps) db_snapshot_preserve(s->db, e);
     from->live_bytes -= e->record_size;
-    if (to) {                                    /* moved: same record, new place */
+    if (to) {                                    /* moved: same version, new place */
         e->segment_id = l->new_seg;
         e->offset = l->new_off;
         to->live_bytes += e->record_size;
     } else if (s->ndrop < s->cap) {              /* dropped as expired */
+        if (s->db->snaps) db_snapshot_preserve(s->db, e);   /* it still sees it */
         e->record_size = 0;
         s->drop[s->ndrop++] = e;
     }
