@@ -28,16 +28,17 @@ CHALK_SERVER = os.path.join(BIN, "chalk-server")
 # Rows the peers measure too: each must print three ratios (Chalk/leveldb,
 # Chalk/rocksdb, Chalk/lmdb).
 COMPARED_ROWS = ["fillseq", "fillrandom", "readrandom", "reopen", "readrestart",
-                 "reopen_cold", "readcold",
+                 "reopen_cold", "readcold", "group_commit",
                  "fsync_rate", "fillseq_sync", "fillrandom_sync", "sync_batches", "mem_per_key",
                  "disk_per_key"]
 # Rows every engine measures but where a peer may be 0 (no ratio then).
 NUMBERS_ONLY_ROWS = ["mapped_per_key"]
 # Chalk-only rows: a number in Chalk's column (recovery_hint and write_amp
 # may say "-" while the engine has no compaction: then stderr says why).
-CHALK_ROWS = ["group_commit", "batches_per_fsync", "index_per_key", "recovery_log"]
+CHALK_ROWS = ["batches_per_fsync", "index_per_key", "recovery_log"]
 CHALK_ROWS_MAYBE = ["recovery_hint", "write_amp"]
-TARGETS = ["random writes, fsync no", "random writes, durable batches", "random reads",
+TARGETS = ["random writes, fsync no", "random writes, durable batches:",
+           "random writes, durable batches, 16 at once", "random reads",
            "durable batches/s", "recovery with hint files"]
 NUMBER = re.compile(r"^-?\d+(\.\d+)?")
 
