@@ -159,8 +159,9 @@ def engine_plots(results, rows):
         by.setdefault(r["row"], {})[r["engine"]] = (float(r["median"]), float(r["min"]),
                                                     float(r["max"]))
     names = {"fillseq": "fill seq", "fillrandom": "fill random", "readrandom": "read random",
-             "readrestart": "read after restart", "fillseq_sync": "fill seq durable",
-             "fillrandom_sync": "fill random durable", "group_commit": "group commit (Chalk)"}
+             "readrestart": "read after restart", "readcold": "read, cold cache",
+             "fillseq_sync": "fill seq durable", "fillrandom_sync": "fill random durable",
+             "group_commit": "durable, 16 at once"}
     engines = [e for e in ENGINES if any(e in v for v in by.values())]
     out = []
     clusters = [(names[k], by[k]) for k in names if k in by]
