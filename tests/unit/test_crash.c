@@ -395,10 +395,55 @@ static void test_failed_state_is_sticky(void **state)
     run_free(&r);
 }
 
+#ifdef CHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED
+/* After a batch fails (here: its pwrite hits ENOSPC), reads must not see
+ * it: a key it overwrote reads as its last acknowledged value (or an honest
+ * refusal, CHALK_EFAILED / CHALK_EIO), a key it created reads as absent.
+ * Known engine bug (found by test_crash_compact's io-error test): the
+ * failed batch stays in the index, so both keys read as CHALK_ECORRUPT and
+ * the engine logs "checksum mismatch" for a record that was never written
+ * — an acknowledged value unreadable, and a false corruption alarm, until
+ * reopen. Build with -DCHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED to
+ * run it. */
+static void test_failed_batch_is_not_served(void **state)
+{
+    struct run r;
+    chalk_options o;
+    chalk_db *db = NULL;
+    chalk_value v = { 0 };
+    run_init(&r, 901, 0, FAULT_CRASH_DROP_UNSYNCED);
+    options_for(&o, &r, fault_vfs_get(r.fv));
+    assert_int_equal(chalk_open(r.dir, &o, &db), CHALK_OK);
+    assert_int_equal(chalk_put(db, "k", 1, "v1", 2, 0), CHALK_OK);
+    assert_int_equal(chalk_sync(db), CHALK_OK);
+    fault_vfs_fail_nth(r.fv, FAULT_OP_WRITE, 1, ENOSPC, 0);
+    chalk_batch *b = chalk_batch_new();
+    assert_int_equal(chalk_batch_put(b, "k", 1, "v2", 2, 0), CHALK_OK);
+    assert_int_equal(chalk_batch_put(b, "new", 3, "n", 1, 0), CHALK_OK);
+    assert_int_equal(chalk_write_sync(db, b), CHALK_ENOSPC);
+    int rc = chalk_get(db, "k", 1, &v);
+    if (rc == CHALK_OK && !(v.len == 2 && memcmp(v.data, "v1", 2) == 0))
+        fail_msg("k reads as the failed batch's value");
+    if (rc != CHALK_OK && rc != CHALK_EFAILED && rc != CHALK_EIO)
+        fail_msg("k (acknowledged v1) reads as %s", chalk_strerror(rc));
+    chalk_value_free(&v);
+    rc = chalk_get(db, "new", 3, &v);
+    if (rc != CHALK_ENOTFOUND && rc != CHALK_EFAILED && rc != CHALK_EIO)
+        fail_msg("a key only the failed batch wrote reads as %s", chalk_strerror(rc));
+    chalk_value_free(&v);
+    chalk_batch_free(b);
+    chalk_close(db);
+    run_free(&r);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_state_is_sticky),
+#ifdef CHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED
+        cmocka_unit_test(test_failed_batch_is_not_served),
+#endif
         cmocka_unit_test(test_fsync_eio),
         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_crash_points),
