@@ -546,14 +546,18 @@ static void test_memory_and_pause_figures(void **state)
 static void test_table_allocation_cost(void **state)
 {
     const size_t slots = (size_t)1 << 24, bytes = slots * sizeof(void *);
+    /* through volatile pointers: the compiler may not elide, merge or
+     * rewrite the calls being measured */
+    void *(*volatile do_calloc)(size_t, size_t) = calloc;
+    void *(*volatile do_memset)(void *, int, size_t) = memset;
     void **array = free_small_chunks(1000000);
     double t0 = now_us();
-    void **t = calloc(slots, sizeof(void *));
+    void **t = do_calloc(slots, sizeof(void *));
     double t_after_frees = now_us() - t0;
     free(t);
     free(array);
     t0 = now_us();
-    t = calloc(slots, sizeof(void *));
+    t = do_calloc(slots, sizeof(void *));
     double t_calloc = now_us() - t0;
     assert_non_null(t);
     t0 = now_us();
@@ -561,8 +565,6 @@ static void test_table_allocation_cost(void **state)
         t[i] = (void *)t;                   /* first touch of every page */
     double t_touch = now_us() - t0;
     free(t);
-    /* through a volatile pointer, or the compiler turns malloc+memset into calloc */
-    void *(*volatile do_memset)(void *, int, size_t) = memset;
     t0 = now_us();
     void *m = malloc(bytes);
     assert_non_null(m);
