@@ -18,6 +18,10 @@
  *                    acknowledgement there only means "handed to the OS",
  *                    but the store must still open and be a prefix of
  *                    commit order made of whole batches.
+ *   during_recovery  A crash point as above, then a second crash at every
+ *                    operation of the recovery from it (cutting the torn
+ *                    tail, creating the next segment, ...): recovery is
+ *                    restartable and still finds every acknowledged batch.
  *   fsync_eio        The Nth fdatasync fails (once, or for good). The
  *                    batches it covered are never acknowledged, no batch is
  *                    acknowledged after a failed one, later writes get
@@ -237,12 +241,51 @@ static void write_phase(struct run *r)
     }
 }
 
-/* One crash point. Returns the number of vfs ops the write phase made.
+/* Open (with vfs, which may crash) and close: one run of recovery. */
+static void recovery_run(struct run *r, const struct chalk_vfs *vfs)
+{
+    chalk_options o;
+    chalk_db *db = NULL;
+    options_for(&o, r, vfs);
+    if (chalk_open(r->dir, &o, &db) == CHALK_OK)
+        chalk_close(db);
+}
+
+/* Crash again at each operation of the recovery itself (cutting a torn
+ * tail, creating the next segment, ...), then reopen: recovery must be
+ * restartable, and still find every acknowledged batch. */
+static uint64_t crash_recovery(struct run *r, int last_ok)
+{
+    char tmpl[256];
+    assert_int_equal(testdir_make_fast(tmpl, sizeof tmpl, "recsrc"), 0);
+    assert_int_equal(testdir_copy(r->dir, tmpl), 0);
+    struct fault_vfs *count = fault_vfs_new(1);
+    recovery_run(r, fault_vfs_get(count));
+    uint64_t total = fault_vfs_ops(count);
+    fault_vfs_free(count);
+    for (uint64_t op = 1; op <= total; op++) {
+        struct fault_vfs *fv = fault_vfs_new(r->seed + op);
+        assert_int_equal(testdir_clear(r->dir), 0);
+        assert_int_equal(testdir_copy(tmpl, r->dir), 0);
+        fault_vfs_crash_at(fv, op);
+        recovery_run(r, fault_vfs_get(fv));
+        assert_int_equal(fault_vfs_apply_crash(fv, (enum fault_crash_mode)(op % 5)), 0);
+        fault_vfs_free(fv);
+        snprintf(r->ctx + strlen(r->ctx), sizeof r->ctx - strlen(r->ctx),
+                 op == 1 ? " recovery_crash_op=%llu" : ",%llu", (unsigned long long)op);
+        reopen_and_check(r, last_ok);
+    }
+    testdir_remove(tmpl);
+    return total;
+}
+
+/* One crash point. Returns the number of vfs ops the write phase made
+ * (recrash: the number of crash points in the recovery, in *rec_points).
  * Under ALWAYS every acknowledged batch must survive; under EVERYSEC and NO
  * an acknowledgement only means "handed to the OS", so only the prefix
  * rule is checked. */
 static uint64_t crash_point(uint64_t seed, uint64_t crash_op, enum fault_crash_mode mode,
-                            enum chalk_fsync policy)
+                            enum chalk_fsync policy, uint64_t *rec_points)
 {
     struct run r;
     run_init(&r, seed, crash_op, mode);
@@ -257,7 +300,10 @@ static uint64_t crash_point(uint64_t seed, uint64_t crash_op, enum fault_crash_m
         fail_msg("%s: without a crash only %d of %d batches were acknowledged", r.ctx,
                  last_ok + 1, cm_nbatches(r.w));
     assert_int_equal(fault_vfs_apply_crash(r.fv, mode), 0);
-    reopen_and_check(&r, policy == CHALK_FSYNC_ALWAYS ? last_ok : -1);
+    if (rec_points)
+        *rec_points += crash_recovery(&r, last_ok);
+    else
+        reopen_and_check(&r, policy == CHALK_FSYNC_ALWAYS ? last_ok : -1);
     run_free(&r);
     return ops;
 }
@@ -275,10 +321,10 @@ static void test_crash_points(void **state)
     int count, points = 0;
     seeds_range(&first, &count);
     for (uint64_t seed = first; seed < first + (uint64_t)count; seed++) {
-        uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, CHALK_FSYNC_ALWAYS);
+        uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, CHALK_FSYNC_ALWAYS, NULL);
         assert_true(total > 10);
         for (uint64_t op = 1; op <= total; op++, points++)
-            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), CHALK_FSYNC_ALWAYS);
+            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), CHALK_FSYNC_ALWAYS, NULL);
     }
     print_message("crash points checked: %d\n", points);
     assert_true(points >= 50 * count);
@@ -293,12 +339,28 @@ static void test_crash_points_weaker_policies(void **state)
     int points = 0;
     for (size_t p = 0; p < 2; p++) {
         for (uint64_t seed = 1000; seed < 1000 + CRASH_SEEDS / 4; seed++) {
-            uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, policies[p]);
+            uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, policies[p], NULL);
             for (uint64_t op = 1; op <= total; op++, points++)
-                crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), policies[p]);
+                crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), policies[p], NULL);
         }
     }
     print_message("crash points checked: %d\n", points);
+    assert_true(points > 0);
+}
+
+/* A crash, then a crash during the recovery from it, at every op of both. */
+static void test_crash_during_recovery(void **state)
+{
+    int points = 0;
+    uint64_t rec_points = 0;
+    for (uint64_t seed = 2000; seed < 2000 + CRASH_SEEDS / 8; seed++) {
+        uint64_t total = crash_point(seed, 0, FAULT_CRASH_DROP_UNSYNCED, CHALK_FSYNC_ALWAYS, NULL);
+        for (uint64_t op = 1; op <= total; op++, points++)
+            crash_point(seed, op, (enum fault_crash_mode)((seed + op) % 5), CHALK_FSYNC_ALWAYS,
+                        &rec_points);
+    }
+    print_message("crash points: %d, each followed by crashes in its recovery: %llu\n", points,
+                  (unsigned long long)rec_points);
     assert_true(points > 0);
 }
 
@@ -448,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_crash_points),
         cmocka_unit_test(test_crash_points_weaker_policies),
+        cmocka_unit_test(test_crash_during_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
