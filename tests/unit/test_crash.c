@@ -28,6 +28,8 @@
  *                    CHALK_EFAILED, and a reopen (after a crash that drops
  *                    what the failed fsync lost, as Linux may) recovers a
  *                    consistent prefix with every acknowledged batch.
+ *   roll_errors      Creating the next segment or syncing the directory
+ *                    fails at a roll: same checks.
  *   write_enospc     The Nth pwrite fails with ENOSPC (once, or for good):
  *                    the batch fails with CHALK_ENOSPC, nothing later is
  *                    acknowledged, and a reopen — with or without a crash —
@@ -419,6 +421,18 @@ static void test_write_enospc(void **state)
     }
 }
 
+/* Failures of the operations a segment roll makes: creating the file,
+ * syncing the directory, closing the old one. */
+static void test_roll_errors(void **state)
+{
+    for (uint64_t nth = 1; nth <= 6; nth++) {
+        error_run(800 + nth, FAULT_OP_OPEN, nth, ENOSPC, 0, 1, CHALK_ENOSPC);
+        error_run(850 + nth, FAULT_OP_OPEN, nth, EIO, 1, 0, CHALK_EIO);
+        error_run(900 + nth, FAULT_OP_SYNC_DIR, nth, EIO, 0, 1, CHALK_EIO);
+        error_run(950 + nth, FAULT_OP_SYNC_DIR, nth, EIO, 1, 0, CHALK_EIO);
+    }
+}
+
 /* The engine's own state after an fsync failure: stats say failed, every
  * write is refused, and chalk_write_sync reports the error, never OK. */
 static void test_failed_state_is_sticky(void **state)
@@ -508,6 +522,7 @@ int main(void)
 #endif
         cmocka_unit_test(test_fsync_eio),
         cmocka_unit_test(test_write_enospc),
+        cmocka_unit_test(test_roll_errors),
         cmocka_unit_test(test_crash_points),
         cmocka_unit_test(test_crash_points_weaker_policies),
         cmocka_unit_test(test_crash_during_recovery),
