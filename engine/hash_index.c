@@ -32,12 +32,12 @@
  *   2. on the one insert (or remove) that starts a resize, the allocation of
  *      the new table (table_alloc). For 10M keys that is 2^24 slots =
  *      128 MiB, taken with mmap(): the kernel hands the pages out already
- *      zero on first touch, so the call returns in ~6 us, and the zeroing
- *      (~0.2 s for 128 MiB here, where page faults are slow) is paid one
- *      4 KiB page at a time as the rehash first writes each page — spread
- *      over thousands of requests instead of stalling one. Zeroing eagerly
- *      (malloc + memset) costs ~50 ms in one go; rehashing 1M keys in one go
- *      (what a non-incremental table does) ~80 ms.
+ *      zero on first touch, so the call returns in 5–30 us, and the zeroing
+ *      (42–280 ms for 128 MiB on this VM, where page faults are slow) is
+ *      paid one 4 KiB page at a time as the rehash first writes each page —
+ *      spread over thousands of requests instead of stalling one. Zeroing
+ *      eagerly (malloc + memset) costs ~50 ms in one go; rehashing 1M keys
+ *      in one go (what a non-incremental table does) 50–80 ms.
  *   A chain is long only if many keys share a hash; with XXH3 and a load
  *   factor <= 1 (at most 1.2 during a shrink) the expected chain is about
  *   one entry.
@@ -67,6 +67,7 @@
  * Interview topics: index.optimization.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -255,7 +256,8 @@ int hidx_rehash_step(hidx *h, size_t n)
 {
     if (!rehashing(h) || h->paused > 0)
         return rehashing(h);
-    size_t empty_budget = n * HIDX_EMPTY_VISITS;
+    size_t empty_budget = n > SIZE_MAX / HIDX_EMPTY_VISITS ? SIZE_MAX
+                                                           : n * HIDX_EMPTY_VISITS;
     while (n > 0 && h->used[0] > 0) {
         while (h->table[0][h->rehash_idx] == NULL) {
             h->rehash_idx++;
@@ -418,7 +420,8 @@ uint64_t hidx_scan(hidx *h, uint64_t cursor, size_t count,
     if (hidx_count(h) == 0)
         return 0;
     size_t visited = 0;
-    size_t buckets_left = count * HIDX_EMPTY_VISITS + 1;  /* bound on empty runs */
+    size_t buckets_left = count >= SIZE_MAX / HIDX_EMPTY_VISITS ? SIZE_MAX
+                          : count * HIDX_EMPTY_VISITS + 1;  /* bound on empty runs */
     h->paused++;             /* fn may remove its entry: no moves meanwhile */
     do {
         cursor = scan_one(h, cursor, &visited, fn, arg);
