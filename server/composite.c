@@ -1,0 +1,688 @@
+/*
+ * composite.c — the helpers every collection type shares: reading and
+ * writing its main record, building sub-record keys, walking one key's
+ * sub-records in order, and carrying them along on DEL / RENAME / COPY.
+ * The encoding itself is defined once, in composite.h.
+ *
+ * The one idea: a collection is a range of the ordered index. Every
+ * command reads what it needs with point lookups and range walks, then
+ * makes ALL its changes (sub-records and the main record's new count) in
+ * ONE engine batch, which the engine applies atomically and recovery
+ * applies all-or-nothing: a crash never leaves a count that disagrees
+ * with the members, and MULTI/EXEC and replication see one unit.
+ *
+ * Left out on purpose: in-memory structures per collection (Redis's
+ * listpack / skiplist / dict). Every member is its own engine record, so
+ * a member costs a record header and an index entry (~100 B of memory
+ * for the key in the indexes, see docs/engine.md) and each read of a value
+ * goes to the page cache. The gain: one log, one recovery path, one
+ * replication stream for every type.
+ *
+ * @interview(db.sql-vs-nosql): How do tables map onto a key-value store?
+ * A row becomes a key built from the table and the primary key, and a
+ * table is a key range: here a hash field is [db]['h'][keylen][key][field]
+ * → value, so HGETALL is a range scan of one prefix, the way a clustered
+ * primary-key index is scanned in an SQL engine. What the KV store leaves
+ * to the application is what SQL gives: joins, constraints and secondary
+ * indexes kept in step (see the sorted-set score index in cmd_zset.c).
+ */
+#include "composite.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "keyops.h"
+#include "score.h"
+#include "server.h"
+#include "util.h"
+
+static void put_le64(unsigned char *p, uint64_t u)
+{
+    for (int i = 0; i < 8; i++, u >>= 8)
+        p[i] = (unsigned char)(u & 0xff);
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = (u << 8) | p[i];
+    return u;
+}
+
+/* Decode a main record's value into m; false if it is malformed. */
+static bool meta_decode(const chalk_value *v, cp_meta *m)
+{
+    const unsigned char *p = v->data;
+    m->type = ks_type_of(v);
+    m->expire_at_ms = v->expire_at_ms;
+    if (m->type == KS_STRING)
+        return true;
+    if (v->len < 9)
+        return false;
+    m->count = get_le64(p + 1);
+    if (m->type == KS_LIST) {
+        if (v->len < 25)
+            return false;
+        m->head = (int64_t)get_le64(p + 9);
+        m->tail = (int64_t)get_le64(p + 17);
+    }
+    return true;
+}
+
+int cp_lookup_quiet(int db, const void *key, size_t klen, int type, cp_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->db = db;
+    m->key = key;
+    m->klen = klen;
+    m->type = type;
+    chalk_value v;
+    int rc = ks_lookup(db, key, klen, &v);
+    if (rc == CHALK_ENOTFOUND)
+        return 0;
+    if (rc != CHALK_OK)
+        return rc;
+    bool ok = meta_decode(&v, m);
+    chalk_value_free(&v);
+    if (!ok)
+        return CHALK_ECORRUPT;
+    if (m->type != type)
+        return CP_WRONGTYPE;
+    m->exists = true;
+    return 1;
+}
+
+int cp_lookup(client *c, int db, const resp_arg *key, int type, cp_meta *m)
+{
+    int rc = cp_lookup_quiet(db, key->ptr, key->len, type, m);
+    if (rc == CP_WRONGTYPE)
+        reply_error(c, ERR_WRONGTYPE);
+    else if (rc < 0)
+        reply_engine_error(c, rc);
+    return rc < 0 ? -1 : rc;
+}
+
+int cp_meta_store(chalk_batch *b, const cp_meta *m)
+{
+    ks_buf ek;
+    if (ks_key(&ek, m->db, m->key, m->klen) < 0)
+        return CHALK_ENOMEM;
+    int rc;
+    if (m->count == 0) {
+        rc = m->exists ? chalk_batch_delete(b, ek.p, ek.len) : CHALK_OK;
+    } else {
+        unsigned char v[25];
+        v[0] = (unsigned char)m->type;
+        put_le64(v + 1, m->count);
+        put_le64(v + 9, (uint64_t)m->head);
+        put_le64(v + 17, (uint64_t)m->tail);
+        rc = chalk_batch_put(b, ek.p, ek.len, v, m->type == KS_LIST ? 25 : 9, m->expire_at_ms);
+    }
+    ks_free(&ek);
+    return rc;
+}
+
+int cp_begin(chalk_batch *b, const cp_meta *m)
+{
+    if (m->exists)
+        return CHALK_OK;
+    long n = cp_purge(b, m->db, m->key, m->klen);
+    return n < 0 ? (int)n : CHALK_OK;
+}
+
+int cp_subkey(ks_buf *out, int db, int kind, const void *key, size_t klen,
+              const void *s1, size_t n1, const void *s2, size_t n2)
+{
+    if (ks_reserve(out, cp_prefix_len(klen) + n1 + n2) < 0)
+        return -1;
+    unsigned char *p = (unsigned char *)out->p;
+    p[0] = (unsigned char)db;
+    p[1] = (unsigned char)kind;
+    p[2] = (unsigned char)(klen >> 24);
+    p[3] = (unsigned char)(klen >> 16);
+    p[4] = (unsigned char)(klen >> 8);
+    p[5] = (unsigned char)klen;
+    p += 6;
+    if (klen)
+        memcpy(p, key, klen);
+    p += klen;
+    if (n1)
+        memcpy(p, s1, n1);
+    if (n2)
+        memcpy(p + n1, s2, n2);
+    return 0;
+}
+
+/* ---- iteration ---------------------------------------------------------- */
+
+int cp_iter_open(cp_iter *ci, int db, int kind, const void *key, size_t klen,
+                 const void *from, size_t flen)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->it = chalk_iter_new(server.db, NULL);
+    if (!ci->it || cp_subkey(&ci->prefix, db, kind, key, klen, NULL, 0, NULL, 0) < 0) {
+        cp_iter_close(ci);
+        return CHALK_ENOMEM;
+    }
+    ks_buf start;
+    if (cp_subkey(&start, db, kind, key, klen, from, from ? flen : 0, NULL, 0) < 0) {
+        cp_iter_close(ci);
+        return CHALK_ENOMEM;
+    }
+    chalk_iter_seek(ci->it, start.p, start.len);
+    ks_free(&start);
+    return CHALK_OK;
+}
+
+bool cp_iter_valid(cp_iter *ci)
+{
+    if (!ci->it || !chalk_iter_valid(ci->it))
+        return false;
+    size_t len;
+    const char *k = chalk_iter_key(ci->it, &len);
+    if (len < ci->prefix.len || memcmp(k, ci->prefix.p, ci->prefix.len) != 0)
+        return false;
+    ci->suffix = k + ci->prefix.len;
+    ci->slen = len - ci->prefix.len;
+    return true;
+}
+
+void cp_iter_next(cp_iter *ci) { chalk_iter_next(ci->it); }
+
+int cp_iter_value(cp_iter *ci, chalk_value *out) { return chalk_iter_value(ci->it, out); }
+
+void cp_iter_close(cp_iter *ci)
+{
+    if (ci->it)
+        chalk_iter_free(ci->it);
+    ci->it = NULL;
+    ks_free(&ci->prefix);
+}
+
+/* ---- point access ------------------------------------------------------- */
+
+int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
+           chalk_value *out)
+{
+    ks_buf k;
+    if (cp_subkey(&k, db, kind, key, klen, s, slen, NULL, 0) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_get(server.db, k.p, k.len, out);
+    ks_free(&k);
+    return rc;
+}
+
+int cp_has(int db, int kind, const void *key, size_t klen, const void *s, size_t slen)
+{
+    ks_buf k;
+    if (cp_subkey(&k, db, kind, key, klen, s, slen, NULL, 0) < 0)
+        return 0;
+    int yes = chalk_exists(server.db, k.p, k.len);
+    ks_free(&k);
+    return yes;
+}
+
+int cp_put(chalk_batch *b, int db, int kind, const void *key, size_t klen,
+           const void *s1, size_t n1, const void *s2, size_t n2, const void *val, size_t vlen)
+{
+    ks_buf k;
+    if (cp_subkey(&k, db, kind, key, klen, s1, n1, s2, n2) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_batch_put(b, k.p, k.len, val, vlen, 0);
+    ks_free(&k);
+    return rc;
+}
+
+int cp_del(chalk_batch *b, int db, int kind, const void *key, size_t klen,
+           const void *s1, size_t n1, const void *s2, size_t n2)
+{
+    ks_buf k;
+    if (cp_subkey(&k, db, kind, key, klen, s1, n1, s2, n2) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_batch_delete(b, k.p, k.len);
+    ks_free(&k);
+    return rc;
+}
+
+/* ---- whole-key operations ----------------------------------------------- */
+
+static const int all_kinds[] = {CP_HASH, CP_SET, CP_LIST, CP_ZMEMBER, CP_ZSCORE};
+
+/* Walk one kind of (db, key): re-key each sub-record under dst (if given)
+ * and / or delete it. Returns the number of sub-records or an error. */
+static long members_of_kind(chalk_batch *b, int kind, int db, const void *key, size_t klen,
+                            int dstdb, const void *dst, size_t dstlen, bool del)
+{
+    cp_iter ci;
+    long n = 0;
+    int rc = cp_iter_open(&ci, db, kind, key, klen, NULL, 0);
+    for (; rc == CHALK_OK && cp_iter_valid(&ci); cp_iter_next(&ci), n++) {
+        if (dst) {
+            chalk_value v;
+            rc = cp_iter_value(&ci, &v);
+            if (rc != CHALK_OK)
+                break;
+            rc = cp_put(b, dstdb, kind, dst, dstlen, ci.suffix, ci.slen, NULL, 0, v.data, v.len);
+            chalk_value_free(&v);
+        }
+        if (rc == CHALK_OK && del)
+            rc = cp_del(b, db, kind, key, klen, ci.suffix, ci.slen, NULL, 0);
+    }
+    if (rc == CHALK_OK && ci.it)
+        rc = chalk_iter_status(ci.it);
+    cp_iter_close(&ci);
+    return rc == CHALK_OK ? n : rc;
+}
+
+long cp_purge(chalk_batch *b, int db, const void *key, size_t klen)
+{
+    long total = 0;
+    for (size_t i = 0; i < sizeof all_kinds / sizeof *all_kinds; i++) {
+        long n = members_of_kind(b, all_kinds[i], db, key, klen, 0, NULL, 0, true);
+        if (n < 0)
+            return n;
+        total += n;
+    }
+    return total;
+}
+
+int cp_members(chalk_batch *b, int db, const void *key, size_t klen,
+               int dstdb, const void *dst, size_t dstlen, bool del)
+{
+    for (size_t i = 0; i < sizeof all_kinds / sizeof *all_kinds; i++) {
+        long n = members_of_kind(b, all_kinds[i], db, key, klen, dstdb, dst, dstlen, del);
+        if (n < 0)
+            return (int)n;
+    }
+    return CHALK_OK;
+}
+
+/* ---- shared by the families --------------------------------------------- */
+
+bool cp_commit(client *c, chalk_batch *b)
+{
+    if (chalk_batch_count(b) == 0)
+        return true;
+    int rc = server_write(c, b);
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return false;
+    }
+    return true;
+}
+
+struct dup_ctx {
+    const resp_arg *arg;
+    long idx;
+};
+
+static int cmp_dup(const void *a, const void *b)
+{
+    const struct dup_ctx *x = a, *y = b;
+    size_t n = x->arg->len < y->arg->len ? x->arg->len : y->arg->len;
+    int d = memcmp(x->arg->ptr, y->arg->ptr, n);
+    if (d == 0 && x->arg->len != y->arg->len)
+        d = x->arg->len < y->arg->len ? -1 : 1;
+    if (d == 0)
+        d = x->idx < y->idx ? -1 : x->idx > y->idx;
+    return d;
+}
+
+/* Sorting (argument, index) pairs groups equal arguments in index order:
+ * O(n log n) rather than comparing every pair. */
+long *cp_prev_dups(client *c, int first, int step, long n)
+{
+    long *prev = malloc((size_t)(n ? n : 1) * sizeof *prev);
+    struct dup_ctx *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!prev || !v) {
+        free(prev);
+        free(v);
+        return NULL;
+    }
+    for (long i = 0; i < n; i++) {
+        v[i].arg = &c->argv[first + i * step];
+        v[i].idx = i;
+        prev[i] = -1;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_dup);
+    for (long i = 1; i < n; i++)
+        if (v[i].arg->len == v[i - 1].arg->len &&
+            memcmp(v[i].arg->ptr, v[i - 1].arg->ptr, v[i].arg->len) == 0)
+            prev[v[i].idx] = v[i - 1].idx;
+    free(v);
+    return prev;
+}
+
+uint64_t cp_random(void)
+{
+    return ((uint64_t)random() << 33) ^ ((uint64_t)random() << 11) ^ (uint64_t)random();
+}
+
+/* ---- HSCAN / SSCAN / ZSCAN ----------------------------------------------
+ *
+ * The cursor must be an integer, and a scan must return every member that
+ * existed for the whole scan (duplicates allowed). Our members are sorted,
+ * so the cursor names where to resume: the first (up to) 7 bytes of the
+ * next member, t(next), packed as ((bytes big-endian << 3) | length) + 1,
+ * 0 meaning done. Resuming seeks to the first member >= t(next). A page
+ * stops only where t changes, so members sharing a 7-byte prefix are
+ * never split across pages (no skip, no endless loop); the cost is that a
+ * page may exceed COUNT when many members share their first 7 bytes. */
+
+static uint64_t cursor_of(const char *s, size_t len)
+{
+    size_t n = len < 7 ? len : 7;
+    uint64_t u = 0;
+    for (size_t i = 0; i < 7; i++)
+        u = (u << 8) | (i < n ? (unsigned char)s[i] : 0);
+    return ((u << 3) | n) + 1;
+}
+
+static size_t cursor_seek(uint64_t cur, char out[7])
+{
+    uint64_t x = cur - 1;
+    size_t n = x & 7;
+    x >>= 3;
+    for (int i = 6; i >= 0; i--, x >>= 8)
+        out[i] = (char)(x & 0xff);
+    return n > 7 ? 7 : n;
+}
+
+static bool same_t(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t an = alen < 7 ? alen : 7, bn = blen < 7 ? blen : 7;
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+struct scan_opts {
+    uint64_t cursor;
+    const resp_arg *match;
+    long long count;
+};
+
+static bool scan_parse(client *c, struct scan_opts *o)
+{
+    char *end;
+    o->match = NULL;
+    o->count = 10;
+    errno = 0;
+    o->cursor = strtoull(c->argv[2].ptr, &end, 10);
+    if (errno || end == c->argv[2].ptr || *end || c->argv[2].ptr[0] == '-') {
+        reply_error(c, "invalid cursor");
+        return false;
+    }
+    for (int i = 3; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) {
+            reply_error(c, ERR_SYNTAX);
+            return false;
+        }
+        if (arg_is(&c->argv[i], "match")) {
+            o->match = &c->argv[i + 1];
+        } else if (arg_is(&c->argv[i], "count")) {
+            if (!arg_ll(c, &c->argv[i + 1], &o->count))
+                return false;
+            if (o->count < 1) {
+                reply_error(c, ERR_SYNTAX);
+                return false;
+            }
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return false;
+        }
+    }
+    return true;
+}
+
+void cp_reply_value(client *c, cp_iter *ci, int mode)
+{
+    chalk_value v;
+    if (cp_iter_value(ci, &v) != CHALK_OK) {
+        reply_null(c);
+        return;
+    }
+    if (mode == CP_SCAN_SCORES && v.len == SCORE_BYTES) {
+        char buf[32];
+        int n = score_format(score_decode(v.data), buf);
+        reply_bulk(c, buf, (size_t)n);
+    } else {
+        reply_bulk(c, v.data, v.len);
+    }
+    chalk_value_free(&v);
+}
+
+/* Walk one page from (from, flen): the number of members it covers and
+ * the cursor after it. */
+static int scan_page(const cp_meta *m, int kind, const char *from, size_t flen,
+                     long long count, long *visited, uint64_t *next)
+{
+    cp_iter ci;
+    *visited = 0;
+    *next = 0;
+    if (!m->exists)
+        return CHALK_OK;
+    if (cp_iter_open(&ci, m->db, kind, m->key, m->klen, from, flen) != CHALK_OK)
+        return CHALK_ENOMEM;
+    char last[7];
+    size_t lastlen = 0;
+    for (; cp_iter_valid(&ci); cp_iter_next(&ci), (*visited)++) {
+        if (*visited >= count && !same_t(ci.suffix, ci.slen, last, lastlen)) {
+            *next = cursor_of(ci.suffix, ci.slen);
+            break;
+        }
+        lastlen = ci.slen < 7 ? ci.slen : 7;
+        memcpy(last, ci.suffix, lastlen);
+    }
+    cp_iter_close(&ci);
+    return CHALK_OK;
+}
+
+void cp_scan_command(client *c, const cp_meta *m, int kind, int mode)
+{
+    struct scan_opts o;
+    if (!scan_parse(c, &o))
+        return;
+    char from[7];
+    size_t flen = o.cursor ? cursor_seek(o.cursor, from) : 0;
+    long visited;
+    uint64_t next;
+    cp_iter ci = {0};
+    if (scan_page(m, kind, from, flen, o.count, &visited, &next) != CHALK_OK ||
+        (m->exists && cp_iter_open(&ci, m->db, kind, m->key, m->klen, from, flen) != CHALK_OK)) {
+        reply_engine_error(c, CHALK_ENOMEM);
+        return;
+    }
+    reply_array(c, 2);
+    reply_bulk_long(c, (long long)next);
+    void *slot = reply_deferred(c);
+    long n = 0;
+    for (long i = 0; i < visited && cp_iter_valid(&ci); i++, cp_iter_next(&ci)) {
+        if (o.match && !glob_match(o.match->ptr, o.match->len, ci.suffix, ci.slen, false))
+            continue;
+        reply_bulk(c, ci.suffix, ci.slen);
+        n++;
+        if (mode != CP_SCAN_KEYS) {
+            cp_reply_value(c, &ci, mode);
+            n++;
+        }
+    }
+    cp_iter_close(&ci);
+    reply_set_deferred_array(c, slot, n);
+}
+
+/* ---- random members ------------------------------------------------------
+ * The collection is a sorted range, not an array: there is no O(1) "the
+ * i-th member". We draw the indices first, sort them, and walk the range
+ * once, which makes every pick O(size) together rather than O(size) each.
+ * Redis answers in O(count) from its hash table; an order-statistics
+ * structure (counts per subtree) would give O(log n) per pick here. */
+
+struct pick {
+    uint64_t index;         /* position in the collection */
+    long slot;              /* where in the output it goes */
+};
+
+static int cmp_pick(const void *a, const void *b)
+{
+    const struct pick *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* k random indices below count, sorted; distinct ones if asked (the
+ * caller asks for distinct ones only when k < count / 2, so redrawing the
+ * duplicates converges fast). */
+static void draw_indices(struct pick *p, long k, uint64_t count, bool distinct)
+{
+    long have = 0;
+    while (have < k) {
+        for (long i = have; i < k; i++)
+            p[i].index = cp_random() % count;
+        qsort(p, (size_t)k, sizeof *p, cmp_pick);
+        if (!distinct)
+            break;
+        have = 1;
+        for (long i = 1; i < k; i++)
+            if (p[i].index != p[have - 1].index)
+                p[have++] = p[i];
+    }
+    for (long i = 0; i < k; i++)
+        p[i].slot = i;
+}
+
+static int item_fill(cp_item *it, cp_iter *ci, bool values)
+{
+    it->s = malloc(ci->slen ? ci->slen : 1);
+    if (!it->s)
+        return CHALK_ENOMEM;
+    memcpy(it->s, ci->suffix, ci->slen);
+    it->slen = ci->slen;
+    if (!values)
+        return CHALK_OK;
+    chalk_value v;
+    int rc = cp_iter_value(ci, &v);
+    if (rc != CHALK_OK)
+        return rc;
+    it->v = v.data;
+    it->vlen = v.len;
+    return CHALK_OK;
+}
+
+static void shuffle(cp_item *items, long n)
+{
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)(cp_random() % (uint64_t)(i + 1));
+        cp_item t = items[i];
+        items[i] = items[j];
+        items[j] = t;
+    }
+}
+
+int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
+                    cp_item **out, long *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!m->exists || m->count == 0 || k <= 0)
+        return CHALK_OK;
+    bool all = distinct && (uint64_t)k >= m->count / 2;
+    long want = all ? (long)m->count : k;
+    cp_item *items = calloc((size_t)want, sizeof *items);
+    struct pick *p = all ? NULL : malloc((size_t)want * sizeof *p);
+    cp_iter ci;
+    int rc = items && (all || p) ? CHALK_OK : CHALK_ENOMEM;
+    if (rc == CHALK_OK && !all)
+        draw_indices(p, want, m->count, distinct);
+    if (rc == CHALK_OK)
+        rc = cp_iter_open(&ci, m->db, kind, m->key, m->klen, NULL, 0);
+    if (rc == CHALK_OK) {
+        long next = 0;
+        for (uint64_t i = 0; rc == CHALK_OK && next < want && cp_iter_valid(&ci);
+             cp_iter_next(&ci), i++) {
+            if (all)
+                rc = item_fill(&items[next++], &ci, values);
+            while (!all && rc == CHALK_OK && next < want && p[next].index == i)
+                rc = item_fill(&items[p[next++].slot], &ci, values);
+        }
+        cp_iter_close(&ci);
+        want = next;
+    }
+    free(p);
+    if (rc != CHALK_OK) {
+        cp_items_free(items, want);
+        return rc;
+    }
+    if (all) {
+        shuffle(items, want);
+        if (k < want)
+            for (long i = k; i < want; i++)
+                free(items[i].s), free(items[i].v);
+        want = k < want ? k : want;
+    } else {
+        shuffle(items, want);
+    }
+    *out = items;
+    *n = want;
+    return CHALK_OK;
+}
+
+void cp_items_free(cp_item *items, long n)
+{
+    for (long i = 0; items && i < n; i++) {
+        free(items[i].s);
+        free(items[i].v);
+    }
+    free(items);
+}
+
+static void reply_item_value(client *c, const cp_item *it, int mode)
+{
+    if (mode == CP_SCAN_SCORES && it->vlen == SCORE_BYTES) {
+        double d = score_decode((const unsigned char *)it->v);
+        if (c->resp >= 3) {
+            reply_double(c, d);
+        } else {
+            char buf[32];
+            reply_bulk(c, buf, (size_t)score_format(d, buf));
+        }
+    } else {
+        reply_bulk(c, it->v, it->vlen);
+    }
+}
+
+void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,
+                     int mode)
+{
+    if (single && !m->exists) {
+        reply_null(c);
+        return;
+    }
+    if (count < -(1LL << 40) || count > (1LL << 40)) {
+        reply_error(c, "value is out of range");
+        return;
+    }
+    cp_item *items;
+    long n;
+    long k = (long)(count < 0 ? -count : count);
+    if (cp_random_items(m, kind, k, count > 0, mode != CP_SCAN_KEYS, &items, &n) != CHALK_OK) {
+        reply_engine_error(c, CHALK_ENOMEM);
+        return;
+    }
+    if (single) {
+        reply_bulk(c, items[0].s, items[0].slen);
+        cp_items_free(items, n);
+        return;
+    }
+    bool pairs = mode != CP_SCAN_KEYS;
+    reply_array(c, pairs && c->resp < 3 ? 2 * n : n);
+    for (long i = 0; i < n; i++) {
+        if (pairs && c->resp >= 3)
+            reply_array(c, 2);
+        reply_bulk(c, items[i].s, items[i].slen);
+        if (pairs)
+            reply_item_value(c, &items[i], mode);
+    }
+    cp_items_free(items, n);
+}

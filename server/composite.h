@@ -1,0 +1,187 @@
+/*
+ * composite.h — how a hash, list, set or sorted set is stored in the
+ * engine's flat key space, and the helpers every such type shares
+ * (composite.c). THE one place the sub-record encoding is defined;
+ * keyspace.h defines the main record it hangs off.
+ *
+ * A collection is ONE main record (kind 'k', keyspace.h) holding its type
+ * and member count, plus ONE sub-record per member, whose engine key
+ * starts with the same db byte, a kind byte per type, and the Redis key
+ * with its length in front (so that key "a" + field "bc" and key "ab" +
+ * field "c" differ):
+ *
+ * Sub-record engine key:
+ *   offset      size  meaning
+ *   0           1     database number (as the main record)
+ *   1           1     kind: 'h' hash field, 's' set member, 'l' list item,
+ *                     'm' sorted-set member→score, 'z' sorted-set score index
+ *   2           4     klen: length of the Redis key, u32 big-endian
+ *   6           klen  the Redis key
+ *   6+klen      n     the suffix, by kind:
+ *                       'h'  field bytes              value: field's value
+ *                       's'  member bytes             value: empty
+ *                       'l'  8-byte position (pos_encode, score.h)
+ *                                                     value: the item
+ *                       'm'  member bytes             value: 8-byte score
+ *                                                     (score_encode)
+ *                       'z'  8-byte score (score_encode) then member bytes
+ *                                                     value: empty
+ *
+ * Main record value of a collection (after keyspace.h's type byte):
+ *   offset  size  meaning
+ *   0       1     type: 1 list, 2 set, 3 zset, 4 hash (keyspace.h)
+ *   1       8     count: members, u64 little-endian
+ *   9       8     list only: head, position of the first item, i64 LE
+ *   17      8     list only: tail, position one past the last item, i64 LE
+ *
+ * A collection is valid iff count equals the number of its sub-records of
+ * its kind(s) (a zset has count 'm' AND count 'z' records, one pair per
+ * member, with equal scores), a list's items sit at every position of
+ * [head, tail) and count = tail - head, and count > 0 (an emptied
+ * collection is deleted, Redis's rule).
+ *
+ * Because the ordered index sorts by memcmp, the sub-records of one key
+ * and kind are one contiguous range: iterating a hash is a seek to
+ * [db]['h'][klen][key] and a walk while the prefix matches; a list's items
+ * come out in position order, a zset's score index in score order.
+ *
+ * Expiry lives on the main record only. Sub-records never expire: every
+ * access goes through the main record first, so an expired collection is
+ * invisible as a whole. Its sub-records are removed with the main record
+ * when the key is deleted (ks_delete_key → cp_members), or, if the main
+ * record went away alone (active expiry deletes engine keys it samples),
+ * when the key is next created (cp_purge in the first write).
+ */
+#ifndef CHALK_COMPOSITE_H
+#define CHALK_COMPOSITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <chalk/engine.h>
+
+#include "keyspace.h"
+#include "resp_parse.h"
+
+typedef struct client client;
+
+enum {
+    CP_HASH = 'h', CP_SET = 's', CP_LIST = 'l', CP_ZMEMBER = 'm', CP_ZSCORE = 'z',
+};
+
+/* The decoded main record of a collection. */
+typedef struct cp_meta {
+    int db;
+    const char *key;        /* the Redis key (points into c->argv) */
+    size_t klen;
+    bool exists;            /* false: a new collection (count 0) */
+    int type;               /* KS_LIST ... KS_HASH */
+    uint64_t count;
+    int64_t head, tail;     /* list only */
+    int64_t expire_at_ms;   /* 0 = none; kept on every rewrite */
+} cp_meta;
+
+/* Look up key (db of client c) expecting `type`. Returns 1 (m filled from
+ * the main record), 0 (no such key: m is an empty collection of `type`),
+ * or -1 after replying the error (WRONGTYPE, an engine error). */
+int cp_lookup(client *c, int db, const resp_arg *key, int type, cp_meta *m);
+/* Same, without replying: 1, 0, CHALK_E* < 0, or -100 for wrong type. */
+int cp_lookup_quiet(int db, const void *key, size_t klen, int type, cp_meta *m);
+enum { CP_WRONGTYPE = -100 };
+
+/* First call of a writing command on batch b: for a key that does not
+ * exist yet, add deletes of any leftover sub-records (see top), BEFORE the
+ * command adds its own puts. Commands treat every sub-record of a key
+ * that does not exist as absent. CHALK_OK or an error. */
+int cp_begin(chalk_batch *b, const cp_meta *m);
+/* Last call: add to b the put of m's main record (count > 0), or its
+ * delete (count 0 and it existed). CHALK_OK or an error. */
+int cp_meta_store(chalk_batch *b, const cp_meta *m);
+
+/* The engine key of a sub-record: prefix for (db, kind, key) then the
+ * suffix parts s1 (n1 bytes) and s2 (n2 bytes). 0 or -1 (ENOMEM). */
+int cp_subkey(ks_buf *out, int db, int kind, const void *key, size_t klen,
+              const void *s1, size_t n1, const void *s2, size_t n2);
+/* Length of the prefix of a sub-record key of a Redis key of klen bytes. */
+static inline size_t cp_prefix_len(size_t klen) { return KS_HDR + 4 + klen; }
+
+/* Add to b the deletes of every sub-record of (db, key), of every kind.
+ * Returns the number added or a CHALK_E* error. */
+long cp_purge(chalk_batch *b, int db, const void *key, size_t klen);
+
+/* keyops.c's hook: add to b a put of every sub-record of (db, key) re-keyed
+ * under (dstdb, dst) when dst is non-NULL, and a delete of each when del.
+ * CHALK_OK or an error. */
+int cp_members(chalk_batch *b, int db, const void *key, size_t klen,
+               int dstdb, const void *dst, size_t dstlen, bool del);
+
+/* ---- walking one key's sub-records of one kind -------------------------- */
+typedef struct cp_iter {
+    chalk_iter *it;
+    ks_buf prefix;
+    const char *suffix;     /* the current sub-record's suffix */
+    size_t slen;
+} cp_iter;
+
+/* Start at the first sub-record whose suffix is >= (from, flen) (from NULL:
+ * the first). 0 or CHALK_ENOMEM. */
+int cp_iter_open(cp_iter *ci, int db, int kind, const void *key, size_t klen,
+                 const void *from, size_t flen);
+bool cp_iter_valid(cp_iter *ci);           /* on a sub-record of the prefix */
+void cp_iter_next(cp_iter *ci);
+int cp_iter_value(cp_iter *ci, chalk_value *out); /* CHALK_OK or error */
+void cp_iter_close(cp_iter *ci);
+
+/* Read one sub-record's value: CHALK_OK, CHALK_ENOTFOUND or an error. */
+int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
+           chalk_value *out);
+/* 1 if the sub-record exists, 0 if not. */
+int cp_has(int db, int kind, const void *key, size_t klen, const void *s, size_t slen);
+/* Add a put / delete of one sub-record to b. CHALK_OK or an error. */
+int cp_put(chalk_batch *b, int db, int kind, const void *key, size_t klen,
+           const void *s1, size_t n1, const void *s2, size_t n2, const void *val, size_t vlen);
+int cp_del(chalk_batch *b, int db, int kind, const void *key, size_t klen,
+           const void *s1, size_t n1, const void *s2, size_t n2);
+
+/* ---- shared by the command families ------------------------------------ */
+/* Apply b for c (server_write); on error reply it and return false. */
+bool cp_commit(client *c, chalk_batch *b);
+/* prev[i] = index j < i of the previous argument equal to argv[first +
+ * i*step], or -1; n = how many. malloc'd (free it), NULL on ENOMEM. */
+long *cp_prev_dups(client *c, int first, int step, long n);
+/* A pseudo-random 64-bit number (libc random(), seeded per process). */
+uint64_t cp_random(void);
+
+
+/* ---- HSCAN / SSCAN / ZSCAN ----------------------------------------------- */
+enum { CP_SCAN_KEYS = 0, CP_SCAN_VALUES = 1, CP_SCAN_SCORES = 2 };
+/* Reply one page of a scan over (kind) sub-records of the collection m,
+ * parsing argv[2] (cursor) and the MATCH / COUNT options after it. `mode`:
+ * keys only, key + raw value, or key + score. */
+void cp_scan_command(client *c, const cp_meta *m, int kind, int mode);
+/* Reply the value of ci's current sub-record: raw bytes (CP_SCAN_VALUES)
+ * or a score formatted as text (CP_SCAN_SCORES); null if unreadable. */
+void cp_reply_value(client *c, cp_iter *ci, int mode);
+
+/* ---- random members (HRANDFIELD, SRANDMEMBER, SPOP, ZRANDMEMBER) -------- */
+typedef struct cp_item {
+    char *s;                /* suffix (field / member), malloc'd */
+    size_t slen;
+    char *v;                /* its value, malloc'd (NULL unless asked) */
+    size_t vlen;
+} cp_item;
+/* Pick k sub-records of `kind` of the existing collection m at random:
+ * distinct ones (k > count: all of them) or with repeats. One walk of the
+ * collection: O(count + k log k). *out is malloc'd (cp_items_free).
+ * Returns CHALK_OK or an error. */
+int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
+                    cp_item **out, long *n);
+void cp_items_free(cp_item *items, long n);
+/* The reply of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER: `single` (no count
+ * argument) is one bulk or null; else count > 0 distinct members, count < 0
+ * |count| members with repeats; mode adds values or scores. */
+void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,
+                     int mode);
+
+#endif /* CHALK_COMPOSITE_H */
