@@ -20,6 +20,10 @@
  *                         opens after the open: the running engine and the
  *                         reopened store both hold every acknowledged batch
  *                         and nothing else (no loss, no resurrection).
+ *   crash_in_recovery_after_compaction_crash
+ *                         The same, plus a second crash at every op of the
+ *                         recovery (removing *.tmp, finishing a committed
+ *                         compaction, cutting a torn tail): restartable.
  *   corrupt_hint          After a compaction, each hint file is damaged in
  *                         turn (a bit flip at every byte, a truncation, an
  *                         empty file, removal): the reopened store equals the
@@ -167,12 +171,61 @@ static void test_compaction_runs(void **state)
     drop_template(&f);
 }
 
-/* One crash point of one compaction: crash at op `step` after the open. */
-static uint64_t compact_crash(struct fx *f, uint64_t step)
+/* Reopen with the real OS: every acknowledged batch, as a prefix. */
+static void reopen_expect_prefix(struct fx *f, int acked, const char *what, uint64_t step)
 {
     chalk_options o;
     chalk_db *db;
     char why[512];
+    options(&o, f, NULL);
+    int rc = chalk_open(f->dir, &o, &db);
+    if (rc != CHALK_OK)
+        fail_msg("seed=%llu %s %llu: reopen failed: %s (%s)", (unsigned long long)f->seed, what,
+                 (unsigned long long)step, chalk_strerror(rc), f->last_log);
+    if (cm_find_prefix(f->w, db, acked, why, sizeof why) < 0)
+        fail_msg("seed=%llu %s %llu (mode %d), %d acknowledged: %s", (unsigned long long)f->seed,
+                 what, (unsigned long long)step, (int)(step % 5), acked, why);
+    chalk_close(db);
+}
+
+/* After a compaction crash: crash again at every op of the recovery (which
+ * removes *.tmp files and finishes a committed compaction), then reopen.
+ * Returns the number of recovery crash points. */
+static uint64_t crash_recovery(struct fx *f, int acked)
+{
+    char saved[256];
+    chalk_options o;
+    chalk_db *db;
+    assert_int_equal(testdir_make_fast(saved, sizeof saved, "compcrash"), 0);
+    assert_int_equal(testdir_copy(f->dir, saved), 0);
+    struct fault_vfs *count = fault_vfs_new(0);
+    options(&o, f, fault_vfs_get(count));
+    if (chalk_open(f->dir, &o, &db) == CHALK_OK)
+        chalk_close(db);
+    uint64_t total = fault_vfs_ops(count);
+    fault_vfs_free(count);
+    for (uint64_t op = 1; op <= total; op++) {
+        struct fault_vfs *fv = fault_vfs_new(op);
+        assert_int_equal(testdir_clear(f->dir), 0);
+        assert_int_equal(testdir_copy(saved, f->dir), 0);
+        fault_vfs_crash_at(fv, op);
+        options(&o, f, fault_vfs_get(fv));
+        if (chalk_open(f->dir, &o, &db) == CHALK_OK)
+            chalk_close(db);
+        assert_int_equal(fault_vfs_apply_crash(fv, (enum fault_crash_mode)(op % 5)), 0);
+        fault_vfs_free(fv);
+        reopen_expect_prefix(f, acked, "crash in recovery at op", op);
+    }
+    testdir_remove(saved);
+    return total;
+}
+
+/* One crash point of one compaction: crash at op `step` after the open.
+ * With rec_points, also crash at every op of the recovery from it. */
+static uint64_t compact_crash(struct fx *f, uint64_t step, uint64_t *rec_points)
+{
+    chalk_options o;
+    chalk_db *db;
     struct fault_vfs *fv = fault_vfs_new(f->seed * 1000003u + step);
     assert_non_null(fv);
     if (getenv("CHALK_CRASH_TRACE"))
@@ -195,16 +248,9 @@ static uint64_t compact_crash(struct fx *f, uint64_t step)
     uint64_t ops = fault_vfs_ops(fv) - base;
     assert_int_equal(fault_vfs_apply_crash(fv, (enum fault_crash_mode)(step % 5)), 0);
     fault_vfs_free(fv);
-    options(&o, f, NULL);
-    int rc = chalk_open(f->dir, &o, &db);
-    if (rc != CHALK_OK)
-        fail_msg("seed=%llu compaction crash at step %llu: reopen failed: %s (%s)",
-                 (unsigned long long)f->seed, (unsigned long long)step, chalk_strerror(rc),
-                 f->last_log);
-    if (cm_find_prefix(f->w, db, acked, why, sizeof why) < 0)
-        fail_msg("seed=%llu compaction crash at step %llu (mode %d), %d acknowledged: %s",
-                 (unsigned long long)f->seed, (unsigned long long)step, (int)(step % 5), acked, why);
-    chalk_close(db);
+    if (rec_points)
+        *rec_points += crash_recovery(f, acked);
+    reopen_expect_prefix(f, acked, "compaction crash at step", step);
     return ops;
 }
 
@@ -214,13 +260,31 @@ static void test_crash_every_step(void **state)
     for (uint64_t seed = 1; seed <= COMPACT_SEEDS; seed++) {
         struct fx f = { 0 };
         make_template(&f, seed);
-        uint64_t total = compact_crash(&f, 0);
+        uint64_t total = compact_crash(&f, 0, NULL);
         for (uint64_t step = 1; step <= total; step++, points++)
-            compact_crash(&f, step);
+            compact_crash(&f, step, NULL);
         drop_template(&f);
     }
     print_message("compaction crash points checked: %d\n", points);
     assert_true(points > 0);
+}
+
+/* A compaction crash, then a crash at every op of the recovery from it. */
+static void test_crash_in_recovery_after_compaction_crash(void **state)
+{
+    int points = 0;
+    uint64_t rec_points = 0;
+    for (uint64_t seed = 100; seed < 100 + (COMPACT_SEEDS + 2) / 3; seed++) {
+        struct fx f = { 0 };
+        make_template(&f, seed);
+        uint64_t total = compact_crash(&f, 0, NULL);
+        for (uint64_t step = 1; step <= total; step++, points++)
+            compact_crash(&f, step, &rec_points);
+        drop_template(&f);
+    }
+    print_message("compaction crash points: %d, each followed by crashes in its recovery: %llu\n",
+                  points, (unsigned long long)rec_points);
+    assert_true(rec_points > 0);
 }
 
 /* One injected error during a compaction: the nth op of `kinds` after the
@@ -362,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_compaction_runs),
         cmocka_unit_test(test_corrupt_hint),
         cmocka_unit_test(test_crash_every_step),
+        cmocka_unit_test(test_crash_in_recovery_after_compaction_crash),
         cmocka_unit_test(test_compaction_io_errors),
 #ifdef CHALK_KNOWN_ENGINE_BUG_UNLINK_FAILURE_RESURRECTS
         cmocka_unit_test(test_compaction_unlink_errors),
