@@ -250,36 +250,40 @@ static int replay_segment(chalk_db *db, const struct seg_candidate *c, int newes
     return rc;
 }
 
-static void collect_marker(void *arg, idx_entry *e)
-{
-    idx_entry ***v = arg;
-    if (e->record_size == 0) *(*v)++ = e;
-}
+struct finish_ctx { chalk_db *db; idx_entry **end; };
 
-static void count_live(void *arg, idx_entry *e)
+/* One pass over every entry: collect tombstone markers, count live bytes
+ * per segment, rebuild the expiry set. */
+static void finish_one(void *arg, idx_entry *e)
 {
-    chalk_db *db = arg;
-    struct seg_info *s = seg_table_find(&db->segs, e->segment_id);
+    struct finish_ctx *c = arg;
+    if (e->record_size == 0) {
+        *c->end++ = e;
+        return;
+    }
+    struct seg_info *s = seg_table_find(&c->db->segs, e->segment_id);
     if (s) s->live_bytes += e->record_size;
-    if (e->expire_at_ms) db_expiry_update(db, e, e->expire_at_ms);
+    if (e->expire_at_ms && !e->expire_slot) db_expiry_update(c->db, e, e->expire_at_ms);
 }
 
 /* Step 4. */
 static int finish(chalk_db *db)
 {
     size_t n = hidx_count(db->h);
-    idx_entry **markers = malloc((n ? n : 1) * sizeof *markers), **end = markers;
+    idx_entry **markers = malloc((n ? n : 1) * sizeof *markers);
     if (!markers) return CHALK_ENOMEM;
+    struct finish_ctx c = { db, markers };
     uint64_t cur = 0;
-    do cur = hidx_scan(db->h, cur, 1024, collect_marker, &end); while (cur != 0);
-    for (idx_entry **p = markers; p < end; p++) {
+    /* Finish any resize first: a scan during one may visit a key twice. */
+    while (hidx_rehash_step(db->h, 4096)) {}
+    do cur = hidx_scan(db->h, cur, 4096, finish_one, &c); while (cur != 0);
+    for (idx_entry **p = markers; p < c.end; p++) {
         idx_entry *e = *p;
         hidx_remove(db->h, e->hash, e->key, e->klen);
         oidx_remove(db->o, e->key, e->klen);
         db_entry_free(db, e);
     }
     free(markers);
-    do cur = hidx_scan(db->h, cur, 1024, count_live, db); while (cur != 0);
     return 0;
 }
 
