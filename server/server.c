@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "expire.h"
 #include "loop.h"
 #include "reply.h"
 #include "server.h"
@@ -279,6 +280,7 @@ static void server_cron(int64_t now)
 {
     clients_cron(now);
     sample_ops(now);
+    expire_cycle(now);            /* active expiry, bounded (expire.c) */
     if (server.pause_end_ms && now >= server.pause_end_ms)
         server.pause_end_ms = 0;
 }
