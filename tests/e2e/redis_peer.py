@@ -69,7 +69,7 @@ class RedisPeer:
         wait_ping(self.port)
         return self
 
-    def stop(self):
+    def stop(self, check=True):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

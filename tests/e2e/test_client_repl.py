@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from redis_peer import RedisPeer
+from redis_peer import RedisPeer, chalk_available
 
 CHALK_CLI = os.path.join(os.environ.get("CHALK_BIN_DIR", ""), "chalk-cli")
 
@@ -51,27 +51,71 @@ class Pane:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-def test_repl_in_a_terminal():
+def server_has(port, command):
+    p = subprocess.run([CHALK_CLI, "-p", str(port), "--raw", "COMMAND", "INFO", command],
+                       capture_output=True, timeout=30)
+    return p.stdout.strip() != b""
+
+
+def servers():
+    yield "redis"
+    if chalk_available():
+        yield "chalk"
+
+
+def start(kind):
+    if kind == "redis":
+        return RedisPeer()
+    from chalk_harness import start_server
+    return start_server()
+
+
+def start_on_port(peer, port):
+    """Starts the server on exactly this port. chalk_harness moves to a new
+    port when the old one is briefly still bound (io_uring closes the
+    listening socket a moment after the process exits), which would hide
+    the very reconnect under test: so insist on the old port for a while."""
+    for _ in range(50):
+        peer.port = port
+        try:
+            peer.start()
+        except RuntimeError:
+            pass
+        if peer.port == port and peer.proc is not None:
+            return
+        peer.stop(check=False)
+        time.sleep(0.1)
+    raise AssertionError("could not start the server on port %d" % port)
+
+
+def restart_same_port(peer):
+    port = peer.port
+    peer.stop()
+    start_on_port(peer, port)
+
+
+@pytest.mark.parametrize("kind", list(servers()))
+def test_repl_in_a_terminal(kind):
     home = tempfile.mkdtemp(prefix="chalk-repl-home-")
     hist = os.path.join(home, ".chalkcli_history")
-    with RedisPeer() as peer:
+    with start(kind) as peer:
         prompt = "127.0.0.1:%d> " % peer.port
         pane = Pane([CHALK_CLI, "-p", str(peer.port)],
                     {"HOME": home, "TERM": "xterm"})
         try:
             pane.wait_for(prompt)
-            pane.keys("SET repl 42", "Enter")
-            pane.wait_for("OK")
+            pane.keys("ECHO 'hello repl'", "Enter")
+            pane.wait_for('"hello repl"')
             # TAB completes a command name the REPL learned from the server.
             pane.keys("PIN", "Tab")
             pane.wait_for(prompt + "PING ")
             pane.keys("Enter")
             pane.wait_for("PONG")
-            # A space after a command name shows its argument hint.
-            pane.keys("GETRANGE", " ")
-            pane.wait_for("key start end")
-            pane.keys("C-u", "SET", " ")
-            pane.wait_for("key value [NX|XX]")
+            # A space after a command name shows its argument hint
+            # (from COMMAND DOCS).
+            pane.keys("ECHO", " ")
+            pane.wait_for("ECHO" + " " * 20)
+            assert pane.screen().rstrip().endswith("message")
             pane.keys("C-u", "Enter")
             # Up-arrow recalls history; the history file has the commands.
             pane.keys("Up")
@@ -79,23 +123,28 @@ def test_repl_in_a_terminal():
             pane.keys("C-u")
             with open(hist) as f:
                 saved = f.read()
-            assert "SET repl 42" in saved or "SET\\040repl\\04042" in saved
-            # MULTI shows (TX) in the prompt until EXEC/DISCARD.
-            pane.keys("MULTI", "Enter")
-            pane.wait_for("127.0.0.1:%d(TX)> " % peer.port)
-            pane.keys("DISCARD", "Enter")
+            assert "ECHO\\040'hello\\040repl'" in saved or "ECHO 'hello repl'" in saved
+            if server_has(peer.port, "MULTI"):
+                # MULTI shows (TX) in the prompt until EXEC/DISCARD.
+                pane.keys("MULTI", "Enter")
+                pane.wait_for("127.0.0.1:%d(TX)> " % peer.port)
+                pane.keys("DISCARD", "Enter")
+            if server_has(peer.port, "GETRANGE"):
+                pane.keys("GETRANGE", " ")
+                pane.wait_for("key start end")
+                pane.keys("C-u")
             pane.keys("clear", "Enter")
             pane.wait_for(prompt)
-            # The server restarts (losing its data: no persistence): the
-            # next command reconnects transparently.
-            peer.restart()
-            pane.keys("GET repl", "Enter")
-            pane.wait_for("(nil)")
+            # The server restarts: the next command reconnects transparently.
+            restart_same_port(peer)
+            pane.keys("ECHO after-restart", "Enter")
+            pane.wait_for('"after-restart"')
             # The server is down: the prompt says so; it comes back: reconnect.
+            port = peer.port
             peer.stop()
             pane.keys("PING", "Enter")
             pane.wait_for("not connected> ")
-            peer.start()
+            start_on_port(peer, port)
             pane.keys("ECHO back", "Enter")
             pane.wait_for('"back"')
             pane.keys("quit", "Enter")
