@@ -65,6 +65,8 @@
  * been split, merged or freed, so it re-seeks by key instead (to the first
  * key >= the copy for iter_entry, > the copy for iter_next). Hence: no
  * crash, no key twice, and no key that stayed in the index is skipped.
+ * An iterator points at its index: free it before oidx_free(). A new
+ * iterator is unpositioned (oidx_iter_entry returns NULL) until a seek.
  *
  * Left out on purpose:
  *   - key prefixes in inner nodes (abbreviated keys): comparing an 8-byte
