@@ -154,15 +154,18 @@ static void test_pipelined_replies(void **state)
     chalkc_reader_free(rd);
 }
 
-/* Feeds a hostile input whole and byte by byte; both must fail. */
+/* Feeds a hostile input whole, split at every byte, and byte by byte:
+ * every way must fail, and none may hand out a reply. */
 static void expect_protocol_error(const char *data, size_t len)
 {
     chalkc_reply *r;
-    for (size_t step = 0; step <= 1; step++) {
-        int rc = parse_split(data, len, len, step, &r);
+    for (size_t cut = 1; cut <= len; cut++) {
+        int rc = parse_split(data, len, cut, 0, &r);
         assert_null(r);
         assert_int_equal(rc, CHALKC_EPROTOCOL);
     }
+    assert_int_equal(parse_split(data, len, 0, 1, &r), CHALKC_EPROTOCOL);
+    assert_null(r);
 }
 #define BAD(lit) expect_protocol_error(lit, sizeof(lit) - 1)
 
