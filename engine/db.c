@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,12 +140,20 @@ static int make_event_fd(chalk_db *db)
     return 0;
 }
 
-static int open_dir(const char *dir, const chalk_options *opt)
+/* Create the data directory if allowed. mkdir is not in the vfs (it never
+ * holds data); the parent directory is fsync'ed through it, so that the new
+ * directory's name, like every file's, is durable before anything in it. */
+static int open_dir(const char *dir, const chalk_options *opt, const struct chalk_vfs *vfs)
 {
     struct stat st;
     if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : CHALK_EINVAL;
     if (!opt->create_if_missing) return CHALK_EINVAL;
-    return mkdir(dir, 0755) == 0 ? 0 : CHALK_EIO;
+    if (mkdir(dir, 0755) != 0) return CHALK_EIO;
+    char *copy = strdup(dir);
+    if (!copy) return CHALK_ENOMEM;
+    int rc = vfs->fsync_dir(vfs->ctx, dirname(copy));
+    free(copy);
+    return rc < 0 ? CHALK_EIO : 0;
 }
 
 static void free_entry_cb(void *arg, idx_entry *e) { db_entry_free(arg, e); }
@@ -178,7 +187,7 @@ int chalk_open(const char *dir, const chalk_options *opt, chalk_db **out)
     db->vfs = opt->vfs ? opt->vfs : &vfs_posix;
     db->rng = t0 ^ (uint64_t)(uintptr_t)db;
     db->dir = strdup(dir);
-    int rc = db->dir ? open_dir(dir, opt) : CHALK_ENOMEM;
+    int rc = db->dir ? open_dir(dir, opt, db->vfs) : CHALK_ENOMEM;
     if (rc == 0) rc = take_lock(db);
     if (rc == 0) {
         db->h = hidx_new();
