@@ -326,6 +326,16 @@ static unsigned char complete_fn(EditLine *el, int ch)
     return CC_REDISPLAY;
 }
 
+/* Enter: take the hint away and redraw, then replay the key as ^X^M, which
+ * is bound to libedit's own ed-newline (so accepted lines keep no hint). */
+static unsigned char enter_fn(EditLine *el, int ch)
+{
+    (void)ch;
+    state_of(el)->hint[0] = '\0';
+    el_push(el, "\030\r");
+    return CC_REDISPLAY;
+}
+
 static void history_path(char *out, size_t cap)
 {
     const char *env = getenv("CHALKCLI_HISTFILE");
@@ -356,7 +366,11 @@ static int repl_edit_loop(repl_state *st)
     el_set(el, EL_ADDFN, "chalk-complete", "complete a command name", complete_fn);
     el_set(el, EL_ADDFN, "chalk-space", "insert a space, show the hint", space_fn);
     el_set(el, EL_BIND, "^I", "chalk-complete", NULL);
+    el_set(el, EL_ADDFN, "chalk-enter", "hide the hint, accept the line", enter_fn);
     el_set(el, EL_BIND, " ", "chalk-space", NULL);
+    el_set(el, EL_BIND, "^M", "chalk-enter", NULL);
+    el_set(el, EL_BIND, "^J", "chalk-enter", NULL);
+    el_set(el, EL_BIND, "^X^M", "ed-newline", NULL);
     el_source(el, NULL);
     for (;;) {
         int n;

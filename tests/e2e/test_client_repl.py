@@ -105,7 +105,10 @@ def test_repl_in_a_terminal(kind):
         try:
             pane.wait_for(prompt)
             pane.keys("ECHO 'hello repl'", "Enter")
-            pane.wait_for('"hello repl"')
+            screen = pane.wait_for('"hello repl"')
+            # The hint shown while typing is gone once the line is accepted.
+            typed = [l for l in screen.splitlines() if "ECHO 'hello repl'" in l]
+            assert typed and not typed[0].rstrip().endswith("message"), screen
             # TAB completes a command name the REPL learned from the server.
             pane.keys("PIN", "Tab")
             pane.wait_for(prompt + "PING ")
