@@ -251,7 +251,10 @@ void chalk_iter_next(chalk_iter *it);
 /* The current key; valid until the next call on the iterator. */
 const void *chalk_iter_key(const chalk_iter *it, size_t *klen);
 int64_t chalk_iter_expiry(const chalk_iter *it);                     /* 0 = none */
-/* Read the current value: CHALK_OK, CHALK_EIO or CHALK_ECORRUPT. */
+/* Read the current value: CHALK_OK, CHALK_EIO or CHALK_ECORRUPT (both also
+ * stop the iterator), CHALK_ENOMEM, CHALK_ENOTFOUND (live view only: the key
+ * was deleted after the iterator stepped onto it), CHALK_EINVAL (not on a
+ * key). */
 int  chalk_iter_value(chalk_iter *it, chalk_value *out);
 /* CHALK_OK, or the first error the iterator met (it then stops). */
 int  chalk_iter_status(const chalk_iter *it);
@@ -282,9 +285,13 @@ int chalk_expire_sample(chalk_db *db, int64_t now_ms, size_t max_sample,
 /* ---- compaction, introspection, stats ---------------------------------- */
 /* Start a background compaction of the sealed segments (merge live records
  * into new segments + hint files, swap them in, delete the old ones). Reads
- * and writes go on meanwhile. Returns CHALK_OK, or CHALK_EBUSY if one is
- * already running. chalk_compact_wait() blocks until none is running and
- * returns the result of the last one. */
+ * and writes go on meanwhile; the swap happens in chalk_poll() (or
+ * chalk_compact_wait()). Returns CHALK_OK (also when nothing is sealed yet),
+ * CHALK_EBUSY if one is running or the previous one's old segments still
+ * wait for a snapshot to be released, CHALK_EFAILED, CHALK_ENOMEM.
+ * chalk_compact_wait() blocks until none is running, swaps it in, and
+ * returns the result of the last one (CHALK_OK or its error; on error the
+ * old segments are kept and nothing changed). */
 int chalk_compact(chalk_db *db);
 int chalk_compact_wait(chalk_db *db);
 
