@@ -116,12 +116,23 @@ static int parse_flags(cli_config *cfg, int argc, char **argv)
 static void cli_session_setup(cli_config *cfg)
 {
     chalkc_reply *r = NULL;
-    if (cfg->conn.password &&
-        chalkc_auth(cfg->c, cfg->conn.user, cfg->conn.password) == CHALKC_ESERVER)
-        fprintf(stderr, "AUTH failed: %s\n", chalkc_conn_errstr(cfg->c) + 6);
-    if (cfg->conn.protocol == 3 &&
-        chalkc_hello(cfg->c, 3, NULL, NULL, NULL) == CHALKC_ESERVER)
-        fprintf(stderr, "HELLO failed: %s\n", chalkc_conn_errstr(cfg->c) + 7);
+    int rc;
+    if (cfg->conn.password) {
+        if (cfg->conn.user)
+            rc = chalkc_command(cfg->c, &r, "AUTH %s %s", cfg->conn.user,
+                                cfg->conn.password);
+        else
+            rc = chalkc_command(cfg->c, &r, "AUTH %s", cfg->conn.password);
+        if (rc == CHALKC_ESERVER)
+            fprintf(stderr, "AUTH failed: %s\n", r->str);
+        chalkc_reply_free(r);
+    }
+    if (cfg->conn.protocol == 3) {
+        rc = chalkc_hello(cfg->c, 3, NULL, NULL, &r);
+        if (rc == CHALKC_ESERVER)
+            fprintf(stderr, "HELLO failed: %s\n", chalkc_conn_errstr(cfg->c));
+        chalkc_reply_free(r);
+    }
     if (cfg->conn.db > 0) {
         chalkc_command(cfg->c, &r, "SELECT %d", cfg->conn.db);
         chalkc_reply_free(r);

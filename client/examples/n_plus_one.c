@@ -17,6 +17,72 @@
 
 static double ms_since(double t0) { return ex_now_ms_precise() - t0; }
 
+/* Setup: N items and the list of their ids (what the "1" query reads),
+ * written pipelined. */
+static void setup(chalkc_conn *c, int n)
+{
+    chalkc_reply_free(ex_cmd(c, "DEL n1:ids"));
+    for (int i = 0; i < n; i++) {
+        chalkc_appendf(c, "SET n1:item:%d value-%d", i, i);
+        chalkc_appendf(c, "RPUSH n1:ids %d", i);
+    }
+    for (int i = 0; i < 2 * n; i++) {
+        chalkc_reply *r;
+        chalkc_get_reply(c, &r);
+        chalkc_reply_free(r);
+    }
+}
+
+/* 1. The N+1 way: one query for the ids, then one GET per id, each
+ * waiting for its reply. Returns the bytes read; *ids receives the ids. */
+static long long read_n_plus_one(chalkc_conn *c, chalkc_reply **ids)
+{
+    double t0 = ex_now_ms_precise();
+    long long bytes = 0;
+    *ids = ex_cmd(c, "LRANGE n1:ids 0 -1");
+    for (size_t i = 0; i < (*ids)->elements; i++) {
+        chalkc_reply *r = ex_cmd(c, "GET n1:item:%s", (*ids)->element[i]->str);
+        bytes += (long long)r->len;
+        chalkc_reply_free(r);
+    }
+    printf("  %-28s %8.2f ms  (%zu round trips)\n", "N+1 separate GETs:",
+           ms_since(t0), (*ids)->elements + 1);
+    return bytes;
+}
+
+/* 2. One MGET of every key: the batch query. */
+static long long read_mget(chalkc_conn *c, size_t n, const char **argv)
+{
+    double t0 = ex_now_ms_precise();
+    chalkc_reply *m;
+    long long bytes = 0;
+    chalkc_command_argv(c, (int)n + 1, argv, NULL, &m);
+    for (size_t i = 0; m && i < m->elements; i++)
+        bytes += (long long)m->element[i]->len;
+    chalkc_reply_free(m);
+    printf("  %-28s %8.2f ms  (1 round trip, ids already known)\n", "one MGET:",
+           ms_since(t0));
+    return bytes;
+}
+
+/* 3. Pipelining: the same N GETs, sent together, read together. */
+static long long read_pipelined(chalkc_conn *c, size_t n, const char **keys)
+{
+    double t0 = ex_now_ms_precise();
+    long long bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        chalkc_appendf(c, "GET %s", keys[i]);
+    for (size_t i = 0; i < n; i++) {
+        chalkc_reply *r;
+        if (chalkc_get_reply(c, &r) == 0)
+            bytes += (long long)r->len;
+        chalkc_reply_free(r);
+    }
+    printf("  %-28s %8.2f ms  (1 round trip, ids already known)\n",
+           "pipelined GETs:", ms_since(t0));
+    return bytes;
+}
+
 /* @interview(query.n-plus-one): What is the N+1 problem and how do you fix
  * it? One query fetches N ids, then N more queries fetch each item: N+1
  * round trips, so latency grows with N even though each query is cheap.
@@ -30,74 +96,25 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "-n"))
             n = atoi(argv[i + 1]);
     chalkc_conn *c = ex_connect(&a, 0, 0);
-    int failed = 0;
-
-    /* Setup: N items and the list of their ids (the "1" query). */
-    chalkc_reply_free(ex_cmd(c, "DEL n1:ids"));
-    for (int i = 0; i < n; i++) {
-        chalkc_appendf(c, "SET n1:item:%d value-%d", i, i);
-        chalkc_appendf(c, "RPUSH n1:ids %d", i);
-    }
-    for (int i = 0; i < 2 * n; i++) {
-        chalkc_reply *r;
-        chalkc_get_reply(c, &r);
-        chalkc_reply_free(r);
-    }
+    setup(c, n);
     printf("N+1: reading %d items whose ids come from one list\n", n);
-
-    /* 1. The N+1 way: one GET per id, each waiting for its reply. */
-    double t0 = ex_now_ms_precise();
-    chalkc_reply *ids = ex_cmd(c, "LRANGE n1:ids 0 -1");
-    long long bytes1 = 0;
-    for (size_t i = 0; i < ids->elements; i++) {
-        chalkc_reply *r = ex_cmd(c, "GET n1:item:%s", ids->element[i]->str);
-        bytes1 += (long long)r->len;
-        chalkc_reply_free(r);
-    }
-    double t_naive = ms_since(t0);
-    printf("  %-28s %8.2f ms  (%zu round trips)\n", "N+1 separate GETs:", t_naive,
-           ids->elements + 1);
-
-    /* 2. One MGET: the batch query. */
-    t0 = ex_now_ms_precise();
+    chalkc_reply *ids;
+    long long bytes1 = read_n_plus_one(c, &ids);
+    /* argv[0] = "MGET", argv[1..n] = the keys; the pipeline reuses them. */
     const char **argv2 = malloc((ids->elements + 1) * sizeof(*argv2));
-    char **keys = malloc(ids->elements * sizeof(*keys));
+    char *keys = malloc(ids->elements * 32);
     argv2[0] = "MGET";
     for (size_t i = 0; i < ids->elements; i++) {
-        keys[i] = malloc(32);
-        snprintf(keys[i], 32, "n1:item:%s", ids->element[i]->str);
-        argv2[i + 1] = keys[i];
+        snprintf(keys + 32 * i, 32, "n1:item:%s", ids->element[i]->str);
+        argv2[i + 1] = keys + 32 * i;
     }
-    chalkc_reply *m;
-    chalkc_command_argv(c, (int)ids->elements + 1, argv2, NULL, &m);
-    long long bytes2 = 0;
-    for (size_t i = 0; m && i < m->elements; i++)
-        bytes2 += (long long)m->element[i]->len;
-    double t_mget = ms_since(t0);
-    printf("  %-28s %8.2f ms  (1 round trip, ids already known)\n", "one MGET:", t_mget);
-
-    /* 3. Pipelining: the same N GETs, sent together, read together. */
-    t0 = ex_now_ms_precise();
-    for (size_t i = 0; i < ids->elements; i++)
-        chalkc_appendf(c, "GET %s", keys[i]);
-    long long bytes3 = 0;
-    for (size_t i = 0; i < ids->elements; i++) {
-        chalkc_reply *r;
-        if (chalkc_get_reply(c, &r) == 0)
-            bytes3 += (long long)r->len;
-        chalkc_reply_free(r);
-    }
-    double t_pipe = ms_since(t0);
-    printf("  %-28s %8.2f ms  (1 round trip, ids already known)\n", "pipelined GETs:", t_pipe);
-
-    failed |= ex_check(bytes1 == bytes2 && bytes2 == bytes3 && bytes1 > 0,
-                       "all three read the same bytes");
+    long long bytes2 = read_mget(c, ids->elements, argv2);
+    long long bytes3 = read_pipelined(c, ids->elements, argv2 + 1);
+    int failed = ex_check(bytes1 == bytes2 && bytes2 == bytes3 && bytes1 > 0,
+                          "all three read the same bytes");
     printf("  the work is the same; the difference is round trips\n");
-    for (size_t i = 0; i < ids->elements; i++)
-        free(keys[i]);
     free(keys);
     free(argv2);
-    chalkc_reply_free(m);
     chalkc_reply_free(ids);
     chalkc_close(c);
     return failed;
