@@ -134,13 +134,18 @@ static void rename_generic(client *c, bool nx)
 static void rename_command(client *c) { rename_generic(c, false); }
 static void renamenx_command(client *c) { rename_generic(c, true); }
 
-/* A database number argument: Redis parses a long, then refuses what
+/* A database number argument (COPY's DB, MOVE): Redis parses an int
+ * (getIntFromObjectOrReply, with its error texts), then refuses what
  * SELECT would refuse. false: the error was replied. */
-static bool arg_db(client *c, const resp_arg *a, long long min, long long max, int *db)
+static bool arg_db(client *c, const resp_arg *a, int *db)
 {
     long long v;
-    if (!string_to_ll(a->ptr, a->len, &v) || v < min || v > max) {
+    if (!string_to_ll(a->ptr, a->len, &v)) {
         reply_error(c, ERR_NOT_INT);
+        return false;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        reply_errorf(c, "value is out of range, value must between %d and %d", INT_MIN, INT_MAX);
         return false;
     }
     if (v < 0 || v >= server.cfg.databases) {
@@ -188,7 +193,7 @@ static void copy_command(client *c)
         if (arg_is(&c->argv[j], "replace")) {
             replace = true;
         } else if (arg_is(&c->argv[j], "db") && j + 1 < c->argc) {
-            if (!arg_db(c, &c->argv[++j], LLONG_MIN, LLONG_MAX, &dstdb))
+            if (!arg_db(c, &c->argv[++j], &dstdb))
                 return;
         } else {
             reply_error(c, ERR_SYNTAX);
@@ -210,7 +215,7 @@ static void copy_command(client *c)
 static void move_command(client *c)
 {
     int dstdb;
-    if (!arg_db(c, &c->argv[2], INT_MIN, INT_MAX, &dstdb))
+    if (!arg_db(c, &c->argv[2], &dstdb))
         return;
     if (dstdb == c->db) {
         reply_error(c, "source and destination objects are the same");
