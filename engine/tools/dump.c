@@ -21,6 +21,12 @@
  * the exit status is 1. chalk-check tells torn tails from corruption.
  *
  * Exit status: 0 all records read, 1 a bad record or header, 2 usage / I/O.
+ *
+ * @interview(arch.event-sourcing): What does an event-sourced store look
+ * like from the inside? Like this listing: an append-only sequence of
+ * changes, each with its sequence number, from which the current state is
+ * derived by replaying it in order; deletes are events too (tombstones),
+ * and a merge that keeps only the newest event per key is a snapshot.
  */
 #include <ctype.h>
 #include <errno.h>

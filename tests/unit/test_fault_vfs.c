@@ -6,6 +6,8 @@
  * own checks: synced bytes survive, unsynced ones are dropped or torn, names
  * need a directory fsync, unlinks are undone, a failed fdatasync loses its
  * data for good (fsyncgate), and faults fire at exactly the Nth op.
+ * Left out: the engine (test_crash*.c use it). Interview topics: see
+ * fault_vfs.c (tx.durability).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -7,6 +7,8 @@
  * be, and a torn batch (some of its keys new, some old) matches no k.
  * Left out: expiry (time would make states depend on the clock) and values
  * larger than a few KiB (the crash tests want many small records).
+ * Interview topics: tx.atomicity and tx.durability are what it checks; the
+ * tags sit in test_crash.c and fault_vfs.c.
  */
 #include "crash_model.h"
 

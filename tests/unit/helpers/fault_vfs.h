@@ -19,6 +19,10 @@
  * fault_vfs.c, with its limits. The whole layer is deterministic for a given
  * seed and a given sequence of calls; an engine with background threads can
  * reorder calls between runs, so a failing seed is best re-run a few times.
+ *
+ * Left out: a fault rule per file (rules match operation kinds, not paths)
+ * and faults on reads (reads bypass the vfs). Interview topics:
+ * tx.durability (at the model, fault_vfs.c).
  */
 #ifndef CHALK_TEST_FAULT_VFS_H
 #define CHALK_TEST_FAULT_VFS_H

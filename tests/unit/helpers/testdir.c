@@ -4,6 +4,7 @@
  * The one idea: tests damage files with the plain syscalls, never through
  * the engine, so that what they check is what a reopen finds on disk.
  * Left out: nested directories (Chalk's data directory is flat) and Windows.
+ * Interview topics: none (test plumbing).
  */
 #include "testdir.h"
 
