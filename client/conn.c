@@ -337,8 +337,9 @@ int chalkc_flush(chalkc_conn *c)
     return 0;
 }
 
-/* Reads what is available (waiting up to the read timeout) into the reader. */
-static int conn_read_some(chalkc_conn *c)
+/* Reads what is available into the reader, waiting at most until
+ * deadline_ms (0 = no deadline). */
+static int conn_read_some(chalkc_conn *c, int64_t deadline_ms)
 {
     char buf[16384];
     for (;;) {
@@ -357,7 +358,12 @@ static int conn_read_some(chalkc_conn *c)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_fd(c->fd, POLLIN, c->read_timeout_ms);
+            int left = 0;
+            if (deadline_ms) {
+                int64_t l = deadline_ms - chalkc_now_ms();
+                left = l > 0 ? (int)l : 1; /* expired: poll 1 ms, then time out */
+            }
+            int rc = wait_fd(c->fd, POLLIN, left);
             if (rc != 0)
                 return conn_fail(c, rc, "read: %s", chalkc_strerror(rc));
             continue;
@@ -368,16 +374,20 @@ static int conn_read_some(chalkc_conn *c)
     }
 }
 
-/* Reads the next reply of any kind (including pushes). */
+/* Reads the next reply of any kind (including pushes). The read timeout
+ * bounds the whole reply, so a server dripping one byte at a time cannot
+ * hold us longer than that. */
 static int conn_read_reply(chalkc_conn *c, chalkc_reply **out)
 {
+    int64_t deadline = c->read_timeout_ms > 0
+                       ? chalkc_now_ms() + c->read_timeout_ms : 0;
     for (;;) {
         int rc = chalkc_reader_get(c->reader, out);
         if (rc == 1)
             return 0;
         if (rc < 0)
             return conn_fail(c, rc, "%s", chalkc_reader_errstr(c->reader));
-        rc = conn_read_some(c);
+        rc = conn_read_some(c, deadline);
         if (rc != 0)
             return rc;
     }

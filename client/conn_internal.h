@@ -23,6 +23,7 @@ struct chalkc_conn {
     chalkc_push_fn *push_fn;  /* RESP3 push handler, or NULL */
     void *push_ud;
     int64_t last_used_ms;     /* pool: when it was last returned */
+    int subscribed;           /* SUBSCRIBE was sent: never pool it again */
 };
 
 /* Records a failure on c: err becomes sticky (0 records text only). */

@@ -151,7 +151,10 @@ int chalkc_pool_borrow(chalkc_pool *p, chalkc_conn **out)
 
 void chalkc_pool_return(chalkc_pool *p, chalkc_conn *c)
 {
-    int reusable = chalkc_conn_error(c) == 0 && chalkc_pending_replies(c) == 0;
+    /* Broken, owing replies, or subscribed (messages would arrive as the
+     * next borrower's replies): close it instead. */
+    int reusable = chalkc_conn_error(c) == 0 && chalkc_pending_replies(c) == 0 &&
+                   !c->subscribed;
     c->last_used_ms = chalkc_now_ms();
     if (!reusable)
         chalkc_close(c);

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn_internal.h"
+
 int chalkc_subscribe(chalkc_conn *c, int pattern, int n,
                      const char *const *channels)
 {
@@ -35,6 +37,7 @@ int chalkc_subscribe(chalkc_conn *c, int pattern, int n,
     free(argv);
     if (rc == 0)
         rc = chalkc_flush(c);
+    c->subscribed = 1; /* confirmations and messages now arrive unasked */
     return rc;
 }
 

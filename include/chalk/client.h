@@ -147,7 +147,8 @@ typedef struct chalkc_options {
     int port;                /* TCP port (default 6379 when 0) */
     const char *unix_path;   /* connect to this unix socket instead, or NULL */
     int connect_timeout_ms;  /* 0 = wait as long as the kernel does */
-    int read_timeout_ms;     /* per reply; 0 = no timeout */
+    int read_timeout_ms;     /* bounds the wait for each whole reply;
+                                0 = no timeout */
     int write_timeout_ms;    /* per flush; 0 = no timeout */
     const char *user;        /* AUTH user (ACL), or NULL for "default" */
     const char *password;    /* AUTH password, or NULL for no AUTH */
@@ -302,8 +303,9 @@ void chalkc_pool_free(chalkc_pool *p);
  * Returns 0 with *out set, CHALKC_EPOOL (waited too long), or a connect
  * error (the server is down). */
 int chalkc_pool_borrow(chalkc_pool *p, chalkc_conn **out);
-/* Gives c back. A broken connection (chalkc_conn_error() != 0) or one with
- * replies still owed is closed instead of pooled. */
+/* Gives c back. A broken connection (chalkc_conn_error() != 0), one with
+ * replies still owed, or one that subscribed (chalkc_subscribe) is closed
+ * instead of pooled. */
 void chalkc_pool_return(chalkc_pool *p, chalkc_conn *c);
 void chalkc_pool_get_stats(chalkc_pool *p, chalkc_pool_stats *s);
 

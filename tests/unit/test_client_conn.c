@@ -29,6 +29,7 @@ typedef struct fake {
     size_t reply_len;
     int hang_ms;          /* after replying, wait this long before closing */
     int requests;         /* requests to answer before closing */
+    int drip_ms;          /* > 0: send the reply one byte at a time */
     pthread_t th;
 } fake;
 
@@ -42,7 +43,13 @@ static void *fake_main(void *arg)
     for (int i = 0; i < f->requests; i++) {
         if (read(fd, buf, sizeof(buf)) <= 0)
             break;
-        if (f->reply_len && write(fd, f->reply, f->reply_len) < 0)
+        for (size_t k = 0; f->drip_ms && k < f->reply_len; k++) {
+            if (send(fd, f->reply + k, 1, MSG_NOSIGNAL) < 0)
+                break;
+            usleep((useconds_t)f->drip_ms * 1000);
+        }
+        if (!f->drip_ms && f->reply_len &&
+            send(fd, f->reply, f->reply_len, MSG_NOSIGNAL) < 0)
             break;
     }
     if (f->hang_ms)
@@ -91,7 +98,7 @@ static chalkc_conn *connect_to(int port, int read_timeout_ms)
 static int one_get(const char *reply, size_t len, int hang_ms, int timeout_ms,
                    chalkc_conn **keep)
 {
-    fake f;
+    fake f = {0};
     fake_start(&f, reply, len, 1, hang_ms);
     chalkc_conn *c = connect_to(f.port, timeout_ms);
     chalkc_reply *r = (chalkc_reply *)1;
@@ -169,10 +176,25 @@ static void test_timeout_is_sticky(void **state)
     chalkc_close(c);
 }
 
+/* A server that sends a byte every 30 ms never lets a single wait time
+ * out, but the read timeout bounds the whole reply. */
+static void test_timeout_bounds_a_dripping_reply(void **state)
+{
+    (void)state;
+    fake f = {.drip_ms = 30};
+    const char slow[] = "$40\r\n0123456789012345678901234567890123456789\r\n";
+    fake_start(&f, slow, sizeof(slow) - 1, 1, 0);
+    chalkc_conn *c = connect_to(f.port, 300);
+    chalkc_reply *r;
+    assert_int_equal(chalkc_command(c, &r, "GET k"), CHALKC_ETIMEOUT);
+    chalkc_close(c);
+    fake_stop(&f);
+}
+
 static void test_pipeline_order(void **state)
 {
     (void)state;
-    fake f;
+    fake f = {0};
     const char replies[] = "+OK\r\n:2\r\n$1\r\nv\r\n";
     fake_start(&f, replies, sizeof(replies) - 1, 1, 0);
     chalkc_conn *c = connect_to(f.port, 2000);
@@ -319,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_replies_and_server_errors),
         cmocka_unit_test(test_hostile_replies),
         cmocka_unit_test(test_timeout_is_sticky),
+        cmocka_unit_test(test_timeout_bounds_a_dripping_reply),
         cmocka_unit_test(test_pipeline_order),
         cmocka_unit_test(test_unix_socket),
         cmocka_unit_test(test_breaker_states),
