@@ -46,7 +46,7 @@
 enum { TAG_ACCEPT = 1, TAG_RECV = 2, TAG_SEND = 3, TAG_ENGINE = 4, TAG_MASK = 7 };
 #define SEND_IOVS 32
 
-struct listener_slot { int fd; };
+struct listener_slot { _Alignas(8) int fd; };   /* aligned: its address carries a tag */
 
 struct send_state {               /* must live until the send completes */
     struct msghdr mh;
