@@ -211,6 +211,30 @@ static void track_session(cli_config *cfg, int argc, char **argv,
         cfg->in_tx = 0;
 }
 
+static int is_subscribe(const char *cmd)
+{
+    return !strcasecmp(cmd, "subscribe") || !strcasecmp(cmd, "psubscribe") ||
+           !strcasecmp(cmd, "ssubscribe");
+}
+
+/* After (P)SUBSCRIBE the connection only listens: print every message
+ * (and further confirmations) until the server goes away or Ctrl-C. */
+static int listen_forever(cli_config *cfg)
+{
+    for (;;) {
+        chalkc_reply *r;
+        int rc = chalkc_get_reply(cfg->c, &r);
+        if (rc != 0 && rc != CHALKC_ESERVER) {
+            fprintf(stderr, "Error: %s\n", chalkc_conn_errstr(cfg->c));
+            chalkc_close(cfg->c);
+            cfg->c = NULL;
+            return rc;
+        }
+        print_reply(cfg, r);
+        chalkc_reply_free(r);
+    }
+}
+
 int cli_run_command(cli_config *cfg, int argc, char **argv, size_t *lens)
 {
     long long times = cfg->repeat;
@@ -222,6 +246,8 @@ int cli_run_command(cli_config *cfg, int argc, char **argv, size_t *lens)
         if (rc != 0)
             return rc;
         chalkc_reply *r = NULL;
+        if (is_subscribe(argv[0]) && !cfg->raw)
+            printf("Reading messages... (press Ctrl-C to quit)\n");
         double t0 = now_seconds();
         rc = chalkc_command_argv(cfg->c, argc, (const char *const *)argv,
                                  lens, &r);
@@ -249,7 +275,10 @@ int cli_run_command(cli_config *cfg, int argc, char **argv, size_t *lens)
         print_reply(cfg, r);
         if (cfg->time)
             printf("(%.3f ms round trip)\n", dt * 1000.0);
+        int subscribed = is_subscribe(argv[0]) && r->type != CHALKC_REPLY_ERROR;
         chalkc_reply_free(r);
+        if (subscribed)
+            return listen_forever(cfg);
     }
     return 0;
 }

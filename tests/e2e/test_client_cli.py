@@ -200,3 +200,30 @@ def test_auth_on_chalk_server():
                      ["-a", "wrong", "--no-raw", "PING"],
                      ["-a", "s3cret", "-3", "--no-raw", "PING"]):
             assert run(CHALK_CLI, srv.port, args) == run(REDIS_CLI, srv.port, args), args
+
+
+def test_subscribe_streams_like_redis_cli(peer):
+    # (P)SUBSCRIBE turns the CLI into a listener: both CLIs subscribe, the
+    # test publishes, then stops them and compares what they printed.
+    import time
+    for mode in (["--no-raw"], ["--raw"], ["-3", "--no-raw"]):
+        procs = [subprocess.Popen([cli, "-p", str(peer.port)] + mode +
+                                  ["SUBSCRIBE", "ch1", "ch2"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                 for cli in (REDIS_CLI, CHALK_CLI)]
+        try:
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                out, _ = run(REDIS_CLI, peer.port, ["PUBSUB", "NUMSUB", "ch2"])
+                if out.split()[-1] == b"2":
+                    break
+                time.sleep(0.05)
+            run(REDIS_CLI, peer.port, ["PUBLISH", "ch1", "hello"])
+            run(REDIS_CLI, peer.port, ["PUBLISH", "ch2", "two words"])
+            time.sleep(0.3)
+        finally:
+            for p in procs:
+                p.terminate()
+        want, got = [p.communicate(timeout=10)[0] for p in procs]
+        assert b"two words" in want
+        assert got == want, mode
