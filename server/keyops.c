@@ -20,6 +20,7 @@
 #include "keyops.h"
 
 #include "commands.h"
+#include "composite.h"
 #include "expire.h"
 #include "server.h"
 
@@ -103,12 +104,11 @@ int ks_expiry(int db, const void *key, size_t klen, int64_t *expire_at_ms)
 static int key_members(chalk_batch *b, int type, int db, const void *key, size_t klen,
                        int dstdb, const void *dst, size_t dstlen, bool del)
 {
-    (void)b, (void)db, (void)key, (void)klen, (void)dstdb, (void)dst, (void)dstlen, (void)del;
     switch (type) {
     case KS_STRING:
         return CHALK_OK;           /* the main record is the whole key */
-    default:
-        return CHALK_OK;           /* data-types: sub-records go here */
+    default:                       /* hash, list, set, zset: composite.h */
+        return cp_members(b, db, key, klen, dstdb, dst, dstlen, del);
     }
 }
 

@@ -90,6 +90,8 @@ int score_format(double d, char out[32])
 {
     if (isinf(d))
         return snprintf(out, 32, "%s", d > 0 ? "inf" : "-inf");
+    if (d == floor(d) && fabs(d) < 1e17)
+        return snprintf(out, 32, "%.0f", d == 0 ? 0.0 : d);   /* "10", not "1e+01" */
     for (int prec = 1; prec < 17; prec++) {
         int n = snprintf(out, 32, "%.*g", prec, d);
         if (strtod(out, NULL) == d)

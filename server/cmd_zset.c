@@ -1,0 +1,966 @@
+/*
+ * cmd_zset.c — the sorted-set commands: ZADD ZREM ZSCORE ZMSCORE ZINCRBY
+ * ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZRANGE ZRANGEBYSCORE
+ * ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZREVRANGE ZRANGESTORE
+ * ZREMRANGEBYSCORE ZREMRANGEBYRANK ZREMRANGEBYLEX ZPOPMIN ZPOPMAX
+ * ZRANDMEMBER ZSCAN ZUNIONSTORE ZINTERSTORE.
+ *
+ * The one idea: every range command is one description (zs_range: by
+ * rank, score or lex; forward or reverse; LIMIT) handed to ONE walker
+ * (zset.c, zs_walk) with a visitor that replies, counts or deletes. The
+ * storage (member table + score index) is described in zset.c.
+ *
+ * Costs that differ from Redis (an ordered index without rank counts):
+ * ZRANK / ZREVRANK O(rank), ZCOUNT / ZLEXCOUNT O(log n + m), ZRANGE by
+ * index O(start + m). See zset.c for what an order-statistics tree adds.
+ *
+ * @interview(queue.priority-jobs): How do you schedule jobs by priority or
+ * run them later? Put each job in a sorted set with its priority, or its
+ * due time in unix ms, as the score: ZADD jobs <due> <id>. Workers take the
+ * smallest with ZPOPMIN (or BZPOPMIN to wait), or, for delayed jobs, poll
+ * ZRANGE jobs -inf <now> BYSCORE LIMIT 0 10 and ZREM what they claim (the
+ * ZREM's reply tells who won). The score index keeps them ordered, so
+ * "next due" is a seek, not a scan.
+ *
+ * @interview(ratelimit.strategies): How does a sliding-window rate limiter
+ * work on a sorted set? Each request is a member scored with its time:
+ * ZREMRANGEBYSCORE key 0 <now-window>, then ZCARD key (requests in the
+ * window), then ZADD key <now> <request-id> and EXPIRE key <window>, in
+ * one MULTI/EXEC. Unlike a fixed window (INCR + EXPIRE) it has no burst at
+ * window edges; it costs one member per request, where a token bucket
+ * costs two numbers per client.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "composite.h"
+#include "keyops.h"
+#include "score.h"
+#include "util.h"
+#include "zset.h"
+
+static void reply_score(client *c, double d)
+{
+    if (c->resp >= 3) {
+        reply_double(c, d);
+        return;
+    }
+    char buf[32];
+    reply_bulk(c, buf, (size_t)score_format(d, buf));
+}
+
+/* ---- ZADD / ZINCRBY ----------------------------------------------------------- */
+
+enum { ZA_NX = 1, ZA_XX = 2, ZA_GT = 4, ZA_LT = 8, ZA_CH = 16, ZA_INCR = 32 };
+
+/* Parse ZADD's flags; returns the index of the first score, or -1 replied. */
+static int zadd_flags(client *c, int *flags)
+{
+    static const struct { const char *name; int flag; } words[] = {
+        {"nx", ZA_NX}, {"xx", ZA_XX}, {"gt", ZA_GT}, {"lt", ZA_LT}, {"ch", ZA_CH}, {"incr", ZA_INCR},
+    };
+    int i = 2;
+    *flags = 0;
+    for (; i < c->argc; i++) {
+        int f = 0;
+        for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+            if (arg_is(&c->argv[i], words[w].name))
+                f = words[w].flag;
+        if (!f)
+            break;
+        *flags |= f;
+    }
+    int pairs = c->argc - i;
+    if (pairs == 0 || pairs % 2) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    if ((*flags & ZA_NX) && (*flags & ZA_XX)) {
+        reply_error(c, "XX and NX options at the same time are not compatible");
+        return -1;
+    }
+    if (((*flags & ZA_GT) && (*flags & ZA_LT)) || ((*flags & ZA_NX) && (*flags & (ZA_GT | ZA_LT)))) {
+        reply_error(c, "GT, LT, and/or NX options at the same time are not compatible");
+        return -1;
+    }
+    if ((*flags & ZA_INCR) && pairs != 2) {
+        reply_error(c, "INCR option supports a single increment-element pair");
+        return -1;
+    }
+    return i;
+}
+
+/* The member state while one ZADD runs: earlier pairs of the same command
+ * are not in the engine yet, so later duplicates read them from here. */
+typedef struct zadd_state {
+    bool exists;
+    double score;
+} zadd_state;
+
+/* Apply one (score, member) pair; *changed / *added are counted; for
+ * INCR, *result gets the new score and *aborted is set when a flag
+ * blocks it. CHALK_OK, an error, or 1 for "NaN" (replied). */
+static int zadd_one(client *c, chalk_batch *b, cp_meta *m, int flags, double score,
+                    const resp_arg *mem, zadd_state *st, long *added, long *changed,
+                    double *result, bool *aborted)
+{
+    if ((flags & ZA_NX) && st->exists)
+        return *aborted = true, CHALK_OK;
+    if ((flags & ZA_XX) && !st->exists)
+        return *aborted = true, CHALK_OK;
+    double nscore = score;
+    if ((flags & ZA_INCR) && st->exists) {
+        nscore = st->score + score;
+        if (isnan(nscore)) {
+            reply_error(c, "resulting score is not a number (NaN)");
+            return 1;
+        }
+    }
+    if (st->exists && (((flags & ZA_GT) && !(nscore > st->score)) ||
+                       ((flags & ZA_LT) && !(nscore < st->score))))
+        return *aborted = true, CHALK_OK;
+    *result = nscore;
+    if (st->exists && nscore == st->score)
+        return CHALK_OK;
+    int rc = zs_put(b, m, mem->ptr, mem->len, nscore, st->exists, st->score);
+    if (!st->exists)
+        (*added)++, m->count++;
+    (*changed)++;
+    st->exists = true;
+    st->score = nscore;
+    return rc;
+}
+
+static bool parse_score(client *c, const resp_arg *a, double *out)
+{
+    if (string_to_double(a->ptr, a->len, out))
+        return true;
+    reply_error(c, ERR_NOT_FLOAT);
+    return false;
+}
+
+/* ZADD's body, shared with ZINCRBY. */
+static void zadd_generic(client *c, int first, int flags)
+{
+    long npairs = (c->argc - first) / 2;
+    double *scores = malloc((size_t)npairs * sizeof *scores);
+    zadd_state *st = calloc((size_t)npairs, sizeof *st);
+    long *prev = cp_prev_dups(c, first + 1, 2, npairs);
+    if (!scores || !st || !prev) {
+        reply_engine_error(c, CHALK_ENOMEM);
+        goto out;
+    }
+    for (long i = 0; i < npairs; i++)
+        if (!parse_score(c, &c->argv[first + 2 * i], &scores[i]))
+            goto out;
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        goto out;
+    chalk_batch *b = ks_batch();
+    int rc = b ? cp_begin(b, &m) : CHALK_ENOMEM;
+    long added = 0, changed = 0;
+    double result = 0;
+    bool aborted = false;
+    for (long i = 0; rc == CHALK_OK && i < npairs; i++) {
+        const resp_arg *mem = &c->argv[first + 2 * i + 1];
+        if (prev[i] >= 0)
+            st[i] = st[prev[i]];
+        else if ((rc = zs_score(&m, mem->ptr, mem->len, &st[i].score)) == CHALK_OK)
+            st[i].exists = true;
+        else if (rc == CHALK_ENOTFOUND)
+            rc = CHALK_OK;
+        if (rc == CHALK_OK)
+            rc = zadd_one(c, b, &m, flags, scores[i], mem, &st[i], &added, &changed, &result,
+                          &aborted);
+    }
+    if (rc == 1)
+        goto out;                  /* NaN: replied, nothing written */
+    if (rc == CHALK_OK && (m.exists || m.count))
+        rc = cp_meta_store(b, &m);
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        goto out;
+    }
+    if (changed && !cp_commit(c, b))
+        goto out;
+    if (flags & ZA_INCR) {
+        if (aborted)
+            reply_null(c);
+        else
+            reply_score(c, result);
+    } else {
+        reply_long(c, (flags & ZA_CH) ? changed : added);
+    }
+out:
+    free(scores);
+    free(st);
+    free(prev);
+}
+
+static void zadd_command(client *c)
+{
+    int flags, first = zadd_flags(c, &flags);
+    if (first >= 0)
+        zadd_generic(c, first, flags);
+}
+
+static void zincrby_command(client *c) { zadd_generic(c, 2, ZA_INCR); }
+
+/* ---- point reads ----------------------------------------------------------- */
+
+static void zscore_command(client *c)
+{
+    cp_meta m;
+    double s;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    if (zs_score(&m, c->argv[2].ptr, c->argv[2].len, &s) == CHALK_OK)
+        reply_score(c, s);
+    else
+        reply_null(c);
+}
+
+static void zmscore_command(client *c)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    reply_array(c, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) {
+        double s;
+        if (zs_score(&m, c->argv[i].ptr, c->argv[i].len, &s) == CHALK_OK)
+            reply_score(c, s);
+        else
+            reply_null(c);
+    }
+}
+
+static void zcard_command(client *c)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    reply_long(c, (long long)m.count);
+}
+
+static void zrem_command(client *c)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    long n = c->argc - 2, removed = 0;
+    long *prev = cp_prev_dups(c, 2, 1, n);
+    chalk_batch *b = ks_batch();
+    int rc = prev && b ? CHALK_OK : CHALK_ENOMEM;
+    for (long i = 0; rc == CHALK_OK && i < n; i++) {
+        const resp_arg *mem = &c->argv[2 + i];
+        double s;
+        if (prev[i] >= 0 || zs_score(&m, mem->ptr, mem->len, &s) != CHALK_OK)
+            continue;
+        removed++;
+        rc = zs_del(b, &m, mem->ptr, mem->len, s);
+    }
+    free(prev);
+    m.count -= (uint64_t)removed;
+    if (rc == CHALK_OK && removed)
+        rc = cp_meta_store(b, &m);
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else if (!removed || cp_commit(c, b))
+        reply_long(c, removed);
+}
+
+/* ---- range parsing -------------------------------------------------------------- */
+
+/* Parse the two bounds at argv[i], argv[i+1] (min then max; for a reverse
+ * walk Redis writes max first, the caller passes them swapped). */
+static bool parse_bounds(client *c, zs_range *r, const resp_arg *lo, const resp_arg *hi)
+{
+    if (r->by == ZR_RANK)
+        return arg_ll(c, lo, &r->start) && arg_ll(c, hi, &r->stop);
+    if (r->by == ZR_SCORE) {
+        if (zs_parse_score_bound(lo->ptr, lo->len, &r->min, &r->minex) &&
+            zs_parse_score_bound(hi->ptr, hi->len, &r->max, &r->maxex))
+            return true;
+        reply_error(c, "min or max is not a float");
+        return false;
+    }
+    if (zs_parse_lex_bound(lo->ptr, lo->len, &r->lmin) && zs_parse_lex_bound(hi->ptr, hi->len, &r->lmax))
+        return true;
+    reply_error(c, "min or max not valid string range item");
+    return false;
+}
+
+/* Options after the bounds, from argv[i]: BYSCORE BYLEX REV (if `full`,
+ * ZRANGE's form), LIMIT, WITHSCORES (if allowed). */
+static bool parse_range_opts(client *c, int i, bool full, bool allow_ws, zs_range *r, bool *ws,
+                             bool *has_limit)
+{
+    *ws = false;
+    *has_limit = false;
+    for (; i < c->argc; i++) {
+        const resp_arg *a = &c->argv[i];
+        if (full && arg_is(a, "byscore"))
+            r->by = ZR_SCORE;
+        else if (full && arg_is(a, "bylex"))
+            r->by = ZR_LEX;
+        else if (full && arg_is(a, "rev"))
+            r->rev = true;
+        else if (allow_ws && arg_is(a, "withscores"))
+            *ws = true;
+        else if (arg_is(a, "limit") && i + 2 < c->argc) {
+            if (!arg_ll(c, &c->argv[i + 1], &r->offset) || !arg_ll(c, &c->argv[i + 2], &r->limit))
+                return false;
+            *has_limit = true;
+            i += 2;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- replying a range ------------------------------------------------------------- */
+
+typedef struct reply_ctx {
+    client *c;
+    bool withscores;
+    long n;
+} reply_ctx;
+
+static bool reply_visit(void *arg, const char *mem, size_t len, double score)
+{
+    reply_ctx *x = arg;
+    if (x->withscores && x->c->resp >= 3)
+        reply_array(x->c, 2);
+    reply_bulk(x->c, mem, len);
+    if (x->withscores)
+        reply_score(x->c, score);
+    x->n += x->withscores && x->c->resp < 3 ? 2 : 1;
+    return true;
+}
+
+static void range_reply(client *c, const zs_range *r, bool withscores)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    reply_ctx x = {.c = c, .withscores = withscores};
+    void *slot = reply_deferred(c);
+    if (r->offset < 0)
+        m.exists = false;          /* Redis: a negative offset is empty */
+    zs_walk(&m, r, reply_visit, &x);
+    reply_set_deferred_array(c, slot, x.n);
+}
+
+/* The whole parse for ZRANGE's form (argv[lo], argv[lo+1], options). */
+static bool zrange_parse(client *c, int lo, zs_range *r, bool *ws)
+{
+    bool has_limit;
+    *r = (zs_range){.by = ZR_RANK, .limit = -1};
+    if (!parse_range_opts(c, lo + 2, true, true, r, ws, &has_limit))
+        return false;
+    if (has_limit && r->by == ZR_RANK) {
+        reply_error(c, "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        return false;
+    }
+    if (*ws && r->by == ZR_LEX) {
+        reply_error(c, "syntax error, WITHSCORES not supported in combination with BYLEX");
+        return false;
+    }
+    const resp_arg *a = &c->argv[lo], *b = &c->argv[lo + 1];
+    bool swap = r->rev && r->by != ZR_RANK;
+    return parse_bounds(c, r, swap ? b : a, swap ? a : b);
+}
+
+static void zrange_command(client *c)
+{
+    zs_range r;
+    bool ws;
+    if (zrange_parse(c, 2, &r, &ws))
+        range_reply(c, &r, ws);
+}
+
+/* ZRANGEBYSCORE and friends: fixed `by` and direction, no BY* words. */
+static void range_fixed(client *c, int by, bool rev, bool allow_ws)
+{
+    zs_range r = {.by = by, .rev = rev, .limit = -1};
+    bool ws, has_limit;
+    if (!parse_range_opts(c, 4, false, allow_ws, &r, &ws, &has_limit))
+        return;
+    const resp_arg *a = &c->argv[2], *b = &c->argv[3];
+    bool swap = rev && by != ZR_RANK;
+    if (parse_bounds(c, &r, swap ? b : a, swap ? a : b))
+        range_reply(c, &r, ws);
+}
+
+static void zrangebyscore_command(client *c) { range_fixed(c, ZR_SCORE, false, true); }
+static void zrevrangebyscore_command(client *c) { range_fixed(c, ZR_SCORE, true, true); }
+static void zrangebylex_command(client *c) { range_fixed(c, ZR_LEX, false, false); }
+static void zrevrangebylex_command(client *c) { range_fixed(c, ZR_LEX, true, false); }
+
+static void zrevrange_command(client *c)
+{
+    zs_range r = {.by = ZR_RANK, .rev = true, .limit = -1};
+    bool ws = false;
+    if (c->argc == 5 && !(ws = arg_is(&c->argv[4], "withscores"))) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc > 5) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (parse_bounds(c, &r, &c->argv[2], &c->argv[3]))
+        range_reply(c, &r, ws);
+}
+
+/* ---- counting ---------------------------------------------------------------------- */
+
+static bool count_visit(void *arg, const char *mem, size_t len, double score)
+{
+    (*(long long *)arg)++;
+    return true;
+}
+
+static void count_generic(client *c, int by)
+{
+    zs_range r = {.by = by, .limit = -1};
+    if (!parse_bounds(c, &r, &c->argv[2], &c->argv[3]))
+        return;
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    long long n = 0;
+    zs_walk(&m, &r, count_visit, &n);
+    reply_long(c, n);
+}
+
+static void zcount_command(client *c) { count_generic(c, ZR_SCORE); }
+static void zlexcount_command(client *c) { count_generic(c, ZR_LEX); }
+
+struct rank_ctx {
+    const resp_arg *member;
+    long long rank;
+    bool found;
+};
+
+static bool rank_visit(void *arg, const char *mem, size_t len, double score)
+{
+    struct rank_ctx *x = arg;
+    if (len == x->member->len && memcmp(mem, x->member->ptr, len) == 0) {
+        x->found = true;
+        return false;
+    }
+    x->rank++;
+    return true;
+}
+
+/* O(rank): walk from the lowest score up to the member's (score, member). */
+static void rank_generic(client *c, bool rev)
+{
+    bool withscore = c->argc == 4 && arg_is(&c->argv[3], "withscore");
+    if (c->argc > 4 || (c->argc == 4 && !withscore)) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    cp_meta m;
+    double s;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    if (zs_score(&m, c->argv[2].ptr, c->argv[2].len, &s) != CHALK_OK) {
+        if (withscore)
+            reply_null_array(c);
+        else
+            reply_null(c);
+        return;
+    }
+    zs_range r = {.by = ZR_SCORE, .min = -INFINITY, .max = s, .limit = -1};
+    struct rank_ctx x = {.member = &c->argv[2]};
+    zs_walk(&m, &r, rank_visit, &x);
+    long long rank = rev ? (long long)m.count - 1 - x.rank : x.rank;
+    if (withscore) {
+        reply_array(c, 2);
+        reply_long(c, rank);
+        reply_score(c, s);
+    } else {
+        reply_long(c, rank);
+    }
+}
+
+static void zrank_command(client *c) { rank_generic(c, false); }
+static void zrevrank_command(client *c) { rank_generic(c, true); }
+
+/* ---- collecting: stores, removals, pops ------------------------------------------ */
+
+typedef struct zitem {
+    char *mem;
+    size_t len;
+    double score;
+} zitem;
+
+typedef struct zlist {
+    zitem *v;
+    long n, cap;
+    long max;               /* stop after this many (0 = no limit) */
+} zlist;
+
+static bool collect_visit(void *arg, const char *mem, size_t len, double score)
+{
+    zlist *l = arg;
+    if (l->n == l->cap) {
+        long cap = l->cap ? 2 * l->cap : 16;
+        zitem *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return false;
+        l->v = v;
+        l->cap = cap;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return false;
+    memcpy(copy, mem, len);
+    l->v[l->n++] = (zitem){copy, len, score};
+    return !l->max || l->n < l->max;
+}
+
+static void zlist_free(zlist *l)
+{
+    for (long i = 0; i < l->n; i++)
+        free(l->v[i].mem);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Add to b the removal of every element of l from m. */
+static int remove_items(chalk_batch *b, cp_meta *m, const zlist *l)
+{
+    int rc = CHALK_OK;
+    for (long i = 0; rc == CHALK_OK && i < l->n; i++)
+        rc = zs_del(b, m, l->v[i].mem, l->v[i].len, l->v[i].score);
+    m->count -= (uint64_t)l->n;
+    if (rc == CHALK_OK && l->n)
+        rc = cp_meta_store(b, m);
+    return rc;
+}
+
+static void remrange_generic(client *c, int by)
+{
+    zs_range r = {.by = by, .limit = -1};
+    if (!parse_bounds(c, &r, &c->argv[2], &c->argv[3]))
+        return;
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    zlist l = {0};
+    chalk_batch *b = ks_batch();
+    int rc = b ? zs_walk(&m, &r, collect_visit, &l) : CHALK_ENOMEM;
+    if (rc == CHALK_OK)
+        rc = remove_items(b, &m, &l);
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else if (!l.n || cp_commit(c, b))
+        reply_long(c, l.n);
+    zlist_free(&l);
+}
+
+static void zremrangebyscore_command(client *c) { remrange_generic(c, ZR_SCORE); }
+static void zremrangebyrank_command(client *c) { remrange_generic(c, ZR_RANK); }
+static void zremrangebylex_command(client *c) { remrange_generic(c, ZR_LEX); }
+
+/* Replace key dst (any type) with the sorted set l, in batch b. */
+static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *l)
+{
+    int rc = ks_delete_key(b, db, dst->ptr, dst->len);
+    if (rc < 0)
+        return rc;
+    cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_ZSET,
+                 .exists = rc == 1, .count = (uint64_t)l->n};
+    rc = m.exists ? CHALK_OK : cp_begin(b, &m);
+    for (long i = 0; rc == CHALK_OK && i < l->n; i++)
+        rc = zs_put(b, &m, l->v[i].mem, l->v[i].len, l->v[i].score, false, 0);
+    m.exists = true;
+    if (rc == CHALK_OK && l->n)
+        rc = cp_meta_store(b, &m);
+    return rc;
+}
+
+static void zrangestore_command(client *c)
+{
+    zs_range r;
+    bool ws;
+    if (!zrange_parse(c, 3, &r, &ws))
+        return;
+    if (ws) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[2], KS_ZSET, &m) < 0)
+        return;
+    zlist l = {0};
+    chalk_batch *b = ks_batch();
+    int rc = b ? (r.offset < 0 ? CHALK_OK : zs_walk(&m, &r, collect_visit, &l)) : CHALK_ENOMEM;
+    if (rc == CHALK_OK)
+        rc = store_zset(b, c->db, &c->argv[1], &l);
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else if (cp_commit(c, b))
+        reply_long(c, l.n);
+    zlist_free(&l);
+}
+
+/* Pop up to count elements from the low (max=false) or high end of key.
+ * Used by ZPOPMIN / ZPOPMAX and the blocking forms. Returns CHALK_OK
+ * with *l filled (empty if the key is absent), or an error (replied when
+ * it is WRONGTYPE: returns -1). */
+static int zset_pop(client *c, const resp_arg *key, bool max, long long count, zlist *l)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, key, KS_ZSET, &m) < 0)
+        return -1;
+    zs_range r = {.by = ZR_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
+    chalk_batch *b = ks_batch();
+    int rc = b ? zs_walk(&m, &r, collect_visit, l) : CHALK_ENOMEM;
+    if (rc == CHALK_OK)
+        rc = remove_items(b, &m, l);
+    if (rc == CHALK_OK && l->n && server_write(c, b) != CHALK_OK)
+        rc = CHALK_EIO;
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return -1;
+    }
+    return CHALK_OK;
+}
+
+static void reply_pairs(client *c, const zlist *l, bool nested)
+{
+    reply_array(c, nested && c->resp >= 3 ? l->n : 2 * l->n);
+    for (long i = 0; i < l->n; i++) {
+        if (nested && c->resp >= 3)
+            reply_array(c, 2);
+        reply_bulk(c, l->v[i].mem, l->v[i].len);
+        reply_score(c, l->v[i].score);
+    }
+}
+
+static void pop_generic(client *c, bool max)
+{
+    long long count = 1;
+    if (c->argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 3 && !arg_ll_range(c, &c->argv[2], 0, LLONG_MAX,
+                                      "value is out of range, must be positive", &count))
+        return;
+    zlist l = {0};
+    if (count == 0) {
+        cp_meta m;
+        if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) >= 0)
+            reply_array(c, 0);
+        return;
+    }
+    if (zset_pop(c, &c->argv[1], max, count, &l) == CHALK_OK)
+        reply_pairs(c, &l, c->argc == 3);
+    zlist_free(&l);
+}
+
+static void zpopmin_command(client *c) { pop_generic(c, false); }
+static void zpopmax_command(client *c) { pop_generic(c, true); }
+
+static void zrandmember_command(client *c)
+{
+    long long count = 1;
+    bool ws = false;
+    if (c->argc >= 3 && !arg_ll(c, &c->argv[2], &count))
+        return;
+    if ((c->argc == 4 && !(ws = arg_is(&c->argv[3], "withscores"))) || c->argc > 4) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    cp_random_reply(c, &m, CP_ZMEMBER, count, c->argc == 2, ws ? CP_SCAN_SCORES : CP_SCAN_KEYS);
+}
+
+static void zscan_command(client *c)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
+        return;
+    cp_scan_command(c, &m, CP_ZMEMBER, CP_SCAN_SCORES);
+}
+
+/* ---- ZUNIONSTORE / ZINTERSTORE ------------------------------------------------------
+ * Every source (a sorted set, or a plain set whose members score 1) is
+ * read whole, weighted, and the lot sorted by member: equal members are
+ * then adjacent and aggregated in one pass. O(N log N) in the total
+ * number of elements (Redis: O(N) + O(M log M) with hash tables). */
+
+enum { AGG_SUM, AGG_MIN, AGG_MAX };
+
+typedef struct src_item {
+    zitem it;
+    int src;
+} src_item;
+
+static double agg(int how, double a, double b)
+{
+    double r = how == AGG_SUM ? a + b : how == AGG_MIN ? (a < b ? a : b) : (a > b ? a : b);
+    return isnan(r) ? 0 : r;
+}
+
+/* Read one source (zset 'm' records or set 's' records) into l. */
+static int read_source(const cp_meta *m, zlist *l)
+{
+    if (!m->exists)
+        return CHALK_OK;
+    bool z = m->type == KS_ZSET;
+    cp_iter ci;
+    int rc = cp_iter_open(&ci, m->db, z ? CP_ZMEMBER : CP_SET, m->key, m->klen, NULL, 0);
+    for (; rc == CHALK_OK && cp_iter_valid(&ci); cp_iter_next(&ci)) {
+        double score = 1;
+        if (z) {
+            chalk_value v;
+            rc = cp_iter_value(&ci, &v);
+            if (rc != CHALK_OK)
+                break;
+            score = v.len == SCORE_BYTES ? score_decode(v.data) : 0;
+            chalk_value_free(&v);
+        }
+        if (!collect_visit(l, ci.suffix, ci.slen, score))
+            rc = CHALK_ENOMEM;
+    }
+    if (ci.it)
+        cp_iter_close(&ci);
+    return rc;
+}
+
+static int cmp_src_item(const void *a, const void *b)
+{
+    const src_item *x = a, *y = b;
+    size_t n = x->it.len < y->it.len ? x->it.len : y->it.len;
+    int d = memcmp(x->it.mem, y->it.mem, n);
+    if (!d)
+        d = (x->it.len > y->it.len) - (x->it.len < y->it.len);
+    return d ? d : x->src - y->src;
+}
+
+struct setop {
+    int nkeys;
+    double *weights;
+    int how;
+    bool inter;
+};
+
+/* Parse numkeys, the keys' types, WEIGHTS and AGGREGATE. 0 or -1 replied. */
+static int setop_parse(client *c, struct setop *op, cp_meta **metas)
+{
+    long long n;
+    if (!arg_ll(c, &c->argv[2], &n))
+        return -1;
+    if (n < 1) {
+        reply_errorf(c, "at least 1 input key is needed for '%s' command",
+                     op->inter ? "zinterstore" : "zunionstore");
+        return -1;
+    }
+    if (n > c->argc - 3) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    op->nkeys = (int)n;
+    op->weights = malloc((size_t)n * sizeof *op->weights);
+    *metas = calloc((size_t)n, sizeof **metas);
+    if (!op->weights || !*metas) {
+        reply_engine_error(c, CHALK_ENOMEM);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        op->weights[i] = 1;
+    for (int i = 3 + (int)n; i < c->argc; i++) {
+        if (arg_is(&c->argv[i], "weights") && i + n < c->argc) {
+            for (int k = 0; k < n; k++)
+                if (!string_to_double(c->argv[i + 1 + k].ptr, c->argv[i + 1 + k].len, &op->weights[k])) {
+                    reply_error(c, "weight value is not a float");
+                    return -1;
+                }
+            i += (int)n;
+        } else if (arg_is(&c->argv[i], "aggregate") && i + 1 < c->argc) {
+            const resp_arg *a = &c->argv[++i];
+            op->how = arg_is(a, "sum") ? AGG_SUM : arg_is(a, "min") ? AGG_MIN : arg_is(a, "max") ? AGG_MAX : -1;
+            if (op->how < 0) {
+                reply_error(c, ERR_SYNTAX);
+                return -1;
+            }
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        const resp_arg *k = &c->argv[3 + i];
+        int rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_ZSET, &(*metas)[i]);
+        if (rc == CP_WRONGTYPE)
+            rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_SET, &(*metas)[i]);
+        if (rc < 0) {
+            if (rc == CP_WRONGTYPE)
+                reply_error(c, ERR_WRONGTYPE);
+            else
+                reply_engine_error(c, rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Merge the sources into out. CHALK_OK or an error. */
+static int setop_compute(const struct setop *op, const cp_meta *metas, zlist *out)
+{
+    src_item *all = NULL;
+    long total = 0;
+    int rc = CHALK_OK;
+    for (int i = 0; rc == CHALK_OK && i < op->nkeys; i++) {
+        zlist l = {0};
+        rc = read_source(&metas[i], &l);
+        src_item *grown = rc == CHALK_OK ? realloc(all, (size_t)(total + l.n + 1) * sizeof *all) : NULL;
+        if (rc == CHALK_OK && !grown)
+            rc = CHALK_ENOMEM;
+        for (long k = 0; rc == CHALK_OK && k < l.n; k++) {
+            double s = l.v[k].score * op->weights[i];
+            grown[total++] = (src_item){{l.v[k].mem, l.v[k].len, isnan(s) ? 0 : s}, i};
+            l.v[k].mem = NULL;
+        }
+        if (grown)
+            all = grown;
+        zlist_free(&l);
+    }
+    if (rc == CHALK_OK)
+        qsort(all, (size_t)total, sizeof *all, cmp_src_item);
+    for (long i = 0; rc == CHALK_OK && i < total;) {
+        long j = i + 1;
+        double s = all[i].it.score;
+        for (; j < total && all[j].it.len == all[i].it.len &&
+               !memcmp(all[j].it.mem, all[i].it.mem, all[i].it.len); j++)
+            s = agg(op->how, s, all[j].it.score);
+        if ((!op->inter || j - i == op->nkeys) && !collect_visit(out, all[i].it.mem, all[i].it.len, s))
+            rc = CHALK_ENOMEM;
+        i = j;
+    }
+    for (long i = 0; i < total; i++)
+        free(all[i].it.mem);
+    free(all);
+    return rc;
+}
+
+static void setop_command(client *c, bool inter)
+{
+    struct setop op = {.inter = inter};
+    cp_meta *metas = NULL;
+    zlist out = {0};
+    if (setop_parse(c, &op, &metas) == 0) {
+        chalk_batch *b = ks_batch();
+        int rc = b ? setop_compute(&op, metas, &out) : CHALK_ENOMEM;
+        if (rc == CHALK_OK)
+            rc = store_zset(b, c->db, &c->argv[1], &out);
+        if (rc != CHALK_OK)
+            reply_engine_error(c, rc);
+        else if (cp_commit(c, b))
+            reply_long(c, out.n);
+    }
+    zlist_free(&out);
+    free(op.weights);
+    free(metas);
+}
+
+static void zunionstore_command(client *c) { setop_command(c, false); }
+static void zinterstore_command(client *c) { setop_command(c, true); }
+
+#define Z_ROW(name, proc, arity, flags, first, last, since, cx, summary)                    \
+    {name, proc, arity, flags, first, last, 1, "sorted-set", since, cx, summary, NULL, NULL}
+
+const command_def cmd_zset_table[] = {
+    Z_ROW("zadd", zadd_command, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.2.0",
+          "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+          "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+    Z_ROW("zincrby", zincrby_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.2.0",
+          "O(log(N)) where N is the number of elements in the sorted set.",
+          "Increments the score of a member in a sorted set."),
+    Z_ROW("zrem", zrem_command, -3, CMD_WRITE | CMD_FAST, 1, 1, "1.2.0",
+          "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
+          "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+    Z_ROW("zscore", zscore_command, 3, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
+          "Returns the score of a member in a sorted set."),
+    Z_ROW("zmscore", zmscore_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "6.2.0",
+          "O(N) where N is the number of members being requested.",
+          "Returns the score of one or more members in a sorted set."),
+    Z_ROW("zcard", zcard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
+          "Returns the number of members in a sorted set."),
+    Z_ROW("zcount", zcount_command, 4, CMD_READONLY, 1, 1, "2.0.0",
+          "O(log(N) + M) with M the number of elements counted (no rank counts in the index; Redis is O(log(N)))",
+          "Returns the count of members in a sorted set that have scores within a range."),
+    Z_ROW("zlexcount", zlexcount_command, 4, CMD_READONLY, 1, 1, "2.8.9",
+          "O(N) with N the number of elements walked (no rank counts in the index; Redis is O(log(N)))",
+          "Returns the number of members in a sorted set within a lexicographical range."),
+    Z_ROW("zrank", zrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
+          "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
+          "Returns the index of a member in a sorted set ordered by ascending scores."),
+    Z_ROW("zrevrank", zrevrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
+          "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
+          "Returns the index of a member in a sorted set ordered by descending scores."),
+    Z_ROW("zrange", zrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
+          "O(log(N)+M) by score or lex, O(start+M) by index, with M the number of elements returned; reverse walks add O(64 log N) per distinct score",
+          "Returns members in a sorted set within a range of indexes."),
+    Z_ROW("zrangestore", zrangestore_command, -5, CMD_WRITE | CMD_DENYOOM, 1, 2, "6.2.0",
+          "O(log(N)+M) as ZRANGE, plus M writes",
+          "Stores a range of members from sorted set in a key."),
+    Z_ROW("zrangebyscore", zrangebyscore_command, -4, CMD_READONLY, 1, 1, "1.0.5",
+          "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements being returned.",
+          "Returns members in a sorted set within a range of scores."),
+    Z_ROW("zrevrangebyscore", zrevrangebyscore_command, -4, CMD_READONLY, 1, 1, "2.2.0",
+          "O(log(N)+M), plus O(64 log N) per distinct score walked backwards",
+          "Returns members in a sorted set within a range of scores in reverse order."),
+    Z_ROW("zrangebylex", zrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
+          "O(N) with N the elements before the range's end (members of equal score are walked from the first)",
+          "Returns members in a sorted set within a lexicographical range."),
+    Z_ROW("zrevrangebylex", zrevrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
+          "O(N) with N the number of elements of the score group walked",
+          "Returns members in a sorted set within a lexicographical range in reverse order."),
+    Z_ROW("zrevrange", zrevrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
+          "O(start+M) elements, plus O(64 log N) per distinct score walked backwards",
+          "Returns members in a sorted set within a range of indexes in reverse order."),
+    Z_ROW("zremrangebyscore", zremrangebyscore_command, 4, CMD_WRITE, 1, 1, "1.2.0",
+          "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements removed by the operation.",
+          "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+    Z_ROW("zremrangebyrank", zremrangebyrank_command, 4, CMD_WRITE, 1, 1, "2.0.0",
+          "O(start+M) with M the number of elements removed by the operation.",
+          "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+    Z_ROW("zremrangebylex", zremrangebylex_command, 4, CMD_WRITE, 1, 1, "2.8.9",
+          "O(N) with N the elements before the range's end",
+          "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+    Z_ROW("zpopmin", zpopmin_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
+          "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
+          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    Z_ROW("zpopmax", zpopmax_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
+          "O(64 log(N) * D + M) with D the distinct scores among the M popped",
+          "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
+          "O(N) where N is the number of elements in the sorted set (one walk; Redis is O(count))",
+          "Returns one or more random members from a sorted set."),
+    Z_ROW("zscan", zscan_command, -3, CMD_READONLY, 1, 1, "2.8.0",
+          "O(1) for every call. O(N) for a complete iteration.",
+          "Iterates over members and scores of a sorted set."),
+    Z_ROW("zunionstore", zunionstore_command, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.0.0",
+          "O(N log(N)) with N the total number of elements in the input sets",
+          "Stores the union of multiple sorted sets in a key."),
+    Z_ROW("zinterstore", zinterstore_command, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.0.0",
+          "O(N log(N)) with N the total number of elements in the input sets",
+          "Stores the intersect of multiple sorted sets in a key."),
+    {0},
+};

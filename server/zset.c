@@ -1,0 +1,389 @@
+/*
+ * zset.c — a sorted set as two sub-record families (composite.h):
+ *
+ *   'm'  [db]['m'][klen][key][member]          → 8-byte score
+ *   'z'  [db]['z'][klen][key][score8][member]  → (empty)
+ *
+ * The one idea: 'm' is the table (member → score: ZSCORE is one point
+ * lookup), 'z' is a SECONDARY INDEX on the score, kept in the engine's
+ * ordered index, whose keys sort by (score, member) because score8 is
+ * score_encode()'s order-preserving form (score.c). Every change writes
+ * both in one batch, so they never disagree, even across a crash.
+ *
+ * Left out on purpose: rank information. Redis's skiplist stores span
+ * counts, so ZRANK and ZRANGE by index are O(log n); an ordered index
+ * without per-subtree counts must walk: ZRANK is O(rank), ZCOUNT
+ * O(log n + m). An order-statistics tree (a B-tree or skiplist that keeps
+ * the number of keys below each node) would answer "how many keys before
+ * K" in O(log n) and give those back.
+ *
+ * @interview(index.optimization): How do you add a secondary index to a
+ * key-value store, and what does it cost? Store a second record whose key
+ * starts with the indexed value (here the score, encoded so byte order is
+ * numeric order) and ends with the primary key (the member); a range query
+ * becomes a seek plus a walk (ZRANGEBYSCORE). Each write now updates two
+ * records atomically (zs_put deletes the old index entry and writes the
+ * new), which is the write amplification every index costs; the index is
+ * worth it when reads by that value are frequent.
+ */
+#include "zset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "score.h"
+#include "server.h"
+
+int zs_score(const cp_meta *m, const void *member, size_t len, double *score)
+{
+    if (!m->exists)
+        return CHALK_ENOTFOUND;
+    chalk_value v;
+    int rc = cp_get(m->db, CP_ZMEMBER, m->key, m->klen, member, len, &v);
+    if (rc != CHALK_OK)
+        return rc;
+    if (v.len != SCORE_BYTES)
+        rc = CHALK_ECORRUPT;
+    else
+        *score = score_decode(v.data);
+    chalk_value_free(&v);
+    return rc;
+}
+
+int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,
+           bool had_old, double old)
+{
+    unsigned char s[SCORE_BYTES], o[SCORE_BYTES];
+    score_encode(score, s);
+    int rc = CHALK_OK;
+    if (had_old) {
+        score_encode(old, o);
+        rc = cp_del(b, m->db, CP_ZSCORE, m->key, m->klen, o, SCORE_BYTES, member, len);
+    }
+    if (rc == CHALK_OK)
+        rc = cp_put(b, m->db, CP_ZMEMBER, m->key, m->klen, member, len, NULL, 0, s, SCORE_BYTES);
+    if (rc == CHALK_OK)
+        rc = cp_put(b, m->db, CP_ZSCORE, m->key, m->klen, s, SCORE_BYTES, member, len, "", 0);
+    return rc;
+}
+
+int zs_del(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score)
+{
+    unsigned char s[SCORE_BYTES];
+    score_encode(score, s);
+    int rc = cp_del(b, m->db, CP_ZMEMBER, m->key, m->klen, member, len, NULL, 0);
+    if (rc == CHALK_OK)
+        rc = cp_del(b, m->db, CP_ZSCORE, m->key, m->klen, s, SCORE_BYTES, member, len);
+    return rc;
+}
+
+/* ---- bounds ----------------------------------------------------------------- */
+
+bool zs_parse_score_bound(const char *s, size_t len, double *v, bool *excl)
+{
+    *excl = len > 0 && s[0] == '(';
+    if (*excl)
+        s++, len--;
+    if (len == 0 || len > 128)
+        return false;
+    char buf[130];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (end != buf + len || isnan(d) || buf[0] == ' ')
+        return false;
+    *v = d;
+    return true;
+}
+
+bool zs_parse_lex_bound(const char *s, size_t len, zs_lex *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 1 && (s[0] == '-' || s[0] == '+')) {
+        out->kind = s[0] == '-' ? -1 : 1;
+        return true;
+    }
+    if (len == 0 || (s[0] != '(' && s[0] != '['))
+        return false;
+    out->excl = s[0] == '(';
+    out->p = s + 1;
+    out->len = len - 1;
+    return true;
+}
+
+static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int d = memcmp(a, b, alen < blen ? alen : blen);
+    return d ? d : (alen > blen) - (alen < blen);
+}
+
+/* Is member >= min (above_min) and <= max (below_max)? */
+static bool lex_above_min(const zs_lex *min, const char *s, size_t len)
+{
+    if (min->kind)
+        return min->kind < 0;
+    int d = lex_cmp(s, len, min->p, min->len);
+    return min->excl ? d > 0 : d >= 0;
+}
+
+static bool lex_below_max(const zs_lex *max, const char *s, size_t len)
+{
+    if (max->kind)
+        return max->kind > 0;
+    int d = lex_cmp(s, len, max->p, max->len);
+    return max->excl ? d < 0 : d <= 0;
+}
+
+/* ---- the walk ------------------------------------------------------------------ */
+
+struct walk {
+    const zs_range *r;
+    zs_visit_fn *fn;
+    void *arg;
+    long long index;        /* rank of the next element in walk order */
+    long long start, stop;  /* normalised rank range */
+    long long skipped, emitted;
+    bool done;
+};
+
+/* 1: in range, 0: not yet (keep going), -1: past the end (stop). */
+static int in_range(struct walk *w, const char *mem, size_t len, double score)
+{
+    const zs_range *r = w->r;
+    long long idx = w->index++;
+    switch (r->by) {
+    case ZR_RANK:
+        return idx < w->start ? 0 : idx > w->stop ? -1 : 1;
+    case ZR_SCORE: {
+        bool low = score < r->min || (r->minex && score == r->min);
+        bool high = score > r->max || (r->maxex && score == r->max);
+        if (r->rev)
+            return high ? 0 : low ? -1 : 1;
+        return low ? 0 : high ? -1 : 1;
+    }
+    default: {
+        bool low = !lex_above_min(&r->lmin, mem, len), high = !lex_below_max(&r->lmax, mem, len);
+        if (r->rev)
+            return high ? 0 : low ? -1 : 1;
+        return low ? 0 : high ? -1 : 1;
+    }
+    }
+}
+
+/* Feed one element through range, LIMIT and the visitor. */
+static void feed(struct walk *w, const char *mem, size_t len, double score)
+{
+    int k = in_range(w, mem, len, score);
+    if (k < 0) {
+        w->done = true;
+        return;
+    }
+    if (k == 0)
+        return;
+    if (w->skipped < w->r->offset) {
+        w->skipped++;
+        return;
+    }
+    if (w->r->limit >= 0 && w->emitted >= w->r->limit) {
+        w->done = true;
+        return;
+    }
+    w->emitted++;
+    if (!w->fn(w->arg, mem, len, score))
+        w->done = true;
+}
+
+static int walk_forward(const cp_meta *m, struct walk *w)
+{
+    const zs_range *r = w->r;
+    unsigned char from[SCORE_BYTES];
+    bool seek = r->by == ZR_SCORE;
+    if (seek)
+        score_encode(r->min, from);
+    cp_iter ci;
+    int rc = cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, seek ? from : NULL,
+                          seek ? SCORE_BYTES : 0);
+    for (; rc == CHALK_OK && !w->done && cp_iter_valid(&ci); cp_iter_next(&ci)) {
+        if (ci.slen < SCORE_BYTES)
+            continue;
+        feed(w, ci.suffix + SCORE_BYTES, ci.slen - SCORE_BYTES,
+             score_decode((const unsigned char *)ci.suffix));
+    }
+    if (ci.it) {
+        if (rc == CHALK_OK)
+            rc = chalk_iter_status(ci.it);
+        cp_iter_close(&ci);
+    }
+    return rc;
+}
+
+/* ---- walking backwards with a forward-only iterator ------------------------
+ * The engine's iterators only move forward. The largest score below an
+ * (exclusive) upper bound U is found by binary search on the 64-bit
+ * encoded score: "is there an element with score8 in [v, U)?" is one
+ * seek. 64 seeks find it; then the members of that score are read
+ * forward and visited in reverse. */
+
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = (u << 8) | p[i];
+    return u;
+}
+
+static void put_be(uint64_t u, unsigned char *p)
+{
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        p[i] = (unsigned char)(u & 0xff);
+}
+
+/* Is there an element with encoded score in [v, upper) (upper_inf: no
+ * upper bound)? */
+static bool any_at_or_above(chalk_iter *it, ks_buf *key, size_t plen, uint64_t v, uint64_t upper,
+                            bool upper_inf)
+{
+    put_be(v, (unsigned char *)key->p + plen);
+    chalk_iter_seek(it, key->p, plen + SCORE_BYTES);
+    if (!chalk_iter_valid(it))
+        return false;
+    size_t len;
+    const char *k = chalk_iter_key(it, &len);
+    if (len < plen + SCORE_BYTES || memcmp(k, key->p, plen) != 0)
+        return false;
+    return upper_inf || be64((const unsigned char *)k + plen) < upper;
+}
+
+/* The largest encoded score below upper: true and *out, or false. */
+static bool prev_score(chalk_iter *it, ks_buf *key, size_t plen, uint64_t upper, bool upper_inf,
+                       uint64_t *out)
+{
+    if (!upper_inf && upper == 0)
+        return false;
+    uint64_t lo = 0, hi = upper_inf ? UINT64_MAX : upper - 1;
+    if (!any_at_or_above(it, key, plen, 0, upper, upper_inf))
+        return false;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2 + 1;
+        if (any_at_or_above(it, key, plen, mid, upper, upper_inf))
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    *out = lo;
+    return true;
+}
+
+typedef struct group {
+    char **mem;
+    size_t *len;
+    long n, cap;
+} group;
+
+static int group_add(group *g, const char *s, size_t len)
+{
+    if (g->n == g->cap) {
+        long cap = g->cap ? 2 * g->cap : 16;
+        char **m = realloc(g->mem, (size_t)cap * sizeof *m);
+        if (m)
+            g->mem = m;
+        size_t *l = realloc(g->len, (size_t)cap * sizeof *l);
+        if (l)
+            g->len = l;
+        if (!m || !l)
+            return CHALK_ENOMEM;
+        g->cap = cap;
+    }
+    g->mem[g->n] = malloc(len ? len : 1);
+    if (!g->mem[g->n])
+        return CHALK_ENOMEM;
+    memcpy(g->mem[g->n], s, len);
+    g->len[g->n++] = len;
+    return CHALK_OK;
+}
+
+static void group_clear(group *g)
+{
+    for (long i = 0; i < g->n; i++)
+        free(g->mem[i]);
+    g->n = 0;
+}
+
+/* Read the members of score `enc` (forward) into g. */
+static int read_group(chalk_iter *it, ks_buf *key, size_t plen, uint64_t enc, group *g)
+{
+    put_be(enc, (unsigned char *)key->p + plen);
+    chalk_iter_seek(it, key->p, plen + SCORE_BYTES);
+    for (; chalk_iter_valid(it); chalk_iter_next(it)) {
+        size_t len;
+        const char *k = chalk_iter_key(it, &len);
+        if (len < plen + SCORE_BYTES || memcmp(k, key->p, plen + SCORE_BYTES) != 0)
+            break;
+        int rc = group_add(g, k + plen + SCORE_BYTES, len - plen - SCORE_BYTES);
+        if (rc != CHALK_OK)
+            return rc;
+    }
+    return chalk_iter_status(it);
+}
+
+static int walk_reverse(const cp_meta *m, struct walk *w)
+{
+    const zs_range *r = w->r;
+    ks_buf key;
+    size_t plen = cp_prefix_len(m->klen);
+    if (cp_subkey(&key, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0, "\0\0\0\0\0\0\0\0", 8) < 0)
+        return CHALK_ENOMEM;
+    chalk_iter *it = chalk_iter_new(server.db, NULL);
+    uint64_t upper = 0;
+    bool upper_inf = true;
+    if (r->by == ZR_SCORE) {
+        unsigned char e[SCORE_BYTES];
+        score_encode(r->max, e);
+        upper = be64(e) + (r->maxex ? 0 : 1);
+        upper_inf = upper == 0;   /* wrapped: no bound */
+    }
+    group g = {0};
+    int rc = it ? CHALK_OK : CHALK_ENOMEM;
+    uint64_t enc;
+    while (rc == CHALK_OK && !w->done && prev_score(it, &key, plen, upper, upper_inf, &enc)) {
+        group_clear(&g);
+        rc = read_group(it, &key, plen, enc, &g);
+        unsigned char e[SCORE_BYTES];
+        put_be(enc, e);
+        double score = score_decode(e);
+        for (long i = g.n - 1; rc == CHALK_OK && i >= 0 && !w->done; i--)
+            feed(w, g.mem[i], g.len[i], score);
+        upper = enc;
+        upper_inf = false;
+    }
+    group_clear(&g);
+    free(g.mem);
+    free(g.len);
+    if (it)
+        chalk_iter_free(it);
+    ks_free(&key);
+    return rc;
+}
+
+int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg)
+{
+    struct walk w = {.r = r, .fn = fn, .arg = arg};
+    if (!m->exists)
+        return CHALK_OK;
+    if (r->by == ZR_RANK) {
+        long long n = (long long)m->count;
+        w.start = r->start < 0 ? r->start + n : r->start;
+        w.stop = r->stop < 0 ? r->stop + n : r->stop;
+        if (w.start < 0)
+            w.start = 0;
+        if (w.stop >= n)
+            w.stop = n - 1;
+        if (w.start > w.stop || w.start >= n)
+            return CHALK_OK;
+    }
+    if (r->by == ZR_SCORE && (r->min > r->max || (r->min == r->max && (r->minex || r->maxex))))
+        return CHALK_OK;
+    return r->rev ? walk_reverse(m, &w) : walk_forward(m, &w);
+}

@@ -1,0 +1,58 @@
+/*
+ * zset.h — the sorted-set storage helpers shared by cmd_zset.c and the
+ * blocking pops (zset.c): one member = two sub-records kept in step
+ * (composite.h), and an ordered walk of the score index in either
+ * direction.
+ */
+#ifndef CHALK_ZSET_H
+#define CHALK_ZSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "composite.h"
+
+/* The score of member of m: CHALK_OK and *score, CHALK_ENOTFOUND, error. */
+int zs_score(const cp_meta *m, const void *member, size_t len, double *score);
+/* Add to b the records of (member, score); if the member had a score
+ * (had_old), the old index record is deleted first. */
+int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,
+           bool had_old, double old);
+/* Add to b the deletes of both records of (member, score). */
+int zs_del(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score);
+
+/* ---- ranges ---------------------------------------------------------------- */
+enum { ZR_RANK, ZR_SCORE, ZR_LEX };
+
+typedef struct zs_lex {
+    const char *p;          /* bound bytes (after the [ or ( ) */
+    size_t len;
+    int kind;               /* -1 = "-" (below all), 1 = "+", 0 = a value */
+    bool excl;              /* "(": exclusive */
+} zs_lex;
+
+typedef struct zs_range {
+    int by;                 /* ZR_* */
+    bool rev;               /* walk from the highest */
+    long long start, stop;  /* ZR_RANK: indexes (negative from the end) */
+    double min, max;        /* ZR_SCORE */
+    bool minex, maxex;
+    zs_lex lmin, lmax;      /* ZR_LEX */
+    long long offset, limit;/* LIMIT; limit < 0: no limit */
+} zs_range;
+
+/* Called for each element of a range, in order; return false to stop. */
+typedef bool zs_visit_fn(void *arg, const char *member, size_t len, double score);
+/* Visit the elements of m in range r. CHALK_OK or an error.
+ * Forward walks seek then step: O(log n + offset + m). Reverse walks find
+ * each lower score group with a binary search of seeks over the 64-bit
+ * score space (the engine has no reverse iterator): O(64 log n) per
+ * distinct score, then a forward walk of the group. */
+int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg);
+
+/* Parse Redis's score bound "1.5", "(1.5", "-inf", "+inf". */
+bool zs_parse_score_bound(const char *s, size_t len, double *v, bool *excl);
+/* Parse Redis's lex bound "[a", "(a", "-", "+". */
+bool zs_parse_lex_bound(const char *s, size_t len, zs_lex *out);
+
+#endif /* CHALK_ZSET_H */
