@@ -117,6 +117,7 @@ def test_flags(peer):
         (["--scan", "--pattern", "item*"], None),
         (["--scan"], None),
         (["-2", "--no-raw", "HGETALL", "h"], None),
+        (["--no-raw", "-r", "3", "-i", "0.05", "ECHO", "again"], None),
     ]
     for args, stdin in cases:
         results = []

@@ -154,3 +154,20 @@ def test_repl_in_a_terminal(kind):
         finally:
             pane.close()
             shutil.rmtree(home, ignore_errors=True)
+
+
+def test_latency_on_a_terminal():
+    # --latency on a terminal redraws one line: min, max, avg, samples.
+    with RedisPeer() as peer:
+        pane = Pane([CHALK_CLI, "-p", str(peer.port), "--latency"], {"TERM": "xterm"})
+        try:
+            screen = pane.wait_for("samples)")
+            line = [l for l in screen.splitlines() if "samples)" in l][0]
+            assert line.startswith("min: ") and ", max: " in line and ", avg: " in line
+            first = int(line.split("(")[1].split()[0])
+            time.sleep(0.5)
+            line = [l for l in pane.screen().splitlines() if "samples)" in l][0]
+            assert int(line.split("(")[1].split()[0]) > first  # redrawn, counting
+            pane.keys("C-c")
+        finally:
+            pane.close()
