@@ -269,6 +269,26 @@ static void test_fail_nth_once_and_forever(void **state)
     f->v->close(f->v->ctx, fd);
 }
 
+static void test_short_writes(void **state)
+{
+    struct fx *f = *state;
+    char data[64];
+    int shorts = 0;
+    memset(data, 'z', sizeof data);
+    int fd = vopen(f, "a");
+    fault_vfs_short_writes(f->fv, 100, 2);
+    assert_int_equal(f->v->pwrite(f->v->ctx, fd, data, 1, 0), 1);   /* under min_len */
+    for (int i = 0; i < 20; i++) {
+        ssize_t w = f->v->pwrite(f->v->ctx, fd, data, sizeof data, 0);
+        assert_true(w >= 1 && w <= (ssize_t)sizeof data);
+        shorts += w < (ssize_t)sizeof data;
+    }
+    assert_int_equal(shorts, 20);
+    fault_vfs_short_writes(f->fv, 0, 0);
+    assert_int_equal(f->v->pwrite(f->v->ctx, fd, data, sizeof data, 0), (ssize_t)sizeof data);
+    f->v->close(f->v->ctx, fd);
+}
+
 /* Crash at op N: N-1 ops happen, op N and later fail; a write at the crash
  * op may be torn in; counting restarts after apply_crash. */
 static void test_crash_at_op(void **state)
@@ -307,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adopted_file_and_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_fsync_loses_data_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_nth_once_and_forever, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_op, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,6 +107,8 @@ struct fault_vfs {
     int              fail_err, fail_forever, fail_firing;
     uint64_t         crash_at;     /* 0 = never */
     int              crashed;
+    unsigned         short_pct;    /* percent of pwrites cut short */
+    size_t           short_min;    /* ... among those of at least this size */
     FILE            *trace;
 };
 
@@ -447,6 +449,9 @@ static ssize_t fv_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t 
     if (ret == 0 || at_crash) {
         /* At the crash op the write reaches the page cache but the process
          * dies before learning it: a crash mode may tear it. */
+        if (fv->short_pct && n > 1 && n >= fv->short_min &&
+            splitmix64(&fv->rng) % 100 < fv->short_pct)
+            n = 1 + (size_t)(splitmix64(&fv->rng) % (n - 1));
         ssize_t w = pwrite(fd, buf, n, (off_t)off);
         struct fv_inode *ino = fd_inode(fv, fd);
         if (w > 0 && ino)
@@ -660,6 +665,14 @@ void fault_vfs_fail_nth(struct fault_vfs *fv, unsigned kinds, uint64_t nth,
 }
 
 void fault_vfs_clear_faults(struct fault_vfs *fv) { fault_vfs_fail_nth(fv, 0, 0, 0, 0); }
+
+void fault_vfs_short_writes(struct fault_vfs *fv, unsigned percent, size_t min_len)
+{
+    pthread_mutex_lock(&fv->mu);
+    fv->short_pct = percent > 100 ? 100 : percent;
+    fv->short_min = min_len;
+    pthread_mutex_unlock(&fv->mu);
+}
 
 void fault_vfs_crash_at(struct fault_vfs *fv, uint64_t op)
 {

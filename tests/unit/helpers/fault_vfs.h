@@ -77,6 +77,12 @@ void fault_vfs_fail_nth(struct fault_vfs *fv, unsigned kinds, uint64_t nth,
                         int err, int forever);
 void fault_vfs_clear_faults(struct fault_vfs *fv);
 
+/* Make `percent` of the pwrites of at least `min_len` bytes short: they
+ * write a random non-empty prefix and return its length, as POSIX allows
+ * (a signal, a quota edge). The caller must loop. percent 0 turns it off.
+ * Kept across crashes. */
+void fault_vfs_short_writes(struct fault_vfs *fv, unsigned percent, size_t min_len);
+
 /* Crash at absolute operation number `op` (1-based, every kind counts;
  * fault_vfs_ops() tells how many were done): from that op on, every call
  * returns -EIO (close still closes). A write at the crash op is performed as
