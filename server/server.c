@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -206,6 +207,28 @@ static void make_run_id(void)
     }
 }
 
+/* Each client is a file descriptor: raise the soft limit to what
+ * maxclients needs (plus room for listeners and log segments), up to the
+ * hard limit, as redis-server does; lower maxclients if we cannot. */
+static void adjust_open_files_limit(void)
+{
+    rlim_t want = (rlim_t)server.cfg.maxclients + 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    rl.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && target >= want)
+        return;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    long long fit = (long long)rl.rlim_cur - 64;
+    server_log(LL_WARNING, "You requested maxclients of %lld requiring at least %llu max file "
+               "descriptors. Current maximum open files is %llu: maxclients has been reduced to %lld.",
+               server.cfg.maxclients, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+               fit > 1 ? fit : 1);
+    server.cfg.maxclients = fit > 1 ? fit : 1;
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {.sa_handler = on_signal};
@@ -223,6 +246,7 @@ int server_init(void)
     server.last_save_s = server.start_ms / 1000;
     make_run_id();
     install_signals();
+    adjust_open_files_limit();
     server_log(LL_NOTICE, "oO0OoO0OoO0Oo Chalk is starting oO0OoO0OoO0Oo");
     server_log(LL_NOTICE, "Chalk version=%s, redis_version=%s, git_sha1=%s, bits=%d, pid=%d, just started",
                CHALK_VERSION, CHALK_REDIS_VERSION, CHALK_GIT_SHA, (int)(sizeof(void *) * 8),

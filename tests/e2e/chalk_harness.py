@@ -328,13 +328,21 @@ class ChalkServer:
     def pid(self):
         return self.proc.pid if self.proc else None
 
-    def rss_kb(self):
-        """The server's resident memory (VmRSS) in kB."""
+    def _status_kb(self, field):
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def rss_kb(self):
+        """The server's resident memory (VmRSS) in kB."""
+        return self._status_kb("VmRSS")
+
+    def vm_kb(self):
+        """The server's virtual size (VmSize) in kB: catches allocations
+        that were made but never touched, which RSS does not show."""
+        return self._status_kb("VmSize")
 
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.pid}/fd"))
