@@ -62,11 +62,16 @@ static int has_flag(const chalkc_reply *arg, const char *flag)
     return 0;
 }
 
+/* Appends s to the string in dst (cap bytes), truncating. */
 static void cat(char *dst, size_t cap, const char *s)
 {
-    size_t l = strlen(dst);
-    if (l + 1 < cap)
-        snprintf(dst + l, cap - l, "%s", s);
+    size_t l = strlen(dst), n = strlen(s);
+    if (l + 1 >= cap)
+        return;
+    if (n > cap - l - 1)
+        n = cap - l - 1;
+    memcpy(dst + l, s, n);
+    dst[l + n] = '\0';
 }
 
 /* One argument as redis-cli shows it: [optional], a|b, name [name ...]. */
@@ -97,10 +102,13 @@ static void render_arg(const chalkc_reply *arg, char *out, size_t cap)
         s[0] = '\0';
         cat(s, sizeof(s), rep);
     }
-    if (has_flag(arg, "optional"))
-        snprintf(out, cap, "[%s]", s);
-    else
-        snprintf(out, cap, "%s", s);
+    out[0] = '\0';
+    int optional = has_flag(arg, "optional");
+    if (optional)
+        cat(out, cap, "[");
+    cat(out, cap, s);
+    if (optional)
+        cat(out, cap, "]");
 }
 
 static char *lowercase_dup(const char *s)
