@@ -175,6 +175,7 @@ static const repl_cmd *repl_find(const repl_state *st, const char *name, size_t 
 }
 
 /* The hint for the line so far: the syntax of its first word's command. */
+__attribute__((unused)) /* only libedit can show hints */
 static void repl_update_hint(repl_state *st, const char *line, size_t len)
 {
     size_t w = 0;
