@@ -3,10 +3,12 @@
  * live records, with a hint file each, and swap them in while reads and
  * writes go on.
  *
- *   chalk_compact (caller's thread, O(keys) scan: "the start pause")
+ *   chalk_compact, then slices in chalk_poll (caller's thread)
  *     1. sources = every sealed segment; live = the index's (segment,
- *        offset) of every key whose newest record is in a source, sorted
+ *        offset) of every key whose newest record is in a source, collected
+ *        COMPACT_STEP_KEYS entries per slice (collect_step)
  *   merge_thread (background)
+ *        sorts `live`, then:
  *     2. walk the sources in order; copy each record that is in `live` and
  *        not expired into NNNNNNNNNN.log.tmp (new ids, flag MERGED), rolling
  *        at segment_size, and build its hint (hint.c)
@@ -14,7 +16,7 @@
  *     4. rename them to .log / .hint, then fsync the directory
  *     5. write the manifest COMPACTION (the source ids): tmp, fdatasync,
  *        rename, fsync the directory.  ← the commit point
- *   compaction_poll → swap (caller's thread, O(keys): "the swap pause")
+ *   compaction_poll → swap, in slices (caller's thread, swap_step)
  *     6. point every entry that still names its copied record at the copy;
  *        drop entries whose record was dropped as expired
  *   db_unlink_doomed (now, or when the last snapshot is released)
@@ -34,8 +36,12 @@
  * no older record of their key survives outside the outputs (which hold no
  * dead record), and the active segment only holds newer records.
  *
- * Left out on purpose: incremental swap (step 6 runs in one go, measured as
- * stats' compact pause: ~50-100 ns per key); partial merges of a subset of
+ * The caller's thread never pays O(keys) at once: steps 1 and 6 run in
+ * slices of COMPACT_STEP_KEYS entries, one per chalk_poll, and keep the
+ * event fd readable until done (like Redis's incremental rehash). The
+ * longest slice is stats' compaction_pause_usec_max.
+ *
+ * Left out on purpose: partial merges of a subset of
  * segments (each run rewrites every live record of the sealed segments:
  * write amplification of 1 per compaction, simple tombstone rule).
  *
@@ -63,6 +69,7 @@
 #include "vfs.h"
 
 #define WRITE_BUF (1u << 20)
+#define COMPACT_STEP_KEYS 4096   /* entries per slice on the caller's thread */
 #define MANIFEST_MAGIC "CHALKCMP"
 
 struct live_loc {
@@ -72,10 +79,21 @@ struct live_loc {
     uint32_t new_seg, new_off; /* filled by the thread; new_seg 0 = dropped */
 };
 
+enum comp_phase {
+    COMP_IDLE,
+    COMP_COLLECT,              /* caller: slices of step 1 in chalk_poll */
+    COMP_MERGE,                /* the thread: steps 2-5 */
+    COMP_SWAP,                 /* caller: slices of step 6 in chalk_poll */
+};
+
 struct compaction {
-    pthread_t thread;
-    int       running;         /* a thread exists that was not joined yet */
+    enum comp_phase phase;
+    pthread_t thread;          /* exists, unjoined, while phase == COMP_MERGE */
     _Atomic int finished;      /* set by the thread as its last act */
+    uint64_t  cursor;          /* hash-scan cursor of the current slice phase */
+    size_t    live_cap;
+    idx_entry **drop;          /* one swap slice's expired entries */
+    size_t    ndrop, drop_cap;
     int       last_result;
     uint64_t  failed_at_usec;  /* the automatic trigger backs off after a failure */
     /* input: immutable while the thread runs */
@@ -265,8 +283,14 @@ static void discard_outputs(struct compaction *c)
 static void *merge_thread(void *arg)
 {
     struct compaction *c = arg;
-    size_t li = 0;
+    size_t li = 0, w = 0;
     int rc = 0;
+    /* Step 1's end, off the caller's thread: sort, and drop the duplicates
+     * a hash scan may produce across a resize. */
+    qsort(c->live, c->nlive, sizeof *c->live, cmp_loc);
+    for (size_t i = 0; i < c->nlive; i++)
+        if (w == 0 || cmp_loc(&c->live[w - 1], &c->live[i]) != 0) c->live[w++] = c->live[i];
+    c->nlive = w;
     c->wbuf = malloc(WRITE_BUF);
     if (!c->wbuf) rc = CHALK_ENOMEM;
     for (size_t i = 0; rc == 0 && i < c->nsrc; i++) rc = merge_segment(c, c->src[i], &li);
@@ -284,21 +308,21 @@ static void *merge_thread(void *arg)
     return NULL;
 }
 
-/* ---- the caller's side ------------------------------------------------- */
+/* ---- the caller's side: incremental steps ------------------------------ */
 
-struct collect { struct compaction *c; size_t cap; int err; };
+struct collect { struct compaction *c; int err; };
 
 static void collect_live(void *arg, idx_entry *e)
 {
     struct collect *k = arg;
     struct compaction *c = k->c;
     if (!is_source(c, e->segment_id) || k->err) return;
-    if (c->nlive == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 1024;
+    if (c->nlive == c->live_cap) {
+        size_t cap = c->live_cap ? 2 * c->live_cap : 1024;
         struct live_loc *n = realloc(c->live, cap * sizeof *n);
         if (!n) { k->err = CHALK_ENOMEM; return; }
         c->live = n;
-        k->cap = cap;
+        c->live_cap = cap;
     }
     c->live[c->nlive++] = (struct live_loc){ e->segment_id, e->offset, e->seq, e->expire_at_ms, 0, 0 };
 }
@@ -308,6 +332,7 @@ static void compaction_reset(struct compaction *c)
     free(c->src);
     free(c->live);
     free(c->out);
+    free(c->drop);
     chalk_db *db = c->db;
     int last = c->last_result;
     uint64_t failed_at = c->failed_at_usec;
@@ -318,25 +343,142 @@ static void compaction_reset(struct compaction *c)
     c->failed_at_usec = failed_at;
 }
 
-/* Step 1. */
-static int prepare(chalk_db *db, struct compaction *c)
+static void compaction_end(chalk_db *db, int rc)
 {
-    c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
-    if (!c->src) return CHALK_ENOMEM;
-    for (size_t i = 0; i < db->segs.n; i++)
-        if (db->segs.v[i].id != db->log.seg_id && !db->segs.v[i].doomed)
-            c->src[c->nsrc++] = db->segs.v[i].id;
-    struct collect k = { c, 0, 0 };
-    uint64_t cur = 0;
-    do cur = hidx_scan(db->h, cur, 4096, collect_live, &k); while (cur != 0 && !k.err);
-    if (k.err) return k.err;
-    qsort(c->live, c->nlive, sizeof *c->live, cmp_loc);
-    size_t w = 0;                        /* a scan may visit a key twice: dedupe */
-    for (size_t i = 0; i < c->nlive; i++)
-        if (w == 0 || cmp_loc(&c->live[w - 1], &c->live[i]) != 0) c->live[w++] = c->live[i];
-    c->nlive = w;
+    struct compaction *c = db->comp;
+    c->phase = COMP_IDLE;
+    c->last_result = rc;
+    c->failed_at_usec = rc ? log_now_usec() : 0;
+    if (rc) db_logf(db, CHALK_LOG_ERROR, "compaction failed: %s (old segments kept)", chalk_strerror(rc));
+}
+
+static void note_pause(chalk_db *db, uint64_t t0)
+{
+    uint64_t pause = log_now_usec() - t0;
+    if (pause > db->compact_pause_usec_max) db->compact_pause_usec_max = pause;
+}
+
+/* Step 1, one slice: collect the locations of ~COMPACT_STEP_KEYS entries.
+ * Entries that change between slices are harmless: one overwritten after
+ * being collected is copied as a dead record (the swap sees its seq moved
+ * on and skips it); one overwritten before points at the active segment,
+ * which is never a source. The hash scan's cursor visits every key that
+ * exists for the whole scan. Sorting waits for the thread. */
+static void collect_step(chalk_db *db, struct compaction *c)
+{
+    struct collect k = { c, 0 };
+    c->cursor = hidx_scan(db->h, c->cursor, COMPACT_STEP_KEYS, collect_live, &k);
+    if (k.err) { compaction_end(db, k.err); return; }
+    if (c->cursor != 0) return;
     c->now_ms = db_now_ms();
+    atomic_store(&c->finished, 0);
+    if (pthread_create(&c->thread, NULL, merge_thread, c) != 0) { compaction_end(db, CHALK_ENOMEM); return; }
+    c->phase = COMP_MERGE;
+}
+
+struct swap_ctx { chalk_db *db; struct compaction *c; int err; };
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(idx_entry *const *)a, y = (uintptr_t)*(idx_entry *const *)b;
+    return (x > y) - (x < y);
+}
+
+static void swap_one(void *arg, idx_entry *e)
+{
+    struct swap_ctx *s = arg;
+    struct compaction *c = s->c;
+    if (!is_source(c, e->segment_id)) return;
+    struct live_loc key = { .seg = e->segment_id, .off = e->offset };
+    struct live_loc *l = bsearch(&key, c->live, c->nlive, sizeof key, cmp_loc);
+    if (!l || l->seq != e->seq) return;          /* changed since collected: skip */
+    struct seg_info *from = seg_table_find(&s->db->segs, e->segment_id);
+    struct seg_info *to = l->new_seg ? seg_table_find(&s->db->segs, l->new_seg) : NULL;
+    if (!from || (l->new_seg && !to)) return;
+    if (to) {                                    /* moved: same version, new place */
+        from->live_bytes -= e->record_size;
+        e->segment_id = l->new_seg;
+        e->offset = l->new_off;
+        to->live_bytes += e->record_size;
+        return;
+    }
+    if (c->ndrop == c->drop_cap) {               /* dropped as expired: removed after the slice */
+        size_t cap = c->drop_cap ? 2 * c->drop_cap : 256;
+        idx_entry **n = realloc(c->drop, cap * sizeof *n);
+        if (!n) { s->err = CHALK_ENOMEM; return; }
+        c->drop = n;
+        c->drop_cap = cap;
+    }
+    c->drop[c->ndrop++] = e;
+}
+
+/* Step 6 begins: the outputs join the segment table. */
+static int swap_begin(chalk_db *db, struct compaction *c)
+{
+    char path[SEG_PATH_MAX];
+    for (size_t i = 0; i < c->nout; i++) {
+        seg_path(path, sizeof path, db->dir, c->out[i], ".log");
+        int rfd = open(path, O_RDONLY | O_CLOEXEC);
+        off_t size = rfd >= 0 ? lseek(rfd, 0, SEEK_END) : -1;
+        if (rfd < 0 || seg_table_add(&db->segs, c->out[i], rfd, (uint64_t)size, SEG_F_MERGED) != 0) {
+            db_logf(db, CHALK_LOG_ERROR, "compaction: cannot open %s; keeping the old segments", path);
+            if (rfd >= 0) close(rfd);
+            return CHALK_EIO;
+        }
+    }
+    c->phase = COMP_SWAP;
+    c->cursor = 0;
     return 0;
+}
+
+/* Step 6, one slice. Between slices some entries point at the sources and
+ * some at the outputs: both exist, both hold the same record. */
+static void swap_step(chalk_db *db, struct compaction *c)
+{
+    struct swap_ctx s = { db, c, 0 };
+    c->ndrop = 0;
+    c->cursor = hidx_scan(db->h, c->cursor, COMPACT_STEP_KEYS, swap_one, &s);
+    /* A scan across a resize may visit an entry twice: dedupe the pointers,
+     * then remove them before the caller can touch them. */
+    if (c->ndrop > 1) qsort(c->drop, c->ndrop, sizeof *c->drop, cmp_ptr);
+    for (size_t i = 0; i < c->ndrop; i++) {
+        idx_entry *e = c->drop[i];
+        if (i > 0 && c->drop[i - 1] == e) continue;
+        db_index_delete(db, e->key, e->klen, e->hash);   /* snapshots keep a copy */
+    }
+    if (c->cursor != 0) return;
+    for (size_t i = 0; i < c->nsrc; i++) {
+        struct seg_info *si = seg_table_find(&db->segs, c->src[i]);
+        if (si) si->doomed = 1;
+    }
+    db->compaction_bytes += c->bytes_written;
+    db->compactions++;
+    db_logf(db, CHALK_LOG_INFO, "compaction: %zu segments -> %zu, %llu bytes written, longest pause %llu us",
+            c->nsrc, c->nout, (unsigned long long)c->bytes_written,
+            (unsigned long long)db->compact_pause_usec_max);
+    compaction_end(db, 0);
+    db_unlink_doomed(db, 0);
+}
+
+/* Advance the compaction by one slice. With wait=1, block for the merge
+ * thread instead of returning while it runs. */
+static void compaction_step(chalk_db *db, int wait)
+{
+    struct compaction *c = db->comp;
+    if (!c || c->phase == COMP_IDLE) return;
+    if (c->phase == COMP_MERGE) {
+        if (!wait && !atomic_load(&c->finished)) return;
+        pthread_join(c->thread, NULL);
+        if (c->status) { compaction_end(db, c->status); return; }
+        if (swap_begin(db, c) != 0) { compaction_end(db, CHALK_EIO); return; }
+    }
+    uint64_t t0 = log_now_usec();
+    if (c->phase == COMP_COLLECT) collect_step(db, c);
+    else swap_step(db, c);
+    note_pause(db, t0);
+    /* More slices to go: keep the caller's event fd readable so that its
+     * loop comes back to chalk_poll soon, between its own requests. */
+    if (c->phase == COMP_COLLECT || c->phase == COMP_SWAP) log_signal(&db->log);
 }
 
 int chalk_compact(chalk_db *db)
@@ -350,102 +492,29 @@ int chalk_compact(chalk_db *db)
     struct compaction *c = db->comp;
     /* A second compaction waits for the first one's sources to be gone:
      * one manifest at a time. */
-    if (c->running) return CHALK_EBUSY;
+    if (c->phase != COMP_IDLE) return CHALK_EBUSY;
     for (size_t i = 0; i < db->segs.n; i++) if (db->segs.v[i].doomed) return CHALK_EBUSY;
+    db_unlink_join(db);                          /* the previous manifest is gone */
     compaction_reset(c);
-    uint64_t t0 = log_now_usec();
-    int rc = prepare(db, c);
-    if (rc == 0 && c->nsrc == 0) { c->last_result = 0; return 0; }   /* nothing sealed */
-    if (rc == 0 && pthread_create(&c->thread, NULL, merge_thread, c) != 0) rc = CHALK_ENOMEM;
-    uint64_t pause = log_now_usec() - t0;
-    if (pause > db->compact_pause_usec_max) db->compact_pause_usec_max = pause;
-    if (rc) { c->last_result = rc; return rc; }
-    c->running = 1;
+    c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
+    if (!c->src) return CHALK_ENOMEM;
+    for (size_t i = 0; i < db->segs.n; i++)      /* every sealed segment */
+        if (db->segs.v[i].id != db->log.seg_id)
+            c->src[c->nsrc++] = db->segs.v[i].id;
+    c->last_result = 0;
+    if (c->nsrc == 0) return 0;                  /* nothing sealed yet */
+    c->phase = COMP_COLLECT;
+    c->cursor = 0;
+    compaction_step(db, 0);
     return 0;
-}
-
-struct swap_ctx { chalk_db *db; struct compaction *c; idx_entry **drop; size_t ndrop, cap; };
-
-static void swap_one(void *arg, idx_entry *e)
-{
-    struct swap_ctx *s = arg;
-    if (e->record_size == 0 || !is_source(s->c, e->segment_id)) return;
-    struct live_loc key = { .seg = e->segment_id, .off = e->offset };
-    struct live_loc *l = bsearch(&key, s->c->live, s->c->nlive, sizeof key, cmp_loc);
-    if (!l || l->seq != e->seq) return;          /* cannot happen: see prepare() */
-    struct seg_info *from = seg_table_find(&s->db->segs, e->segment_id);
-    struct seg_info *to = l->new_seg ? seg_table_find(&s->db->segs, l->new_seg) : NULL;
-    if (!from || (l->new_seg && !to)) return;
-    from->live_bytes -= e->record_size;
-    if (to) {                                    /* moved: same version, new place */
-        e->segment_id = l->new_seg;
-        e->offset = l->new_off;
-        to->live_bytes += e->record_size;
-    } else if (s->ndrop < s->cap) {              /* dropped as expired */
-        if (s->db->snaps) db_snapshot_preserve(s->db, e);   /* it still sees it */
-        e->record_size = 0;
-        s->drop[s->ndrop++] = e;
-    }
-}
-
-/* Step 6: the swap, on the caller's thread. */
-static void swap_in(chalk_db *db, struct compaction *c)
-{
-    uint64_t t0 = log_now_usec();
-    char path[SEG_PATH_MAX];
-    for (size_t i = 0; i < c->nout; i++) {
-        seg_path(path, sizeof path, db->dir, c->out[i], ".log");
-        int rfd = open(path, O_RDONLY | O_CLOEXEC);
-        off_t size = rfd >= 0 ? lseek(rfd, 0, SEEK_END) : -1;
-        if (rfd < 0 || seg_table_add(&db->segs, c->out[i], rfd, (uint64_t)size, SEG_F_MERGED) != 0) {
-            db_logf(db, CHALK_LOG_ERROR, "compaction: cannot open %s; keeping the old segments", path);
-            if (rfd >= 0) close(rfd);
-            return;
-        }
-    }
-    struct swap_ctx s = { db, c, malloc((c->nlive ? c->nlive : 1) * sizeof(idx_entry *)), 0, c->nlive };
-    if (!s.drop) s.cap = 0;
-    uint64_t cur = 0;
-    do cur = hidx_scan(db->h, cur, 4096, swap_one, &s); while (cur != 0);
-    for (size_t i = 0; i < s.ndrop; i++) {
-        idx_entry *e = s.drop[i];
-        hidx_remove(db->h, e->hash, e->key, e->klen);
-        oidx_remove(db->o, e->key, e->klen);
-        db_expiry_update(db, e, 0);
-        db_entry_free(db, e);
-    }
-    free(s.drop);
-    for (size_t i = 0; i < c->nsrc; i++) {
-        struct seg_info *si = seg_table_find(&db->segs, c->src[i]);
-        if (si) si->doomed = 1;
-    }
-    db->compaction_bytes += c->bytes_written;
-    db->compactions++;
-    uint64_t pause = log_now_usec() - t0;
-    if (pause > db->compact_pause_usec_max) db->compact_pause_usec_max = pause;
-    db_logf(db, CHALK_LOG_INFO, "compaction: %zu segments -> %zu, %llu bytes written, swap %llu us",
-            c->nsrc, c->nout, (unsigned long long)c->bytes_written, (unsigned long long)pause);
-    db_unlink_doomed(db);
-}
-
-static void finish_if_done(chalk_db *db, int wait)
-{
-    struct compaction *c = db->comp;
-    if (!c || !c->running) return;
-    if (!wait && !atomic_load(&c->finished)) return;
-    pthread_join(c->thread, NULL);
-    c->running = 0;
-    c->last_result = c->status;
-    c->failed_at_usec = c->status ? log_now_usec() : 0;
-    if (c->status == 0) swap_in(db, c);
-    else db_logf(db, CHALK_LOG_ERROR, "compaction failed: %s (old segments kept)", chalk_strerror(c->status));
 }
 
 /* The trigger: dead bytes of the sealed segments over the ratio. */
 static void maybe_trigger(chalk_db *db)
 {
     uint64_t total = 0, live = 0;
-    if (db->opt.compact_dead_ratio <= 0 || (db->comp && db->comp->running) || db->log.failed) return;
+    if (db->opt.compact_dead_ratio <= 0 || db->log.failed) return;
+    if (db->comp && db->comp->phase != COMP_IDLE) return;
     /* After a failure (ENOSPC...), wait a minute rather than rescanning the
      * index on every poll. */
     if (db->comp && db->comp->failed_at_usec && log_now_usec() - db->comp->failed_at_usec < 60000000u) return;
@@ -461,49 +530,98 @@ static void maybe_trigger(chalk_db *db)
 
 void compaction_poll(chalk_db *db)
 {
-    finish_if_done(db, 0);
+    compaction_step(db, 0);
     maybe_trigger(db);
 }
 
 int chalk_compact_wait(chalk_db *db)
 {
-    finish_if_done(db, 1);
+    while (db->comp && db->comp->phase != COMP_IDLE) compaction_step(db, 1);
     return db->comp ? db->comp->last_result : 0;
 }
 
+/* At close: a collection not yet merged is abandoned; a merge is waited for
+ * and, since it committed, swapped in. */
 void compaction_shutdown(chalk_db *db)
 {
-    finish_if_done(db, 1);
-    if (db->comp) {
-        compaction_reset(db->comp);
-        free(db->comp);
-        db->comp = NULL;
-    }
+    db_unlink_join(db);
+    if (!db->comp) return;
+    if (db->comp->phase == COMP_COLLECT) db->comp->phase = COMP_IDLE;
+    chalk_compact_wait(db);
+    compaction_reset(db->comp);
+    free(db->comp);
+    db->comp = NULL;
 }
 
-/* Step 7 (also run by recovery for an interrupted one). */
-void db_unlink_doomed(chalk_db *db)
+/* Step 7: delete the sources. The files are unlinked by a short-lived
+ * thread (an unlink of a big file and two directory fsyncs took ~50 ms on
+ * the caller's thread at 1M keys); the segment table lets go of them at
+ * once. The next compaction joins that thread before writing its manifest,
+ * and chalk_close joins it, so two manifests never overlap. */
+struct unlink_job {
+    const struct chalk_vfs *vfs;
+    char     *dir;
+    uint32_t *ids;
+    size_t    n;
+};
+
+static void unlink_sources(struct unlink_job *j)
 {
     char path[SEG_PATH_MAX];
-    int any = 0;
-    if (db->snaps) return;                       /* a snapshot may read them */
-    for (size_t i = 0; i < db->segs.n; i++) {
-        if (!db->segs.v[i].doomed) continue;
-        seg_path(path, sizeof path, db->dir, db->segs.v[i].id, ".log");
-        db->vfs->unlink(db->vfs->ctx, path);
-        seg_path(path, sizeof path, db->dir, db->segs.v[i].id, ".hint");
-        db->vfs->unlink(db->vfs->ctx, path);     /* ENOENT is fine */
-        any = 1;
+    for (size_t i = 0; i < j->n; i++) {
+        seg_path(path, sizeof path, j->dir, j->ids[i], ".log");
+        j->vfs->unlink(j->vfs->ctx, path);
+        seg_path(path, sizeof path, j->dir, j->ids[i], ".hint");
+        j->vfs->unlink(j->vfs->ctx, path);       /* ENOENT is fine */
     }
-    if (!any) return;
     /* Why this order: the manifest must outlive every source it names, so
      * a crash in between lets recovery finish the deletion. */
-    db->vfs->fsync_dir(db->vfs->ctx, db->dir);
-    snprintf(path, sizeof path, "%s/COMPACTION", db->dir);
-    db->vfs->unlink(db->vfs->ctx, path);
-    db->vfs->fsync_dir(db->vfs->ctx, db->dir);
+    j->vfs->fsync_dir(j->vfs->ctx, j->dir);
+    snprintf(path, sizeof path, "%s/COMPACTION", j->dir);
+    j->vfs->unlink(j->vfs->ctx, path);
+    j->vfs->fsync_dir(j->vfs->ctx, j->dir);
+}
+
+static void *unlink_thread(void *arg)
+{
+    unlink_sources(arg);
+    return NULL;
+}
+
+void db_unlink_join(chalk_db *db)
+{
+    if (!db->unlink_job) return;
+    pthread_join(db->unlink_thread, NULL);
+    free(db->unlink_job->ids);
+    free(db->unlink_job);
+    db->unlink_job = NULL;
+}
+
+void db_unlink_doomed(chalk_db *db, int wait)
+{
+    if (db->snaps) return;                       /* a snapshot may read them */
+    size_t n = 0;
+    for (size_t i = 0; i < db->segs.n; i++) n += db->segs.v[i].doomed != 0;
+    if (n == 0) return;
+    db_unlink_join(db);
+    struct unlink_job *j = calloc(1, sizeof *j);
+    uint32_t *ids = malloc(n * sizeof *ids);
+    if (!j || !ids) { free(j); free(ids); return; }   /* retried at the next call */
     for (size_t i = db->segs.n; i-- > 0;)
-        if (db->segs.v[i].doomed) seg_table_remove(&db->segs, db->segs.v[i].id);
+        if (db->segs.v[i].doomed) {
+            ids[j->n++] = db->segs.v[i].id;
+            seg_table_remove(&db->segs, db->segs.v[i].id);   /* closes its fd */
+        }
+    j->vfs = db->vfs;
+    j->dir = db->dir;
+    j->ids = ids;
+    if (!wait && pthread_create(&db->unlink_thread, NULL, unlink_thread, j) == 0) {
+        db->unlink_job = j;
+        return;
+    }
+    unlink_sources(j);
+    free(ids);
+    free(j);
 }
 
 /* Recovery: a manifest on disk means a compaction committed but its sources

@@ -52,6 +52,7 @@ const char *chalk_strerror(int err)
     case CHALK_EFAILED:   return "engine failed after an I/O error; reopen it";
     case CHALK_EBUSY:     return "already running";
     case CHALK_ECLOSED:   return "engine is closing";
+    case CHALK_ECONFLICT: return "transaction conflict: a key it read has changed";
     default:              return "unknown error";
     }
 }
@@ -218,8 +219,9 @@ int chalk_close(chalk_db *db)
     int rc = chalk_sync(db);
     log_run_callbacks(&db->log);
     log_close(&db->log);
-    db_unlink_doomed(db);
     while (db->snaps) chalk_snapshot_release(db, db->snaps);
+    db_unlink_doomed(db, 1);
+    db_unlink_join(db);
     db_free(db);
     return rc;
 }

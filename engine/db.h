@@ -23,6 +23,7 @@
 #ifndef CHALK_DB_H
 #define CHALK_DB_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,7 @@ struct chalk_snapshot {
 };
 
 struct compaction;             /* compaction.c */
+struct unlink_job;             /* compaction.c */
 
 struct chalk_db {
     char          *dir;
@@ -90,6 +92,8 @@ struct chalk_db {
     uint64_t       recovery_usec;
     uint64_t       truncated_bytes;
     uint64_t       last_everysec_usec;
+    struct unlink_job *unlink_job;      /* compaction.c: deleting old segments */
+    pthread_t      unlink_thread;
 };
 
 /* ---- logging ----------------------------------------------------------- */
@@ -146,7 +150,10 @@ int  recover_apply(chalk_db *db, uint8_t kind, uint64_t seq, uint32_t seg, uint3
                    uint32_t size, int64_t expire_at_ms, const void *key, uint32_t klen);
 void compaction_poll(chalk_db *db);    /* swap a finished merge in; trigger */
 void compaction_shutdown(chalk_db *db);
-void db_unlink_doomed(chalk_db *db);   /* doomed segments no snapshot needs */
+/* Delete the doomed segments if no snapshot needs them: in a background
+ * thread, or right here with wait=1. db_unlink_join waits for that thread. */
+void db_unlink_doomed(chalk_db *db, int wait);
+void db_unlink_join(chalk_db *db);
 int  recover_finish_compaction(chalk_db *db);   /* a committed manifest's step 7 */
 
 #endif /* CHALK_DB_H */

@@ -83,7 +83,7 @@ void chalk_snapshot_release(chalk_db *db, chalk_snapshot *snap)
         free(snap);
         break;
     }
-    if (!db->snaps) db_unlink_doomed(db);   /* segments a compaction freed */
+    if (!db->snaps) db_unlink_doomed(db, 0);   /* segments a compaction freed */
 }
 
 /* ---- ordered iteration ------------------------------------------------- */

@@ -22,6 +22,7 @@ PACKAGES=(
   clang libclang-rt-14-dev # make fuzz: libFuzzer
   libleveldb-dev librocksdb-dev liblmdb-dev # bench: embedded engine peers
   gnuplot-nox           # bench: plots
+  tmux                  # client e2e: chalk-cli's REPL typed into a real terminal
 )
 
 missing=()
