@@ -251,16 +251,18 @@ int cp_del(chalk_batch *b, int db, int kind, const void *key, size_t klen,
 /* ---- whole-key operations ----------------------------------------------- */
 
 static const int all_kinds[] = {CP_HASH, CP_SET, CP_LIST, CP_ZMEMBER, CP_ZSCORE};
+#define NKINDS (sizeof all_kinds / sizeof *all_kinds)
 
 /* Walk one kind of (db, key): re-key each sub-record under dst (if given)
- * and / or delete it. Returns the number of sub-records or an error. */
+ * and / or delete it, stopping after `max` (0 = all). Returns the number
+ * of sub-records handled or an error. */
 static long members_of_kind(chalk_batch *b, int kind, int db, const void *key, size_t klen,
-                            int dstdb, const void *dst, size_t dstlen, bool del)
+                            int dstdb, const void *dst, size_t dstlen, bool del, long max)
 {
     cp_iter ci;
     long n = 0;
     int rc = cp_iter_open(&ci, db, kind, key, klen, NULL, 0);
-    for (; rc == CHALK_OK && cp_iter_valid(&ci); cp_iter_next(&ci), n++) {
+    for (; rc == CHALK_OK && (!max || n < max) && cp_iter_valid(&ci); cp_iter_next(&ci), n++) {
         if (dst) {
             chalk_value v;
             rc = cp_iter_value(&ci, &v);
@@ -278,11 +280,14 @@ static long members_of_kind(chalk_batch *b, int kind, int db, const void *key, s
     return rc == CHALK_OK ? n : rc;
 }
 
-long cp_purge(chalk_batch *b, int db, const void *key, size_t klen)
+/* Delete up to max sub-records of (db, key), all kinds. Returns how many
+ * (== max: there may be more), or an error. */
+static long delete_some(chalk_batch *b, int db, const void *key, size_t klen, long max)
 {
     long total = 0;
-    for (size_t i = 0; i < sizeof all_kinds / sizeof *all_kinds; i++) {
-        long n = members_of_kind(b, all_kinds[i], db, key, klen, 0, NULL, 0, true);
+    for (size_t i = 0; i < NKINDS && (!max || total < max); i++) {
+        long n = members_of_kind(b, all_kinds[i], db, key, klen, 0, NULL, 0, true,
+                                 max ? max - total : 0);
         if (n < 0)
             return n;
         total += n;
@@ -290,15 +295,126 @@ long cp_purge(chalk_batch *b, int db, const void *key, size_t klen)
     return total;
 }
 
+long cp_purge(chalk_batch *b, int db, const void *key, size_t klen)
+{
+    long n = delete_some(b, db, key, klen, 0);
+    if (n >= 0 && cp_has(db, CP_GRAVE, key, klen, NULL, 0))
+        n = cp_del(b, db, CP_GRAVE, key, klen, NULL, 0, NULL, 0) == CHALK_OK ? n : CHALK_ENOMEM;
+    return n;
+}
+
+/* Delete: at most CP_SYNC_DELETE sub-records now; if there may be more,
+ * leave a grave for cp_reap. */
+static int delete_members(chalk_batch *b, int db, const void *key, size_t klen)
+{
+    long n = delete_some(b, db, key, klen, CP_SYNC_DELETE);
+    if (n < 0)
+        return (int)n;
+    if (n < CP_SYNC_DELETE)
+        return CHALK_OK;
+    return cp_put(b, db, CP_GRAVE, key, klen, NULL, 0, NULL, 0, "", 0);
+}
+
 int cp_members(chalk_batch *b, int db, const void *key, size_t klen,
                int dstdb, const void *dst, size_t dstlen, bool del)
 {
-    for (size_t i = 0; i < sizeof all_kinds / sizeof *all_kinds; i++) {
-        long n = members_of_kind(b, all_kinds[i], db, key, klen, dstdb, dst, dstlen, del);
+    if (del && !dst)
+        return delete_members(b, db, key, klen);
+    for (size_t i = 0; i < NKINDS; i++) {
+        long n = members_of_kind(b, all_kinds[i], db, key, klen, dstdb, dst, dstlen, del, 0);
         if (n < 0)
             return (int)n;
     }
     return CHALK_OK;
+}
+
+/* Does (db, key) own any sub-record? One seek per kind, memory only. */
+static bool has_members(int db, const void *key, size_t klen)
+{
+    for (size_t i = 0; i < NKINDS; i++) {
+        cp_iter ci;
+        if (cp_iter_open(&ci, db, all_kinds[i], key, klen, NULL, 0) != CHALK_OK)
+            return false;
+        bool any = cp_iter_valid(&ci);
+        cp_iter_close(&ci);
+        if (any)
+            return true;
+    }
+    return false;
+}
+
+int cp_expired(chalk_batch *b, const void *ek, size_t eklen)
+{
+    const unsigned char *p = ek;
+    if (eklen < KS_HDR || p[1] != KS_KIND_KEY)
+        return CHALK_OK;
+    const char *key = (const char *)p + KS_HDR;
+    size_t klen = eklen - KS_HDR;
+    if (!has_members(p[0], key, klen))
+        return CHALK_OK;
+    if (b)
+        return cp_put(b, p[0], CP_GRAVE, key, klen, NULL, 0, NULL, 0, "", 0);
+    chalk_batch *own = chalk_batch_new();
+    int rc = own ? cp_put(own, p[0], CP_GRAVE, key, klen, NULL, 0, NULL, 0, "", 0) : CHALK_ENOMEM;
+    if (rc == CHALK_OK)
+        rc = server_write(NULL, own);
+    chalk_batch_free(own);
+    return rc;
+}
+
+/* The first grave of any database: true and (db, key) copied into *key. */
+static bool first_grave(int *db, ks_buf *key)
+{
+    bool found = false;
+    for (int d = 0; d < server.cfg.databases && !found; d++) {
+        unsigned char prefix[2] = {(unsigned char)d, CP_GRAVE};
+        chalk_iter *it = chalk_iter_new(server.db, NULL);
+        if (!it)
+            return false;
+        chalk_iter_seek(it, prefix, 2);
+        size_t len;
+        const unsigned char *k = chalk_iter_valid(it) ? chalk_iter_key(it, &len) : NULL;
+        if (k && len >= 6 && k[0] == d && k[1] == CP_GRAVE) {
+            size_t klen = (size_t)k[2] << 24 | (size_t)k[3] << 16 | (size_t)k[4] << 8 | k[5];
+            if (klen == len - 6 && ks_reserve(key, klen) == 0) {
+                memcpy(key->p, k + 6, klen);
+                *db = d;
+                found = true;
+            }
+        }
+        chalk_iter_free(it);
+    }
+    return found;
+}
+
+/* @interview(perf.single-thread): Why can deleting one key stall a server, and
+ * how is that avoided? Freeing a collection of a million members is a
+ * million operations inside one command, and a single-threaded server
+ * serves nobody meanwhile. UNLINK (Redis's lazyfree) makes the key
+ * invisible at once and frees the rest later: here a "grave" record
+ * queues the work in the engine, and each tick deletes one bounded slice
+ * (cp_reap), so other clients wait at most one slice. */
+long cp_reap(void)
+{
+    if (!server.db)
+        return 0;
+    ks_buf key;
+    int db;
+    if (!first_grave(&db, &key))
+        return 0;
+    chalk_batch *b = chalk_batch_new();
+    long n = b ? delete_some(b, db, key.p, key.len, CP_REAP_SLICE) : CHALK_ENOMEM;
+    if (n >= 0 && n < CP_REAP_SLICE &&
+        cp_del(b, db, CP_GRAVE, key.p, key.len, NULL, 0, NULL, 0) != CHALK_OK)
+        n = CHALK_ENOMEM;
+    if (n >= 0 && chalk_batch_count(b)) {
+        int rc = server_write(NULL, b);
+        if (rc != CHALK_OK)
+            n = rc;
+    }
+    chalk_batch_free(b);
+    ks_free(&key);
+    return n;
 }
 
 /* ---- shared by the families --------------------------------------------- */

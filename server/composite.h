@@ -26,6 +26,9 @@
  *                                                     (score_encode)
  *                       'z'  8-byte score (score_encode) then member bytes
  *                                                     value: empty
+ *                       'g'  (none): a "grave", the key was deleted or
+ *                            expired with sub-records left to remove
+ *                                                     value: empty
  *
  * Main record value of a collection (after keyspace.h's type byte):
  *   offset  size  meaning
@@ -47,10 +50,19 @@
  *
  * Expiry lives on the main record only. Sub-records never expire: every
  * access goes through the main record first, so an expired collection is
- * invisible as a whole. Its sub-records are removed with the main record
- * when the key is deleted (ks_delete_key → cp_members), or, if the main
- * record went away alone (active expiry deletes engine keys it samples),
- * when the key is next created (cp_purge in the first write).
+ * invisible as a whole, at once.
+ *
+ * Deleting a big collection (lazy free). DEL / UNLINK / expiry delete the
+ * main record at once; the sub-records go in the same batch only while
+ * there are at most CP_SYNC_DELETE of them. Beyond that the batch also
+ * writes a grave [db]['g'][klen][key], and cp_reap(), called from the
+ * server tick, removes the rest in slices of CP_REAP_SLICE deletes per
+ * tick, then the grave. The key is gone for every reader at the first
+ * batch; other clients wait at most one slice. The queue of work is IN
+ * the engine (the graves), so it survives a restart and needs no global
+ * state. A key created again while its grave exists first purges the
+ * leftovers in its own first batch (cp_begin): the one case where the
+ * full cost is paid synchronously.
  */
 #ifndef CHALK_COMPOSITE_H
 #define CHALK_COMPOSITE_H
@@ -68,6 +80,8 @@ typedef struct client client;
 
 enum {
     CP_HASH = 'h', CP_SET = 's', CP_LIST = 'l', CP_ZMEMBER = 'm', CP_ZSCORE = 'z',
+    CP_GRAVE = 'g',         /* a deleted key whose sub-records the reaper
+                               still has to remove (see cp_reap) */
 };
 
 /* The decoded main record of a collection. */
@@ -109,6 +123,18 @@ static inline size_t cp_prefix_len(size_t klen) { return KS_HDR + 4 + klen; }
 /* Add to b the deletes of every sub-record of (db, key), of every kind.
  * Returns the number added or a CHALK_E* error. */
 long cp_purge(chalk_batch *b, int db, const void *key, size_t klen);
+
+enum { CP_SYNC_DELETE = 1024, CP_REAP_SLICE = 8192 };
+
+/* Lazy-free: one slice of background deletion (see top). Call from the
+ * server tick. Returns the number of records deleted (0: nothing to do),
+ * or an error. */
+long cp_reap(void);
+/* Expiry's hook: the main record ek (an engine key of kind 'k') is being
+ * deleted by expiry in batch b (active) or was deleted alone (b NULL:
+ * lazy, a batch of our own is written). Adds a grave if it owns
+ * sub-records. CHALK_OK or an error. */
+int cp_expired(chalk_batch *b, const void *ek, size_t eklen);
 
 /* keyops.c's hook: add to b a put of every sub-record of (db, key) re-keyed
  * under (dstdb, dst) when dst is non-NULL, and a delete of each when del.

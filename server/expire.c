@@ -34,6 +34,7 @@
 #include "expire.h"
 
 #include "commands.h"
+#include "composite.h"
 #include "server.h"
 
 enum {
@@ -79,8 +80,10 @@ void expire_if_needed(const void *ek, size_t eklen)
      * would still be expired after recovery. */
     uint64_t before = chalk_count(server.db);
     int rc = chalk_delete(server.db, ek, eklen);
-    if (rc == CHALK_ENOTFOUND && chalk_count(server.db) < before)
+    if (rc == CHALK_ENOTFOUND && chalk_count(server.db) < before) {
         expired_one();
+        cp_expired(NULL, ek, eklen);   /* a collection's members: composite.h */
+    }
 }
 
 struct sample_ctx {
@@ -92,7 +95,8 @@ static void on_expired(void *arg, const void *key, size_t klen, int64_t expire_a
 {
     struct sample_ctx *s = arg;
     (void)expire_at_ms;
-    if (chalk_batch_delete(s->batch, key, klen) == CHALK_OK)
+    if (chalk_batch_delete(s->batch, key, klen) == CHALK_OK &&
+        cp_expired(s->batch, key, klen) == CHALK_OK)   /* members: composite.h */
         s->found++;
 }
 
@@ -127,6 +131,7 @@ long expire_cycle(int64_t now)
 {
     if (!expire_may_delete())
         return 0;
+    cp_reap();                    /* one slice of lazy free (composite.h) */
     int64_t budget_us = 1000 * 1000 / (server.cfg.hz > 0 ? server.cfg.hz : 10) * EXPIRE_TIME_PCT / 100;
     int64_t start = now_us();
     long total = 0;
