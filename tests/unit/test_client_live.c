@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -120,12 +121,28 @@ static void server_start(server *s, const char *password)
     fail_msg("%s did not start", s->kind->name);
 }
 
+/* Is anything still accepting connections on the port? */
+static int port_listening(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return up;
+}
+
+/* Stops the server and waits until its port refuses connections: with
+ * io_uring the listening socket can outlive the process for a moment, and
+ * a connection made then would land in a backlog nobody will accept. */
 static void server_stop(server *s)
 {
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
         waitpid(s->pid, NULL, 0);
         s->pid = 0;
+        for (int i = 0; i < 250 && port_listening(s->port); i++)
+            usleep(20000);
     }
 }
 
@@ -190,6 +207,65 @@ static void test_pool_bound_wait_and_health(void **state)
     chalkc_pool_get_stats(p, &st);
     assert_int_equal(st.discarded, 2);
     assert_int_equal(st.created, 3);
+    chalkc_pool_free(p);
+    server_cleanup(&s);
+}
+
+/* Many threads share a small pool: every command lands, and the pool never
+ * holds more than max_size connections. */
+typedef struct pool_worker {
+    chalkc_pool *p;
+    int failures;
+} pool_worker;
+
+static void *pool_worker_main(void *arg)
+{
+    pool_worker *w = arg;
+    for (int i = 0; i < 50; i++) {
+        chalkc_conn *c;
+        chalkc_reply *r;
+        if (chalkc_pool_borrow(w->p, &c) != 0) {
+            w->failures++;
+            continue;
+        }
+        if (chalkc_command(c, &r, "INCR %s", "pool:counter") != 0)
+            w->failures++;
+        chalkc_reply_free(r);
+        chalkc_pool_return(w->p, c);
+    }
+    return NULL;
+}
+
+static void test_pool_shared_by_threads(void **state)
+{
+    server s = {.kind = *state};
+    server_start(&s, NULL);
+    chalkc_pool_options po = {.max_size = 3, .wait_timeout_ms = 10000,
+                              .health_check_idle_ms = -1};
+    chalkc_options_init(&po.conn);
+    po.conn.port = s.port;
+    chalkc_pool *p;
+    assert_int_equal(chalkc_pool_new(&po, &p), 0);
+    pthread_t th[8];
+    pool_worker w[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (pool_worker){.p = p};
+        pthread_create(&th[i], NULL, pool_worker_main, &w[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    chalkc_pool_stats st;
+    chalkc_pool_get_stats(p, &st);
+    assert_true(st.created <= 3 && st.size <= 3);
+    chalkc_conn *c;
+    chalkc_reply *r;
+    assert_int_equal(chalkc_pool_borrow(p, &c), 0);
+    assert_int_equal(chalkc_command(c, &r, "GET pool:counter"), 0);
+    assert_string_equal(r->str, "400");
+    chalkc_reply_free(r);
+    chalkc_pool_return(p, c);
     chalkc_pool_free(p);
     server_cleanup(&s);
 }
@@ -287,6 +363,41 @@ static void test_pubsub_resp2_and_resp3(void **state)
     server_cleanup(&s);
 }
 
+/* RESP3: an invalidation push that arrives while we wait for a reply goes
+ * to the push handler, and the reply we asked for still comes back. */
+static void count_push(void *ud, chalkc_reply *push)
+{
+    if (push->elements >= 1 && push->element[0]->str &&
+        !strcmp(push->element[0]->str, "invalidate"))
+        ++*(int *)ud;
+    chalkc_reply_free(push);
+}
+
+static void test_resp3_push_handler(void **state)
+{
+    server s = {.kind = *state};
+    server_start(&s, NULL);
+    chalkc_conn *a = try_connect(s.port, NULL, 3), *b = try_connect(s.port, NULL, 0);
+    int pushes = 0;
+    chalkc_reply *r;
+    chalkc_set_push_handler(a, count_push, &pushes);
+    assert_int_equal(chalkc_command(a, &r, "CLIENT TRACKING on"), 0);
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_command(a, &r, "GET tracked"), 0);
+    chalkc_reply_free(r);
+    assert_int_equal(chalkc_command(b, &r, "SET tracked v"), 0);
+    chalkc_reply_free(r);
+    usleep(100000); /* let the invalidation reach a's socket first */
+    assert_int_equal(chalkc_command(a, &r, "PING"), 0);
+    assert_int_equal(r->type, CHALKC_REPLY_STATUS);
+    assert_string_equal(r->str, "PONG");
+    chalkc_reply_free(r);
+    assert_int_equal(pushes, 1);
+    chalkc_close(a);
+    chalkc_close(b);
+    server_cleanup(&s);
+}
+
 /* ---- Redlock ------------------------------------------------------------------ */
 
 static void test_redlock_majority(void **state)
@@ -377,10 +488,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         BOTH(test_pool_bound_wait_and_health),
+        BOTH(test_pool_shared_by_threads),
         BOTH(test_retry_idempotent_only_and_breaker),
         BOTH(test_auth_and_hello),
         REDIS_ONLY(test_pubsub_resp2_and_resp3),
         REDIS_ONLY(test_redlock_majority),
+        REDIS_ONLY(test_resp3_push_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
