@@ -133,14 +133,9 @@ static int is_source(const struct compaction *c, uint32_t seg)
 static int out_flush(struct compaction *c)
 {
     const struct chalk_vfs *vfs = c->db->vfs;
-    uint64_t base = c->olen - c->wlen;
-    for (size_t done = 0; done < c->wlen;) {   /* short writes are normal */
-        ssize_t w = vfs->pwrite(vfs->ctx, c->ofd, c->wbuf + done, c->wlen - done, base + done);
-        if (w <= 0) return seg_errno_to_chalk(w < 0 ? (int)w : -EIO);
-        done += (size_t)w;
-    }
+    int rc = vfs_pwrite_all(vfs, c->ofd, c->wbuf, c->wlen, c->olen - c->wlen);
     c->wlen = 0;
-    return 0;
+    return rc ? seg_errno_to_chalk(rc) : 0;
 }
 
 /* Step 3 for the current output: data then hint, both synced. Why fdatasync
@@ -257,7 +252,7 @@ static int publish(struct compaction *c)
     snprintf(to, sizeof to, "%s/COMPACTION", dir);
     int fd = vfs->open(vfs->ctx, from, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = 0;
     if (fd < 0) rc = CHALK_EIO;
-    if (rc == 0 && vfs->pwrite(vfs->ctx, fd, m, len, 0) != (ssize_t)len) rc = CHALK_EIO;
+    if (rc == 0 && vfs_pwrite_all(vfs, fd, m, len, 0) != 0) rc = CHALK_EIO;
     if (rc == 0 && vfs->fdatasync(vfs->ctx, fd) < 0) rc = CHALK_EIO;
     if (fd >= 0) vfs->close(vfs->ctx, fd);
     free(m);

@@ -152,11 +152,7 @@ int hint_write(const struct chalk_vfs *vfs, const char *dir, uint32_t seg_id,
     seg_path(path, sizeof path, dir, seg_id, ".hint.tmp");
     int fd = vfs->open(vfs->ctx, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = 0;
     if (fd < 0) rc = fd;
-    for (size_t done = 0; rc == 0 && done < total;) {   /* short writes are normal */
-        ssize_t w = vfs->pwrite(vfs->ctx, fd, hb.data + done, total - done, done);
-        if (w <= 0) rc = w < 0 ? (int)w : -EIO;
-        else done += (size_t)w;
-    }
+    if (rc == 0) rc = vfs_pwrite_all(vfs, fd, hb.data, total, 0);
     if (rc == 0) rc = vfs->fdatasync(vfs->ctx, fd);   /* before the rename makes it visible */
     if (fd >= 0) vfs->close(vfs->ctx, fd);
     /* hb.data may have been reallocated: hand the buffer back. */

@@ -34,18 +34,15 @@ struct psync_state {
 static void perform(struct log *lg, struct log_group *g)
 {
     const struct chalk_vfs *vfs = lg->vfs;
-    while (g->done < g->len) {
-        ssize_t w = vfs->pwrite(vfs->ctx, g->fd, g->buf + g->done, g->len - g->done,
-                                g->off + g->done);
-        if (w <= 0) {
-            g->status = seg_errno_to_chalk(w < 0 ? (int)w : -EIO);   /* 0 bytes: no progress */
-            return;
-        }
-        g->done += (size_t)w;
+    int rc = vfs_pwrite_all(vfs, g->fd, g->buf + g->done, g->len - g->done, g->off + g->done);
+    if (rc < 0) {
+        g->status = seg_errno_to_chalk(rc);
+        return;
     }
+    g->done = g->len;
     if (!g->sync) return;
     uint64_t t0 = log_now_usec();
-    int rc = vfs->fdatasync(vfs->ctx, g->fd);
+    rc = vfs->fdatasync(vfs->ctx, g->fd);
     g->fsync_usec = log_now_usec() - t0;
     if (rc < 0) g->status = seg_errno_to_chalk(rc);
     else g->synced = 1;

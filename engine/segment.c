@@ -35,6 +35,17 @@ void seg_path(char *buf, size_t cap, const char *dir, uint32_t id, const char *s
     snprintf(buf, cap, "%s/%010u%s", dir, id, suffix);
 }
 
+int vfs_pwrite_all(const struct chalk_vfs *vfs, int fd, const void *buf, size_t n, uint64_t off)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = vfs->pwrite(vfs->ctx, fd, (const uint8_t *)buf + done, n - done, off + done);
+        if (w < 0) return (int)w;
+        if (w == 0) return -EIO;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 int seg_errno_to_chalk(int neg_errno)
 {
     if (neg_errno == -ENOSPC || neg_errno == -EDQUOT) return CHALK_ENOSPC;
@@ -97,8 +108,7 @@ int seg_create(const struct chalk_vfs *vfs, const char *dir, uint32_t id,
     int fd = vfs->open(vfs->ctx, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return seg_errno_to_chalk(fd);
     seg_header_encode(hdr, id, flags);
-    ssize_t w = vfs->pwrite(vfs->ctx, fd, hdr, sizeof hdr, 0);
-    int rc = w < 0 ? (int)w : (w == (ssize_t)sizeof hdr ? 0 : -EIO);
+    int rc = vfs_pwrite_all(vfs, fd, hdr, sizeof hdr, 0);
     /* Why fdatasync the header now: a segment whose header never reached the
      * disk would read as garbage after a crash. Why fsync the directory: the
      * new name is only durable once its directory entry is; without it a

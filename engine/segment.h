@@ -37,6 +37,11 @@ int seg_list(const char *dir, uint32_t **ids, size_t *n);
 int seg_create(const struct chalk_vfs *vfs, const char *dir, uint32_t id,
                const char *suffix, uint32_t flags, int *fd_out);
 
+/* Write all n bytes at off through the vfs, looping over short writes (they
+ * are normal: a pwrite may write less than asked). 0 or -errno (-EIO when a
+ * write makes no progress). */
+int vfs_pwrite_all(const struct chalk_vfs *vfs, int fd, const void *buf, size_t n, uint64_t off);
+
 /* Map an errno-style negative result (-EIO, -ENOSPC, ...) to a CHALK_E*. */
 int seg_errno_to_chalk(int neg_errno);
 
