@@ -1,0 +1,173 @@
+"""Set commands, differentially against redis-server (same replies, errors
+by text), plus SSCAN coverage, SPOP/SRANDMEMBER rules and restart."""
+import pytest
+import redis
+
+from chalk_harness import start_server
+from redis_peer import RedisPeer
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with start_server() as srv, RedisPeer() as peer:
+        yield srv, peer
+
+
+@pytest.fixture
+def pair(servers):
+    srv, peer = servers
+    a = redis.Redis(port=srv.port)
+    b = redis.Redis(port=peer.port)
+    a.flushall()
+    b.flushall()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def run(r, args):
+    try:
+        return r.execute_command(*args)
+    except redis.ResponseError as e:
+        return "ERR " + str(e)
+
+
+def same(pair, script, unordered=()):
+    """Run each line on both servers; lines whose command is in `unordered`
+    compare their array replies as sorted lists."""
+    a, b = pair
+    for line in script.strip().splitlines():
+        args = line.split()
+        x, y = run(a, args), run(b, args)
+        if args[0].lower() in unordered and isinstance(x, list) and isinstance(y, list):
+            x, y = sorted(x), sorted(y)
+        assert x == y, f"{line!r}: chalk {x!r} != redis {y!r}"
+
+
+SCRIPT = """
+sadd s a b c a
+sadd s
+scard s
+scard nokey
+sismember s a
+sismember s z
+sismember nokey a
+smismember s a z b
+smismember nokey a
+smembers s
+smembers nokey
+srem s a a z
+smembers s
+srem nokey a
+sadd t b d e
+sinter s t
+sunion s t
+sdiff s t
+sdiff t s
+sinter s t nokey
+sinter nokey s
+sunion s nokey
+sdiff nokey s
+sinterstore dst s t
+smembers dst
+sunionstore dst s t
+smembers dst
+sdiffstore dst s t
+smembers dst
+sinterstore dst s nokey
+exists dst
+sunionstore s s t
+smembers s
+sintercard 2 s t
+sintercard 2 s t limit 1
+sintercard 2 s t limit 0
+sintercard 0 s
+sintercard 3 s t
+sintercard 2 s t limit -1
+sintercard 2 s t foo 1
+set str x
+sinter str
+sinter s str
+sunionstore dst s str
+sadd str a
+sismember str a
+smove s t c
+smembers s
+smembers t
+smove s t zz
+smove s str c
+smove str s a
+smove t t b
+smove nokey t a
+spop nokey
+spop nokey 3
+spop s -1
+spop s 1 2
+srandmember nokey
+srandmember nokey 3
+srandmember s 0
+sadd big 1 2 3 4 5
+spop big 10
+exists big
+sadd one x
+spop one
+exists one
+sadd mv a
+smove mv newset a
+exists mv
+smembers newset
+"""
+
+
+def test_commands_match_redis(pair):
+    same(pair, SCRIPT, unordered={"smembers", "sinter", "sunion", "sdiff", "spop", "srandmember"})
+
+
+def test_binary_members(pair):
+    a, b = pair
+    for r in pair:
+        r.sadd(b"s", b"\x00", b"", b"a\r\nb", b"\xff" * 300)
+    assert a.smembers(b"s") == b.smembers(b"s")
+    assert a.sismember(b"s", b"") and not a.sismember(b"s", b"\x00\x00")
+    same(pair, "scard s")
+
+
+def test_sscan_covers_every_member(pair):
+    a, _ = pair
+    members = {f"member:{i}" for i in range(1000)}
+    a.sadd("s", *members)
+    seen, cursor = set(), 0
+    while True:
+        cursor, page = a.sscan("s", cursor, count=13)
+        seen.update(page)
+        if cursor == 0:
+            break
+    assert seen == {m.encode() for m in members}
+
+
+def test_spop_and_srandmember_rules(pair):
+    a, _ = pair
+    a.sadd("s", *range(50))
+    popped = a.spop("s", 20)
+    assert len(popped) == 20 and len(set(popped)) == 20
+    assert a.scard("s") == 30
+    assert not any(a.sismember("s", m) for m in popped)
+    r = a.srandmember("s", 10)
+    assert len(set(r)) == 10 and all(a.sismember("s", m) for m in r)
+    assert len(a.srandmember("s", -100)) == 100
+    assert sorted(a.srandmember("s", 1000)) == sorted(a.smembers("s"))
+    rest = a.spop("s", 1000)
+    assert len(rest) == 30 and not a.exists("s")
+
+
+def test_sets_survive_restart():
+    with start_server() as srv:
+        r = srv.client()
+        r.sadd("s", *range(300))
+        r.sadd("t", *range(150, 450))
+        r.sinterstore("i", "s", "t")
+        srv.restart()
+        r = srv.client()
+        assert r.scard("i") == 150
+        assert r.smembers("i") == {str(i) for i in range(150, 300)}
+        assert r.dbsize() == 3
