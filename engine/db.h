@@ -32,6 +32,7 @@
 #include "index.h"
 #include "log.h"
 #include "record.h"
+#include "txn.h"
 
 struct seg_info {
     uint32_t id;
@@ -92,6 +93,7 @@ struct chalk_db {
     uint64_t       recovery_usec;
     uint64_t       truncated_bytes;
     uint64_t       last_everysec_usec;
+    struct db_group group;     /* txn.c: the open atomic group, if any */
     struct unlink_job *unlink_job;      /* compaction.c: deleting old segments */
     pthread_t      unlink_thread;
 };

@@ -197,7 +197,7 @@ static void done_push(struct log *lg, struct log_group *g)
 void log_flush(struct log *lg)
 {
     struct log_group *g = lg->pending;
-    if (!g || lg->inflight) return;
+    if (!g || lg->inflight || lg->hold) return;
     lg->pending = NULL;
     if (lg->failed) {
         /* Never write after a failure: these batches fail with the error. */

@@ -79,6 +79,8 @@ struct log {
     struct log_group *done_head, *done_tail;
     int       failed;          /* CHALK_EIO / CHALK_ENOSPC once a group failed */
     int       flush_requested; /* chalk_flush ran while a group was in flight */
+    int       hold;            /* an atomic group is open (txn.h): log_flush
+                                  leaves pending in memory until it ends */
     uint64_t  unsynced;        /* bytes written since the last fdatasync */
     uint64_t  fsyncs, fsync_usec_total, fsync_usec_max;
     uint64_t  bytes_written;

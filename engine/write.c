@@ -144,7 +144,8 @@ static int apply_batch(chalk_db *db, const chalk_batch *b, uint8_t *p, uint64_t 
     for (size_t i = 0; i < b->n; i++) {
         const struct batch_op *op = &b->ops[i];
         const uint8_t *key = b->data + op->data_off;
-        uint8_t flags = i + 1 == b->n ? REC_F_COMMIT : 0;
+        /* In an atomic group, chalk_group_end flags the group's last record. */
+        uint8_t flags = i + 1 == b->n && !db->group.open ? REC_F_COMMIT : 0;
         size_t sz = record_encode(p, op->kind, flags, seq, op->expire_at_ms, key, op->klen,
                                   key + op->klen, op->vlen);
         uint64_t hash = idx_hash(key, op->klen);
@@ -167,10 +168,12 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
     if (rc) return rc;
     if (b->bytes > UINT32_MAX - SEG_HEADER_SIZE) return CHALK_ETOOBIG;
     if (b->bytes && db->log.tail > SEG_HEADER_SIZE &&
-        db->log.tail + b->bytes > db->opt.segment_size) {
+        db->log.tail + b->bytes > db->opt.segment_size && !db->group.last_bytes) {
         rc = db_roll(db);   /* a batch never spans two segments */
         if (rc) return rc;
     }
+    /* An atomic group with records cannot roll (txn.h): offsets are u32. */
+    if (db->log.tail + b->bytes > UINT32_MAX) return CHALK_ETOOBIG;
     /* Reserve the callback's slot first so that nothing can fail once the
      * batch is applied ("on error nothing was applied"). */
     if (cb && log_reserve_callback(&db->log) != 0) return CHALK_ENOMEM;
@@ -180,11 +183,16 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
         if (!p) return CHALK_ENOMEM;
         /* An ENOMEM while indexing leaves the log and the index disagreeing;
          * the only honest state after that is "failed" (reopen recovers). */
-        if (apply_batch(db, b, p, off, db->next_seq) != 0) {
+        if (apply_batch(db, b, p, off, db->group.open ? db->group.seq : db->next_seq) != 0) {
             db->log.failed = CHALK_ENOMEM;
             return CHALK_ENOMEM;
         }
-        db->next_seq++;
+        if (db->group.open) {          /* txn.c: where its last record is */
+            db->group.last_off = off;
+            db->group.last_bytes = b->bytes;
+        } else {
+            db->next_seq++;
+        }
         db->user_bytes += b->bytes;
     }
     if (cb) log_add_callback(&db->log, cb, arg);   /* slot reserved above */
@@ -243,4 +251,11 @@ int chalk_delete(chalk_db *db, const void *key, size_t klen)
     int rc = write_one(db, REC_DELETE, key, klen, NULL, 0, 0);
     if (rc) return rc;
     return expired ? CHALK_ENOTFOUND : CHALK_OK;
+}
+
+/* The server's WATCH hook: every key a batch writes (chalk_batch_foreach). */
+void chalk_batch_foreach(const chalk_batch *b, chalk_batch_op_fn fn, void *arg)
+{
+    for (size_t i = 0; i < b->n; i++)
+        fn(arg, b->ops[i].kind == REC_DELETE, b->data + b->ops[i].data_off, b->ops[i].klen);
 }

@@ -54,6 +54,8 @@ enum chalk_error {
                               it is closed and reopened (see chalk_write) */
     CHALK_EBUSY     = -11, /* the operation is already running (compaction) */
     CHALK_ECLOSED   = -12, /* the engine is shutting down */
+    CHALK_ECONFLICT = -13, /* chalk_txn_commit: a key the transaction read
+                              was changed by someone else since */
 };
 
 /* A static, human-readable name for a CHALK_E* code ("no such key", ...). */
@@ -330,6 +332,89 @@ typedef struct chalk_stats {
                                            or its index swap) */
 } chalk_stats;
 void chalk_stats_get(chalk_db *db, chalk_stats *out);
+
+/* ---- atomic groups (engine/txn.c) --------------------------------------- */
+/* An atomic group makes several chalk_write() calls ONE batch in the log:
+ * recovery applies all of them or none. Each write still changes the
+ * indexes at once, so a write in the group sees the earlier ones (the
+ * server runs MULTI/EXEC inside one group: INCR x; INCR x → 1, 2).
+ * Callbacks of the group's writes fire after the whole group is durable.
+ *
+ * Rules while a group is open:
+ *   - only chalk_write (and the point operations built on it), reads and
+ *     iterators; chalk_flush and chalk_sync do not submit the group's bytes
+ *     (they stay in memory until chalk_group_end), and chalk_close must not
+ *     be called (an unended group is dropped, as by a crash);
+ *   - the active segment does not roll once the group holds a record: it
+ *     may exceed segment_size by the group's size;
+ *   - a group cannot be rolled back: there is no abort (use chalk_txn for
+ *     that). A failed write inside the group leaves the earlier ones in it.
+ *
+ * chalk_group_begin: CHALK_OK, CHALK_EBUSY (a group is already open),
+ * CHALK_EFAILED (the engine failed earlier).
+ * chalk_group_end: the commit point, in memory: flags the group's last
+ * record COMMIT. CHALK_OK, CHALK_EINVAL (no group open), or CHALK_EFAILED
+ * (the engine failed during the group: the group was not committed and
+ * recovery will drop it). Durability follows as for any write: pass a
+ * callback to chalk_write or call chalk_sync after chalk_group_end. */
+int chalk_group_begin(chalk_db *db);
+int chalk_group_end(chalk_db *db);
+
+/* Visit every operation of b in order: is_delete 1 for a delete, the key
+ * pointer valid during the call only. (The server's WATCH uses it to learn
+ * which keys a write touches.) */
+typedef void (*chalk_batch_op_fn)(void *arg, int is_delete, const void *key, size_t klen);
+void chalk_batch_foreach(const chalk_batch *b, chalk_batch_op_fn fn, void *arg);
+
+/* ---- transactions (engine/txn.c) --------------------------------------- */
+/* An optimistic, serializable read-write transaction for embedded use:
+ *
+ *   chalk_txn *t;
+ *   chalk_txn_begin(db, &t);
+ *   chalk_txn_get(t, "a", 1, &v);           // read; remembers a's version
+ *   chalk_txn_put(t, "a", 1, "9", 1, 0);    // buffered in t, not in db
+ *   chalk_txn_get(t, "a", 1, &v);           // sees "9": its own write
+ *   rc = chalk_txn_commit(t, NULL, NULL);   // ONE batch, or CHALK_ECONFLICT
+ *
+ * Writes are buffered in the transaction; nobody else sees them until
+ * commit, which writes them as ONE batch (all-or-nothing in recovery).
+ * Reads see the transaction's own writes first, then the live database.
+ * Conflict detection (optimistic, like WATCH): every key read through
+ * chalk_txn_get is remembered with its version (the seq of its newest
+ * record, or "absent"); commit fails with CHALK_ECONFLICT, writing nothing,
+ * if any of them has a different version then (written, deleted, expired,
+ * or created). Because the check and the write happen in one step on the
+ * caller's thread, every committed transaction is serializable at its
+ * commit. Keys only written (blind writes) are not checked. A transaction
+ * that will fail may have read values from different moments (no snapshot):
+ * act on them only after a successful commit.
+ * Threading: like the handle, a transaction is used from the db's thread;
+ * it must be committed or aborted before chalk_close. */
+typedef struct chalk_txn chalk_txn;
+
+/* CHALK_OK and *out, or CHALK_ENOMEM. */
+int chalk_txn_begin(chalk_db *db, chalk_txn **out);
+
+/* As chalk_get, but the transaction's own put/delete of key wins.
+ * CHALK_OK and *out (free with chalk_value_free), CHALK_ENOTFOUND, and the
+ * errors of chalk_get; CHALK_ENOMEM if the read could not be remembered. */
+int chalk_txn_get(chalk_txn *t, const void *key, size_t klen, chalk_value *out);
+
+/* Buffer a put / a delete (a delete of a missing key is not an error).
+ * CHALK_OK, CHALK_ETOOBIG, CHALK_ENOMEM. Nothing reaches the db before
+ * chalk_txn_commit. */
+int chalk_txn_put(chalk_txn *t, const void *key, size_t klen,
+                  const void *val, size_t vlen, int64_t expire_at_ms);
+int chalk_txn_delete(chalk_txn *t, const void *key, size_t klen);
+
+/* Validate the reads, then chalk_write() the buffered writes as one batch
+ * with cb/arg (see chalk_write; cb is not called on error). Frees t,
+ * whatever the result. CHALK_OK, CHALK_ECONFLICT (nothing written), or the
+ * errors of chalk_write. */
+int chalk_txn_commit(chalk_txn *t, chalk_commit_cb cb, void *arg);
+
+/* Drop the transaction and its buffered writes. NULL ok. */
+void chalk_txn_abort(chalk_txn *t);
 
 /* ---- the test-only I/O layer ------------------------------------------- */
 /* When chalk_options.vfs is set, the engine performs every file operation
