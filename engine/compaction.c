@@ -386,7 +386,9 @@ static void swap_one(void *arg, idx_entry *e)
     if (!is_source(c, e->segment_id)) return;
     struct live_loc key = { .seg = e->segment_id, .off = e->offset };
     struct live_loc *l = bsearch(&key, c->live, c->nlive, sizeof key, cmp_loc);
-    if (!l || l->seq != e->seq) return;          /* changed since collected: skip */
+    /* A location names one immutable record, so a found l is that record;
+     * the seq compare is a cheap guard, not a case that occurs. */
+    if (!l || l->seq != e->seq) return;
     struct seg_info *from = seg_table_find(&s->db->segs, e->segment_id);
     struct seg_info *to = l->new_seg ? seg_table_find(&s->db->segs, l->new_seg) : NULL;
     if (!from || (l->new_seg && !to)) return;

@@ -251,6 +251,75 @@ static void test_snapshot_survives_compaction(void **state)
     for (int i = 0; i < NKEYS; i++) free(old.val[i]);
 }
 
+/* Compaction's caller-side phases run in slices of a few thousand keys,
+ * one per chalk_poll. With 20 000 keys there are several slices of both
+ * the collection and the swap; writes, deletes and expiring keys between
+ * slices must all survive, and the result must match a model. */
+static void test_writes_between_compaction_slices(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 20000 };
+    uint32_t *ver = calloc(N, sizeof *ver);    /* 0 = absent, else value version */
+    chalk_db *db = open_db(f);
+    char k[16], v[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "s%05d", i);
+        int vl = snprintf(v, sizeof v, "v%u", 1u);
+        assert_int_equal(chalk_put(db, k, 6, v, (size_t)vl, 0), CHALK_OK);
+        ver[i] = 1;
+    }
+    for (int i = 0; i < N; i += 2) {           /* half dead: worth compacting */
+        snprintf(k, sizeof k, "s%05d", i);
+        assert_int_equal(chalk_put(db, k, 6, "v2", 2, 0), CHALK_OK);
+        ver[i] = 2;
+    }
+    chalk_stats st;
+    assert_int_equal(chalk_compact(db), CHALK_OK);
+    int polls = 0;
+    for (;;) {
+        for (int j = 0; j < 40; j++) {         /* writes between slices */
+            int i = (int)(rnd(f) % N);
+            snprintf(k, sizeof k, "s%05d", i);
+            int what = (int)(rnd(f) % 3);
+            if (what == 0) {
+                assert_int_equal(chalk_delete(db, k, 6), ver[i] ? CHALK_OK : CHALK_ENOTFOUND);
+                ver[i] = 0;
+            } else if (what == 1) {
+                ver[i] += 10;
+                int vl = snprintf(v, sizeof v, "v%u", ver[i]);
+                assert_int_equal(chalk_put(db, k, 6, v, (size_t)vl, 0), CHALK_OK);
+            } else {
+                assert_int_equal(chalk_put(db, k, 6, "x", 1, wall_ms() - 1), CHALK_OK);
+                ver[i] = 0;
+            }
+        }
+        chalk_poll(db);
+        polls++;
+        chalk_stats_get(db, &st);
+        if (st.compactions == 1 || polls > 100000) break;
+    }
+    assert_int_equal(st.compactions, 1);
+    assert_true(polls > 2);                    /* really sliced */
+    assert_int_equal(db_check_invariants(db), 0);
+    for (int round = 0; round < 2; round++) {  /* now, and after a reopen */
+        for (int i = 0; i < N; i++) {
+            snprintf(k, sizeof k, "s%05d", i);
+            chalk_value val;
+            int rc = chalk_get(db, k, 6, &val);
+            if (!ver[i]) { assert_int_equal(rc, CHALK_ENOTFOUND); continue; }
+            assert_int_equal(rc, CHALK_OK);
+            int vl = snprintf(v, sizeof v, "v%u", ver[i]);
+            assert_int_equal(val.len, (size_t)vl);
+            assert_memory_equal(val.data, v, (size_t)vl);
+            chalk_value_free(&val);
+        }
+        assert_int_equal(chalk_close(db), CHALK_OK);
+        db = open_db(f);
+    }
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    free(ver);
+}
+
 static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
 
 #define BOTH(fn) \
@@ -263,6 +332,7 @@ int main(void)
         BOTH(test_random_ops_reopen_compact),
         BOTH(test_corrupt_hint_same_result),
         BOTH(test_snapshot_survives_compaction),
+        BOTH(test_writes_between_compaction_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
