@@ -34,10 +34,18 @@ def run(r, args):
         return "ERR " + str(e)
 
 
+def raw(r):
+    """The same connection pool, without redis-py's reply conversions, so
+    that both servers' replies are compared as they came."""
+    c = redis.Redis(connection_pool=r.connection_pool)
+    c.response_callbacks = {}
+    return c
+
+
 def same(pair, script, unordered=()):
     """Run each line on both servers; lines whose command is in `unordered`
     compare their array replies as sorted lists."""
-    a, b = pair
+    a, b = raw(pair[0]), raw(pair[1])
     for line in script.strip().splitlines():
         args = line.split()
         x, y = run(a, args), run(b, args)
