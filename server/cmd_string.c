@@ -362,13 +362,16 @@ static int mset_write(client *c)
         return CHALK_ENOMEM;
     for (int i = 1; i + 1 < c->argc; i += 2) {
         ks_buf ek, ev;
+        int rc = ks_replace_prepare(b, c->db, KEY(i));
+        if (rc != CHALK_OK)
+            return rc;
         if (ks_key(&ek, c->db, KEY(i)) < 0)
             return CHALK_ENOMEM;
         if (ks_value(&ev, KS_STRING, c->argv[i + 1].ptr, c->argv[i + 1].len) < 0) {
             ks_free(&ek);
             return CHALK_ENOMEM;
         }
-        int rc = chalk_batch_put(b, ek.p, ek.len, ev.p, ev.len, 0);
+        rc = chalk_batch_put(b, ek.p, ek.len, ev.p, ev.len, 0);
         ks_free(&ek);
         ks_free(&ev);
         if (rc != CHALK_OK)

@@ -170,20 +170,59 @@ int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const 
     return key_members(b, ks_type_of(v), db, src, srclen, -1, NULL, 0, true);
 }
 
+/* A string write replaces whatever the key held; if that was a
+ * collection, its sub-records must go in the same batch. To spare SET of a
+ * string over a string an extra read, the type is read only when the old
+ * record is small enough to be a collection's main record (composite.h:
+ * 9 or 25 bytes); chalk_locate never touches the disk. An old key that
+ * has expired is expired first (its members get their grave). */
+enum { KS_MAX_COLLECTION_MAIN = 64 };
+
+int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen)
+{
+    ks_buf ek;
+    chalk_location loc;
+    if (ks_key(&ek, db, key, klen) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_locate(server.db, ek.p, ek.len, &loc);
+    if (rc != CHALK_OK || loc.value_size > KS_MAX_COLLECTION_MAIN) {
+        ks_free(&ek);
+        return CHALK_OK;                    /* absent, or surely a string */
+    }
+    chalk_value v;
+    rc = chalk_get(server.db, ek.p, ek.len, &v);
+    if (rc == CHALK_ENOTFOUND)
+        expire_if_needed(ek.p, ek.len);
+    ks_free(&ek);
+    if (rc == CHALK_ENOTFOUND)
+        return CHALK_OK;
+    if (rc != CHALK_OK)
+        return rc;
+    int type = ks_type_of(&v);
+    chalk_value_free(&v);
+    return type == KS_STRING ? CHALK_OK : key_members(b, type, db, key, klen, -1, NULL, 0, true);
+}
+
 int ks_set_string(client *c, int db, const void *key, size_t klen, const void *val, size_t vlen,
                   int64_t expire_at_ms)
 {
     ks_buf ek, ev;
+    chalk_batch *b = ks_batch();
+    if (!b)
+        return CHALK_ENOMEM;
+    int rc = ks_replace_prepare(b, db, key, klen);
+    if (rc != CHALK_OK)
+        return rc;
     if (ks_key(&ek, db, key, klen) < 0)
         return CHALK_ENOMEM;
     if (ks_value(&ev, KS_STRING, val, vlen) < 0) {
         ks_free(&ek);
         return CHALK_ENOMEM;
     }
-    int rc = server_put(c, ek.p, ek.len, ev.p, ev.len, expire_at_ms);
+    rc = chalk_batch_put(b, ek.p, ek.len, ev.p, ev.len, expire_at_ms);
     ks_free(&ek);
     ks_free(&ev);
-    return rc;
+    return rc == CHALK_OK ? server_write(c, b) : rc;
 }
 
 int ks_get_string(client *c, int db, const void *key, size_t klen, chalk_value *v, bool count_read)

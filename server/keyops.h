@@ -65,7 +65,14 @@ int ks_copy_key(chalk_batch *b, int srcdb, const void *src, size_t srclen, const
 int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const chalk_value *v,
                   int dstdb, const void *dst, size_t dstlen, int64_t expire_at_ms);
 
-/* Store a string value (type byte + bytes) for key in db through
+/* Before a write that replaces key's value with a string (SET, MSET):
+ * add to b the deletes of the sub-records the key owns if it holds a
+ * collection. Memory-only unless the old record is tiny. CHALK_OK or a
+ * CHALK_E* error. */
+int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen);
+
+/* Store a string value (type byte + bytes) for key in db, replacing
+ * whatever it held (a collection's sub-records too), through
  * server_write (so under appendfsync always the reply written after this
  * call is held until durable). Returns CHALK_OK or a CHALK_E* error. */
 int ks_set_string(client *c, int db, const void *key, size_t klen, const void *val, size_t vlen,
