@@ -338,6 +338,10 @@ void server_shutdown(void)
                    server.shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
     server_log(LL_WARNING, "User requested shutdown...");
     for (int i = 0; i < server.nlisten; i++) {
+        /* shutdown() first: an io_uring accept in flight holds a reference
+         * to the socket, so close() alone would leave the port listening
+         * until the ring is torn down; shutdown stops it now. */
+        shutdown(server.listen_fds[i], SHUT_RDWR);
         close(server.listen_fds[i]);
         if (server.listen_unix[i])
             unlink(server.cfg.unixsocket);
