@@ -173,10 +173,11 @@ int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const 
 /* A string write replaces whatever the key held; if that was a
  * collection, its sub-records must go in the same batch. To spare SET of a
  * string over a string an extra read, the type is read only when the old
- * record is small enough to be a collection's main record (composite.h:
- * 9 or 25 bytes); chalk_locate never touches the disk. An old key that
- * has expired is expired first (its members get their grave). */
-enum { KS_MAX_COLLECTION_MAIN = 64 };
+ * value has the size of a collection's main record (composite.h: 9 bytes,
+ * 25 for a list); chalk_locate never touches the disk. If composite.h's
+ * sizes change, test_keys.py's "drop_its_members" test fails. An old key
+ * that has expired is expired first (its members get their grave). */
+static bool maybe_collection(uint32_t value_size) { return value_size == 9 || value_size == 25; }
 
 int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen)
 {
@@ -185,7 +186,7 @@ int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen)
     if (ks_key(&ek, db, key, klen) < 0)
         return CHALK_ENOMEM;
     int rc = chalk_locate(server.db, ek.p, ek.len, &loc);
-    if (rc != CHALK_OK || loc.value_size > KS_MAX_COLLECTION_MAIN) {
+    if (rc != CHALK_OK || !maybe_collection(loc.value_size)) {
         ks_free(&ek);
         return CHALK_OK;                    /* absent, or surely a string */
     }

@@ -67,7 +67,8 @@ int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const 
 
 /* Before a write that replaces key's value with a string (SET, MSET):
  * add to b the deletes of the sub-records the key owns if it holds a
- * collection. Memory-only unless the old record is tiny. CHALK_OK or a
+ * collection. Memory-only unless the old value could be a collection's
+ * main record (9 or 25 bytes). CHALK_OK or a
  * CHALK_E* error. */
 int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen);
 
