@@ -33,6 +33,11 @@
  *                    consistent prefix with every acknowledged batch.
  *   roll_errors      Creating the next segment or syncing the directory
  *                    fails at a roll: same checks.
+ *   recovery_io_errors
+ *                    After a crash that left a torn tail, the recovery's
+ *                    own I/O fails (the cut, its sync, reopening or creating
+ *                    a segment): open fails, or the store it opens takes
+ *                    more batches and reopens with all of them, in order.
  *   write_enospc     The Nth pwrite fails with ENOSPC (once, or for good):
  *                    the batch fails with CHALK_ENOSPC, nothing later is
  *                    acknowledged, and a reopen — with or without a crash —
@@ -465,6 +470,74 @@ static void test_write_enospc(void **state)
     }
 }
 
+/* The recovery's own I/O fails (cutting the torn tail, syncing the cut,
+ * reopening the segment, creating one): open must fail, or succeed in a
+ * state that later writes cannot corrupt. After a crash that left a torn
+ * tail, open with the nth op of `kinds` failing; if it opens, append the
+ * next batches the model has, close, and reopen with the real OS: every
+ * appended batch acknowledged must be there, on top of a prefix. */
+/* Returns 0 if the fault did not fire, 1 if open failed, 2 if it opened. */
+static int recovery_error_run(uint64_t seed, uint64_t crash_op, unsigned kinds, uint64_t nth)
+{
+    struct run r;
+    char why[512];
+    chalk_options o;
+    chalk_db *db = NULL;
+    run_init(&r, seed, crash_op, FAULT_CRASH_PREFIX_GARBAGE);
+    fault_vfs_crash_at(r.fv, crash_op);
+    write_phase(&r);
+    int last_ok = check_acks(&r);
+    assert_int_equal(fault_vfs_apply_crash(r.fv, FAULT_CRASH_PREFIX_GARBAGE), 0);
+    snprintf(r.ctx + strlen(r.ctx), sizeof r.ctx - strlen(r.ctx),
+             " recovery fails op kinds=%#x nth=%llu", kinds, (unsigned long long)nth);
+    fault_vfs_fail_nth(r.fv, kinds, nth, EIO, 0);
+    options_for(&o, &r, fault_vfs_get(r.fv));
+    int opened = chalk_open(r.dir, &o, &db) == CHALK_OK;
+    int outcome = fault_vfs_injected(r.fv) ? 1 + opened : 0;
+    if (opened) {
+        int k = cm_find_prefix(r.w, db, last_ok + 1, why, sizeof why);
+        if (k < 0)
+            fail_msg("%s: opened despite the error, but: %s", r.ctx, why);
+        int end = k + 4 < cm_nbatches(r.w) ? k + 4 : cm_nbatches(r.w);
+        chalk_batch *b = chalk_batch_new();
+        for (int i = k; i < end; i++) {
+            assert_int_equal(cm_fill_batch(r.w, i, b), 0);
+            if (chalk_write_sync(db, b) != CHALK_OK)
+                end = i;              /* refused: the store knows it failed */
+        }
+        chalk_batch_free(b);
+        chalk_close(db);
+        fault_vfs_reset(r.fv);
+        options_for(&o, &r, NULL);
+        assert_int_equal(chalk_open(r.dir, &o, &db), CHALK_OK);
+        /* Batches k..end-1 were acknowledged; a refused one may be there
+         * too (its bytes reached the file), nothing else may. */
+        if (cm_find_prefix(r.w, db, end, why, sizeof why) < 0)
+            fail_msg("%s: after appending batches %d..%d and reopening: %s", r.ctx, k, end - 1, why);
+        chalk_close(db);
+    } else {
+        fault_vfs_reset(r.fv);
+        reopen_and_check(&r, last_ok);
+    }
+    run_free(&r);
+    return outcome;
+}
+
+static void test_recovery_io_errors(void **state)
+{
+    static const unsigned kinds[] = { FAULT_OP_TRUNCATE, FAULT_OP_SYNC, FAULT_OP_OPEN,
+                                      FAULT_OP_WRITE, FAULT_OP_SYNC_DIR };
+    int outcomes[3] = { 0 };
+    for (uint64_t seed = 4000; seed < 4000 + CRASH_SEEDS / 4; seed++)
+        for (uint64_t crash_op = 20; crash_op <= 60; crash_op += 8)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+                for (uint64_t nth = 1; nth <= 3; nth++)
+                    outcomes[recovery_error_run(seed, crash_op, kinds[k], nth)]++;
+    print_message("faults in recovery: %d refused the open, %d opened; %d fired later or not\n",
+                  outcomes[1], outcomes[2], outcomes[0]);
+    assert_true(outcomes[1] > 0);
+}
+
 /* Failures of the operations a segment roll makes: creating the file,
  * syncing the directory, closing the old one. */
 static void test_roll_errors(void **state)
@@ -567,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_fsync_eio),
         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_roll_errors),
+        cmocka_unit_test(test_recovery_io_errors),
         cmocka_unit_test(test_crash_points),
         cmocka_unit_test(test_crash_points_weaker_policies),
         cmocka_unit_test(test_crash_during_recovery),
