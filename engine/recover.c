@@ -23,6 +23,10 @@
  *       hold unsynced bytes: db_roll syncs a segment before the next exists.
  *   R5. Anywhere else it is corruption: open fails with CHALK_ECORRUPT
  *       naming the file and offset, unless options.repair truncates there.
+ *       Cost of hint files: a merged segment loaded from its hint is not
+ *       read at open, so a bit flip in it is found when that value is read
+ *       (chalk_get returns CHALK_ECORRUPT, never the bad bytes) or by
+ *       chalk-check, not at open. Bitcask makes the same trade.
  *
  * @interview(storage.recovery): How does a log-structured store recover
  * after a crash, and how does it tell a torn write from corruption? It
