@@ -51,6 +51,8 @@ EXAMPLES = {
              ["Redlock over 3 servers", "A: locked on 3/3"]),
     "sharding": (2, ["DEL", "INCR", "INCRBY"],
                  ["ring: 3 servers, 480 points"]),
+    "resilience": (0, ["GET", "INCR"],
+                   ["0 connection attempt(s)", "breaker open", "breaker closed"]),
 }
 
 
