@@ -192,6 +192,17 @@ LCS_SCRIPT = [
     ("LCS", "b", "a", "IDX"),
 ]
 
+HOSTILE_SCRIPT = [("SET", "k", "value"), ("SET", "n", "5")] + [
+    line for v in HOSTILE for line in [
+        ("SETEX", "k", v, "x"), ("PSETEX", "k", v, "x"), ("SET", "k", "x", "EX", v),
+        ("SET", "k", "x", "PX", v), ("SET", "k", "x", "EXAT", v), ("SET", "k", "x", "PXAT", v),
+        ("SET", "k", "value"), ("GETEX", "k", "EX", v), ("GETEX", "k", "PX", v),
+        ("GETEX", "k", "EXAT", v), ("GETEX", "k", "PXAT", v), ("SET", "k", "value"),
+        ("INCRBY", "n", v), ("DECRBY", "n", v), ("SET", "n", "5"), ("INCRBYFLOAT", "n", v),
+        ("SET", "n", "5"), ("GETRANGE", "k", v, v), ("GETRANGE", "k", "0", v),
+        ("SUBSTR", "k", v, "-1"), ("SETRANGE", "k", v, "x"), ("GET", "k"), ("SET", "k", "value"),
+        ("LCS", "k", "n", "IDX", "MINMATCHLEN", v), ("EXISTS", "k", "n")]]
+
 ARITY_SCRIPT = [
     ("GET",), ("GET", "a", "b"), ("SET", "a"), ("SETNX", "a"), ("SETEX", "a", "1"),
     ("MGET",), ("APPEND", "a"), ("INCR",), ("INCRBY", "a"), ("GETRANGE", "a", "1"),
@@ -201,9 +212,9 @@ ARITY_SCRIPT = [
 
 @pytest.mark.parametrize("script", [SET_SCRIPT, GETEX_SCRIPT, MULTI_SCRIPT, APPEND_SCRIPT,
                                     INCR_SCRIPT, FLOAT_SCRIPT, RANGE_SCRIPT, SETRANGE_SCRIPT,
-                                    LCS_SCRIPT, ARITY_SCRIPT],
+                                    LCS_SCRIPT, HOSTILE_SCRIPT, ARITY_SCRIPT],
                          ids=["set", "getex", "mset", "append", "incr", "incrbyfloat", "getrange",
-                              "setrange", "lcs", "arity"])
+                              "setrange", "lcs", "hostile-integers", "arity"])
 def test_same_bytes_as_redis(both, script):
     both.run(script)
 
