@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "multi.h"
 #include "server.h"
 #include "util.h"
 
@@ -175,6 +176,7 @@ static void reset_command(client *c)
         server.nmonitors--;
     }
     c->flags &= ~(uint32_t)CLIENT_NO_EVICT;
+    multi_reset(c);                      /* DISCARD + UNWATCH (multi.c) */
     reply_simple(c, "RESET");
 }
 

@@ -43,6 +43,7 @@
 #include <strings.h>
 
 #include "keyspace.h"
+#include "multi.h"
 #include "util.h"
 
 /* Generated from the list of server/cmd_*.c files (server/CMakeLists.txt). */
@@ -288,6 +289,8 @@ static void call(client *c, command *cmd)
         latency_add_sample("command", dur / 1000);
 }
 
+void command_call(client *c, command *cmd) { call(c, cmd); }
+
 int process_command(client *c)
 {
     c->last_ms = now_ms();
@@ -300,10 +303,14 @@ int process_command(client *c)
         return PC_DONE;
     }
     command *cmd = resolve(c);
-    if (!cmd || !allowed(c, cmd))
+    if (!cmd || !allowed(c, cmd)) {
+        multi_flag_error(c);               /* in MULTI: EXEC → EXECABORT */
         return PC_DONE;
+    }
     if (must_wait(c, cmd))
         return PC_WAIT;
+    if (multi_queue(c, cmd))               /* in MULTI: +QUEUED (multi.c) */
+        return PC_DONE;
     call(c, cmd);
     return PC_DONE;
 }
@@ -364,7 +371,7 @@ int server_write(client *c, const chalk_batch *b)
 {
     if (!server.db)
         return CHALK_ECLOSED;
-    bool hold = c && server.cfg.appendfsync == FSYNC_ALWAYS;
+    bool hold = c && server.cfg.appendfsync == FSYNC_ALWAYS && multi_holds_reply(c);
     if (hold && hold_reply_begin(c) < 0)
         hold = false;                      /* cannot happen: must_wait() */
     int rc = chalk_write(server.db, b, hold ? commit_done : NULL, hold ? c : NULL);
@@ -372,8 +379,10 @@ int server_write(client *c, const chalk_batch *b)
         c->held_count--;                   /* never submitted: undo */
         c->commits_pending--;
     }
-    if (rc == CHALK_OK)
+    if (rc == CHALK_OK) {
         server.dirty += chalk_batch_count(b);
+        multi_touch_batch(b);              /* WATCH: whoever watches these keys */
+    }
     return rc;
 }
 

@@ -85,6 +85,8 @@ enum { PC_DONE = 0, PC_WAIT = 1 };
 /* Run c->argv: look up, check, call, account. PC_WAIT: the command must
  * wait (CLIENT PAUSE, too many held replies); argv is kept for later. */
 int process_command(client *c);
+/* Run an already resolved command with call()'s accounting (EXEC). */
+void command_call(client *c, command *cmd);
 
 /* ---- argument helpers: on failure they reply Redis's error and return
  * false, so a handler just returns. ------------------------------------ */

@@ -47,6 +47,7 @@
 
 #include "commands.h"
 #include "loop.h"
+#include "multi.h"
 #include "reply.h"
 #include "server.h"
 
@@ -169,6 +170,7 @@ void client_free_now(client *c)
     server.nclients--;
     if (c->fd >= 0)
         close(c->fd);
+    multi_client_free(c);                  /* UNWATCH, drop a MULTI queue */
     resp_parser_free(&c->parser);
     for (reply_block *b = c->reply_head, *n; b; b = n) {
         n = b->next;

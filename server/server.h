@@ -114,6 +114,7 @@ struct client {
     client *ready_next;       /* server.ready: has unparsed bytes to run */
     client *close_next;       /* server.to_close */
     bool cmd_ready;           /* argv parsed, waiting to run (paused) */
+    struct multi_state *mstate; /* multi.c: MULTI queue, WATCHed keys; NULL if unused */
 };
 
 /* ---- the server -------------------------------------------------------- */
@@ -189,6 +190,7 @@ struct server {
     struct command *commands;         /* the dispatch table (commands.c) */
     int ncommands;
     chalk_batch *scratch;             /* reused by server_put/server_del */
+    struct multi_shared *multi;       /* multi.c: WATCHed keys → clients, EXEC state */
 };
 
 extern struct server server;

@@ -1,0 +1,49 @@
+/*
+ * multi.h — MULTI / EXEC / DISCARD / WATCH / UNWATCH (multi.c) and the hooks
+ * other server files call. The commands' table rows are in cmd_multi.c.
+ *
+ * Hooks (each a single call in someone else's file):
+ *   process_command  multi_flag_error() when a command is refused while
+ *                    queueing (unknown, wrong arity, NOAUTH), then
+ *                    multi_queue() before running anything
+ *   server_write     multi_holds_reply() to learn whether this write holds
+ *                    its own reply, multi_touch_batch() after every write
+ *                    (commands, expiry, FLUSHALL...: they all pass there)
+ *   client_free_now  multi_client_free()
+ *   RESET            multi_reset()
+ */
+#ifndef CHALK_MULTI_H
+#define CHALK_MULTI_H
+
+#include <stdbool.h>
+
+#include <chalk/engine.h>
+
+typedef struct client client;
+struct command;
+
+/* Inside MULTI, a command refused before it could be queued makes EXEC
+ * fail with EXECABORT. No-op outside MULTI. */
+void multi_flag_error(client *c);
+/* Inside MULTI: queue cmd (reply +QUEUED, or refuse it) and return true;
+ * EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once (false). */
+bool multi_queue(client *c, struct command *cmd);
+/* false while EXEC runs: its writes share EXEC's one held reply. */
+bool multi_holds_reply(const client *c);
+/* Every key written by b: the clients that WATCH it will fail their EXEC. */
+void multi_touch_batch(const chalk_batch *b);
+/* True while c's EXEC runs its queued commands (a blocking command must
+ * then not block: Redis runs BLPOP in MULTI as LPOP). */
+bool multi_in_exec(const client *c);
+void multi_client_free(client *c);
+void multi_reset(client *c);         /* DISCARD + UNWATCH, no reply */
+void multi_server_free(void);
+
+/* The handlers, registered by cmd_multi.c. */
+void multi_command(client *c);
+void exec_command(client *c);
+void discard_command(client *c);
+void watch_command(client *c);
+void unwatch_command(client *c);
+
+#endif /* CHALK_MULTI_H */
