@@ -55,19 +55,19 @@ static int single_server(chalkc_conn *a, chalkc_conn *b)
 {
     int failed = 0;
     chalkc_reply_free(ex_cmd(a, "DEL lock:report fence:counter fence:last"));
-    printf("one server: SET lock:report <token> NX PX 300\n");
-    chalkc_reply *r = ex_cmd(a, "SET lock:report token-A NX PX 300");
+    printf("one server: SET lock:report <token> NX PX 1000\n");
+    chalkc_reply *r = ex_cmd(a, "SET lock:report token-A NX PX 1000");
     failed |= ex_check(r->type == CHALKC_REPLY_STATUS, "A takes the lock");
     chalkc_reply_free(r);
     long long fence_a = ex_int(a, "INCR fence:counter");
-    r = ex_cmd(b, "SET lock:report token-B NX PX 300");
+    r = ex_cmd(b, "SET lock:report token-B NX PX 1000");
     failed |= ex_check(r->type == CHALKC_REPLY_NIL, "B is refused while A holds it");
     chalkc_reply_free(r);
     failed |= ex_check(chalkc_compare_and_delete(b, "lock:report", "token-B") == 0,
                        "B cannot release A's lock (wrong token)");
-    printf("  A pauses (think GC) for 400 ms: its lease expires\n");
-    ex_sleep_ms(400);
-    r = ex_cmd(b, "SET lock:report token-B NX PX 300");
+    printf("  A pauses (think GC) for 1100 ms: its lease expires\n");
+    ex_sleep_ms(1100);
+    r = ex_cmd(b, "SET lock:report token-B NX PX 1000");
     failed |= ex_check(r->type == CHALKC_REPLY_STATUS, "B takes the expired lock");
     chalkc_reply_free(r);
     long long fence_b = ex_int(b, "INCR fence:counter");

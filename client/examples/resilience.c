@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     po.conn.port = px.port;
     chalkc_pool *pool;
     chalkc_pool_new(&po, &pool);
-    chalkc_breaker *br = chalkc_breaker_new(3, 500);
+    chalkc_breaker *br = chalkc_breaker_new(3, 1000);
     chalkc_retry_policy rp = {.max_attempts = 3, .base_delay_ms = 20, .max_delay_ms = 200};
     uint64_t rng = 7;
     printf("backoff caps 20, 40, 80 ms; full jitter draws e.g. %d, %d, %d ms\n",
@@ -184,9 +184,9 @@ int main(int argc, char **argv)
                        "three consecutive failures opened the breaker");
     failed |= ex_check(call(pool, br, &px, &rp, 1, "GET", "res:k") == 0,
                        "while open, calls fail fast: no connection attempted");
-    printf("server back; waiting out the 500 ms cool-down:\n");
+    printf("server back; waiting out the 1000 ms cool-down:\n");
     atomic_store(&px.down, 0);
-    ex_sleep_ms(550);
+    ex_sleep_ms(1050);
     failed |= ex_check(call(pool, br, &px, &rp, 1, "GET", "res:k") == 1,
                        "one half-open trial call went through");
     failed |= ex_check(chalkc_breaker_get_state(br) == CHALKC_BREAKER_CLOSED,
