@@ -110,6 +110,26 @@ static int is_aggregate(const chalkc_reply *r)
 
 static void format_tty(sbuf *b, const chalkc_reply *r, const char *prefix);
 
+/* Does the TTY format print r on several lines? (Then a map value starts
+ * on a line of its own, as redis-cli 7 does for alignment.) */
+static int is_multiline(const chalkc_reply *r)
+{
+    switch (r->type) {
+    case CHALKC_REPLY_ARRAY:
+    case CHALKC_REPLY_SET:
+    case CHALKC_REPLY_PUSH:
+        if (r->elements == 0)
+            return 0;
+        return r->elements > 1 || is_multiline(r->element[0]);
+    case CHALKC_REPLY_MAP:
+        if (r->elements == 0)
+            return 0;
+        return r->elements > 2 || is_multiline(r->element[1]);
+    default:
+        return 0;
+    }
+}
+
 static void format_tty_empty(sbuf *b, const chalkc_reply *r)
 {
     switch (r->type) {
@@ -152,6 +172,10 @@ static void format_tty_aggregate(sbuf *b, const chalkc_reply *r,
             if (b->len > 0)
                 b->len--; /* drop the key's newline */
             sb_puts(b, " => ");
+            if (is_multiline(r->element[i])) {
+                sb_puts(b, "\n");
+                sb_puts(b, child_prefix);
+            }
             format_tty(b, r->element[i], child_prefix);
         }
     }

@@ -51,6 +51,9 @@ COMMANDS = [
     ["DEBUG", "PROTOCOL", "map"], ["DEBUG", "PROTOCOL", "set"],
     ["DEBUG", "PROTOCOL", "verbatim"],
     ["CONFIG", "GET", "maxmemory*"], ["TYPE", "z"], ["TTL", "s"],
+    ["COMMAND", "DOCS", "SET"], ["COMMAND", "INFO", "GET", "NOSUCH"],
+    ["XINFO", "STREAM", "xs"], ["XINFO", "STREAM", "xs", "FULL"],
+    ["COMMAND", "DOCS", "ZADD", "CLIENT"], ["OBJECT", "FREQ", "s"],
 ]
 
 MODES = [["--no-raw"], ["--raw"], [], ["-3", "--no-raw"], ["-3", "--raw"]]
