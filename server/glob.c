@@ -16,7 +16,10 @@
  * MOST RECENT star one more byte and retry from there; earlier stars never
  * need revisiting (whatever they could absorb, the latest star absorbs
  * too). One loop, two saved positions, no recursion: at most
- * plen × slen element tests, and constant stack.
+ * plen × slen element tests, and constant stack. Before that loop, the
+ * elements after the LAST star are matched against the string's last
+ * bytes (they can match nowhere else), which rejects most keys of a
+ * "*suffix" pattern in O(suffix) instead of O(plen × slen).
  *
  * Left out on purpose: compiling a pattern once for the many keys of a
  * KEYS/SCAN call. The cost: each key re-parses the pattern's sets, which
@@ -102,13 +105,10 @@ static bool match_one(const unsigned char *pat, size_t plen, unsigned char c, bo
     }
 }
 
-bool glob_match_bounded(const char *pattern, size_t plen, const char *string, size_t slen,
-                        bool nocase)
+/* The matcher proper: one loop, two saved positions, no recursion. */
+static bool match_run(const unsigned char *pat, size_t plen, const unsigned char *str,
+                      size_t slen, bool nocase)
 {
-    const unsigned char *pat = (const unsigned char *)pattern;
-    const unsigned char *str = (const unsigned char *)string;
-    if (slen == 0)
-        return plen == 0;                      /* Redis: "*" does not match "" */
     size_t p = 0, s = 0;
     size_t star_p = SIZE_MAX, star_s = 0;      /* the most recent '*' */
     while (s < slen) {
@@ -129,4 +129,43 @@ bool glob_match_bounded(const char *pattern, size_t plen, const char *string, si
     while (p < plen && pat[p] == '*')
         p++;
     return p == plen;
+}
+
+/* Where the pattern's last '*' ends (0 if it has none), and in *k the
+ * number of elements after it. Those k elements can only match the
+ * string's LAST k bytes, one each. */
+static size_t after_last_star(const unsigned char *pat, size_t plen, size_t *k)
+{
+    size_t p = 0, after = 0, n = 0;
+    while (p < plen) {
+        size_t used = 1;
+        if (pat[p] == '*') {
+            after = p + 1;
+            n = 0;
+        } else {
+            match_one(pat + p, plen - p, 0, false, &used);
+            n++;
+        }
+        p += used;
+    }
+    *k = n;
+    return after;
+}
+
+/* Anchoring the tail first is the cheap test that rejects most keys
+ * ("*:name" against "user:1:email" fails on its last bytes at once), and
+ * leaves a head that ends in '*' for match_run. */
+bool glob_match_bounded(const char *pattern, size_t plen, const char *string, size_t slen,
+                        bool nocase)
+{
+    const unsigned char *pat = (const unsigned char *)pattern;
+    const unsigned char *str = (const unsigned char *)string;
+    if (slen == 0)
+        return plen == 0;                      /* Redis: "*" does not match "" */
+    size_t k, head = after_last_star(pat, plen, &k);
+    if (head == 0)
+        return match_run(pat, plen, str, slen, nocase);
+    if (k > slen || !match_run(pat + head, plen - head, str + slen - k, k, nocase))
+        return false;
+    return match_run(pat, head, str, slen - k, nocase);
 }
