@@ -261,9 +261,9 @@ int chalk_poll(chalk_db *db)
 
 int chalk_sync(chalk_db *db)
 {
-    /* Whatever the policy, chalk_sync ends with an fdatasync. */
-    if (!db->log.failed && log_request_sync(&db->log) != 0) return CHALK_ENOMEM;
-    log_drain(&db->log);
+    /* Whatever the policy, chalk_sync ends with an fdatasync, done on this
+     * thread: it blocks anyway (log_sync_inline). */
+    log_sync_inline(&db->log);
     log_run_callbacks(&db->log);
     return db->log.failed ? db->log.failed : 0;
 }

@@ -262,12 +262,11 @@ int log_reap(struct log *lg)
     return 1;
 }
 
-void log_drain(struct log *lg)
+/* Sleep until the group in flight completes. */
+static void wait_inflight(struct log *lg)
 {
-    for (;;) {
-        log_reap(lg);
-        log_flush(lg);
-        if (!lg->inflight) break;
+    while (lg->inflight) {
+        if (log_reap(lg)) continue;
         /* Clear, re-check, then sleep: a completion that lands between the
          * reap above and the clear is caught by the second reap. */
         log_clear_signal(lg);
@@ -275,9 +274,59 @@ void log_drain(struct log *lg)
         struct pollfd p = { .fd = lg->efd, .events = POLLIN };
         poll(&p, 1, 1000);
     }
+}
+
+void log_drain(struct log *lg)
+{
+    for (;;) {
+        log_reap(lg);
+        log_flush(lg);
+        if (!lg->inflight) break;
+        wait_inflight(lg);
+    }
     /* Callbacks are waiting: keep the caller's event fd readable so that
      * its loop calls chalk_poll() to run them. */
     if (lg->done_head) log_signal(lg);
+}
+
+/* Short writes are normal: vfs_pwrite_all loops. Never retried on error:
+ * see group_finished(). */
+void log_perform(struct log *lg, struct log_group *g)
+{
+    const struct chalk_vfs *vfs = lg->vfs;
+    int rc = vfs_pwrite_all(vfs, g->fd, g->buf + g->done, g->len - g->done, g->off + g->done);
+    if (rc < 0) {
+        g->status = seg_errno_to_chalk(rc);
+        return;
+    }
+    g->done = g->len;
+    if (!g->sync) return;
+    uint64_t t0 = log_now_usec();
+    rc = vfs->fdatasync(vfs->ctx, g->fd);
+    g->fsync_usec = log_now_usec() - t0;
+    if (rc < 0) g->status = seg_errno_to_chalk(rc);
+    else g->synced = 1;
+}
+
+void log_sync_inline(struct log *lg)
+{
+    wait_inflight(lg);
+    /* An open atomic group (hold) or a failure: the general path. */
+    if (lg->hold || lg->failed) {
+        log_request_sync(lg);
+        log_drain(lg);
+        return;
+    }
+    struct log_group *g = lg->pending ? lg->pending : pending_group(lg);
+    if (!g) {
+        log_drain(lg);
+        return;
+    }
+    lg->pending = NULL;
+    g->sync = 1;
+    lg->inflight = g;           /* for the invariants while it runs */
+    log_perform(lg, g);
+    group_finished(lg, g);
 }
 
 int log_run_callbacks(struct log *lg)

@@ -29,25 +29,6 @@ struct psync_state {
     int             stop;
 };
 
-/* Write what is left of g, then fdatasync if asked. Short writes are
- * normal (a pwrite may write less than asked): loop until done or error. */
-static void perform(struct log *lg, struct log_group *g)
-{
-    const struct chalk_vfs *vfs = lg->vfs;
-    int rc = vfs_pwrite_all(vfs, g->fd, g->buf + g->done, g->len - g->done, g->off + g->done);
-    if (rc < 0) {
-        g->status = seg_errno_to_chalk(rc);
-        return;
-    }
-    g->done = g->len;
-    if (!g->sync) return;
-    uint64_t t0 = log_now_usec();
-    rc = vfs->fdatasync(vfs->ctx, g->fd);
-    g->fsync_usec = log_now_usec() - t0;
-    if (rc < 0) g->status = seg_errno_to_chalk(rc);
-    else g->synced = 1;
-}
-
 static void *psync_thread(void *arg)
 {
     struct log *lg = arg;
@@ -59,7 +40,7 @@ static void *psync_thread(void *arg)
         struct log_group *g = s->job;
         s->job = NULL;
         pthread_mutex_unlock(&s->mu);
-        perform(lg, g);
+        log_perform(lg, g);
         pthread_mutex_lock(&s->mu);
         s->finished = g;
         log_signal(lg);   /* after `finished` is visible: see log_drain */
