@@ -15,6 +15,7 @@
  * process from opening it meanwhile).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -134,9 +135,78 @@ static void shutdown_command(client *c)
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+/* Add to b, for every record of database `from`: its delete (puts false),
+ * or its put under database `to` with the same value and expiry (puts
+ * true). Returns the number of records or a negative CHALK_E* error. */
+static long long add_db_records(chalk_batch *b, int from, int to, bool puts)
+{
+    unsigned char prefix = (unsigned char)from;
+    chalk_iter *it = chalk_iter_new(server.db, NULL);
+    long long n = 0;
+    int rc = CHALK_OK;
+    if (!it)
+        return CHALK_ENOMEM;
+    for (chalk_iter_seek(it, &prefix, 1); chalk_iter_valid(it) && rc == CHALK_OK; chalk_iter_next(it)) {
+        size_t klen;
+        const unsigned char *k = chalk_iter_key(it, &klen);
+        if (klen < 1 || k[0] != prefix)
+            break;
+        n++;
+        if (!puts) {
+            rc = chalk_batch_delete(b, k, klen);
+            continue;
+        }
+        chalk_value v = {0};
+        unsigned char *nk = malloc(klen);
+        rc = nk ? chalk_iter_value(it, &v) : CHALK_ENOMEM;
+        if (rc == CHALK_OK) {
+            memcpy(nk, k, klen);
+            nk[0] = (unsigned char)to;
+            rc = chalk_batch_put(b, nk, klen, v.data, v.len, chalk_iter_expiry(it));
+        }
+        free(nk);
+        chalk_value_free(&v);
+    }
+    chalk_iter_free(it);
+    return rc == CHALK_OK ? n : rc;
+}
+
+/* SWAPDB a b: O(N) here, O(1) in Redis. A database is a key prefix on
+ * disk, so swapping two means rewriting every record of both with the
+ * prefix byte exchanged. It is ONE batch (all deletes, then all puts), so a
+ * crash leaves both databases swapped or neither. */
+static void swapdb_command(client *c)
+{
+    long long a, b;
+    if (!arg_ll_range(c, &c->argv[1], INT32_MIN, INT32_MAX, "invalid first DB index", &a) ||
+        !arg_ll_range(c, &c->argv[2], INT32_MIN, INT32_MAX, "invalid second DB index", &b))
+        return;
+    if (a < 0 || b < 0 || a >= server.cfg.databases || b >= server.cfg.databases) {
+        reply_error(c, ERR_DB_INDEX);
+        return;
+    }
+    chalk_batch *batch = chalk_batch_new();
+    long long rc = batch ? 0 : CHALK_ENOMEM;
+    if (a != b) {
+        if (rc >= 0) rc = add_db_records(batch, (int)a, (int)b, false);
+        if (rc >= 0) rc = add_db_records(batch, (int)b, (int)a, false);
+        if (rc >= 0) rc = add_db_records(batch, (int)a, (int)b, true);
+        if (rc >= 0) rc = add_db_records(batch, (int)b, (int)a, true);
+        if (rc >= 0 && chalk_batch_count(batch))
+            rc = server_write(c, batch);
+    }
+    chalk_batch_free(batch);
+    if (rc < 0)
+        reply_engine_error(c, (int)rc);
+    else
+        reply_ok(c);
+}
+
 static const command_arg flush_oneof[] = {
     {"async", ARG_PURE_TOKEN, "ASYNC", 0, NULL}, {"sync", ARG_PURE_TOKEN, "SYNC", 0, NULL}, {0}};
 static const command_arg flush_args[] = {{"flush-type", ARG_ONEOF, NULL, ARGF_OPTIONAL, flush_oneof}, {0}};
+static const command_arg swapdb_args[] = {
+    {"index1", ARG_INTEGER, NULL, 0, NULL}, {"index2", ARG_INTEGER, NULL, 0, NULL}, {0}};
 static const command_arg bgsave_args[] = {{"schedule", ARG_PURE_TOKEN, "SCHEDULE", ARGF_OPTIONAL, NULL}, {0}};
 static const command_arg save_oneof[] = {
     {"nosave", ARG_PURE_TOKEN, "NOSAVE", 0, NULL}, {"save", ARG_PURE_TOKEN, "SAVE", 0, NULL}, {0}};
@@ -156,6 +226,10 @@ const command_def cmd_server_table[] = {
     {"flushall", flushall_command, -1, CMD_WRITE, 0, 0, 0, "server", "1.0.0",
      "O(N) where N is the total number of keys in all databases",
      "Removes all keys from all databases.", flush_args, NULL},
+    {"swapdb", swapdb_command, 3, CMD_WRITE, 0, 0, 0, "server", "4.0.0",
+     "O(N) in Chalk where N is the number of records of both databases (O(1) in Redis): "
+     "a database is a key prefix, so its records are rewritten, in one atomic batch",
+     "Swaps two Redis databases.", swapdb_args, NULL},
     {"time", time_command, 1, CMD_FAST | CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "2.6.0", "O(1)",
      "Returns the server time.", NULL, NULL},
     {"lastsave", lastsave_command, 1, CMD_FAST | CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "1.0.0", "O(1)",

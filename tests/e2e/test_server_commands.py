@@ -70,8 +70,14 @@ def test_select_and_databases(server):
     assert c.cmd("DBSIZE") == 10
     assert c.cmd("SELECT", "0") == "OK" and c.cmd("DBSIZE") == 0
     assert "db15:keys=10,expires=0" in server.cli("info", "keyspace")
-    assert c.cmd("FLUSHALL") == "OK"
+    # SWAPDB: db 15's keys (and their expiry) move to db 0 and back
+    assert c.cmd("SWAPDB", "0", "15") == "OK"
+    assert c.cmd("DBSIZE") == 10
     assert c.cmd("SELECT", "15") == "OK" and c.cmd("DBSIZE") == 0
+    assert str(c.cmd("SWAPDB", "0", "16")) == "ERR DB index is out of range"
+    assert str(c.cmd("SWAPDB", "x", "1")) == "ERR invalid first DB index"
+    assert c.cmd("FLUSHALL") == "OK"
+    assert c.cmd("SELECT", "0") == "OK" and c.cmd("DBSIZE") == 0
 
 
 def test_client_commands(server):
