@@ -115,6 +115,33 @@ static void fail_then_check(void **state, unsigned kind, int err, int want)
 static void test_fsync_eio_fails_batch(void **state) { fail_then_check(state, FAULT_OP_SYNC, EIO, CHALK_EIO); }
 static void test_write_enospc_fails_batch(void **state) { fail_then_check(state, FAULT_OP_WRITE, ENOSPC, CHALK_ENOSPC); }
 
+/* The blocking path (chalk_write_sync does its own write+fdatasync): an
+ * fsync EIO is returned, never retried, and the engine is failed. */
+static void test_write_sync_fsync_eio(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, f->dir, 1, CHALK_FSYNC_ALWAYS);
+    chalk_batch *b = chalk_batch_new();
+    chalk_batch_put(b, "one", 3, "1", 1, 0);
+    assert_int_equal(chalk_write_sync(db, b), CHALK_OK);
+    fault_vfs_fail_nth(f->fv, FAULT_OP_SYNC, 1, EIO, 0);
+    uint64_t syncs = fault_vfs_ops_of(f->fv, FAULT_OP_SYNC);
+    chalk_batch_clear(b);
+    chalk_batch_put(b, "two", 3, "2", 1, 0);
+    assert_int_equal(chalk_write_sync(db, b), CHALK_EIO);
+    assert_int_equal(fault_vfs_ops_of(f->fv, FAULT_OP_SYNC), syncs + 1);   /* not retried */
+    assert_int_equal(chalk_write_sync(db, b), CHALK_EFAILED);
+    assert_int_equal(chalk_sync(db), CHALK_EIO);
+    chalk_batch_free(b);
+    assert_int_not_equal(chalk_close(db), CHALK_OK);
+    fault_vfs_clear_faults(f->fv);
+    db = open_db(f, f->dir, 0, CHALK_FSYNC_ALWAYS);
+    chalk_value v;
+    assert_int_equal(chalk_get(db, "one", 3, &v), CHALK_OK);
+    chalk_value_free(&v);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 /* Keys 0..59: puts, overwrites, deletes (tombstones in sealed segments over
  * older PUTs), expired ones. Returns the expected set as a bitmap. */
 static void build_base(struct fixture *f, char *expect)
@@ -205,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fsync_eio_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_enospc_fails_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_sync_fsync_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_every_compaction_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
