@@ -1,6 +1,7 @@
 /*
  * cmd_list.c — the list commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN
- * LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH.
+ * LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH, and the
+ * blocking BLPOP BRPOP BLMOVE BRPOPLPUSH (waiting: blocking.c).
  *
  * The one idea: a list is an array laid out in the ordered index. Item i
  * lives at position head + i, [db]['l'][klen][key][pos_encode(head + i)]
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
@@ -122,6 +124,7 @@ static void push_generic(client *c, bool left, bool only_existing)
     if (!cp_commit(c, b))
         return;
     reply_long(c, (long long)m.count);
+    blocking_key_ready(m.db, m.key, m.klen);
 }
 
 static void lpush_command(client *c) { push_generic(c, true, false); }
@@ -569,8 +572,10 @@ static void lmove_generic(client *c, const resp_arg *srckey, const resp_arg *dst
         rc = cp_meta_store(b, dst);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
         reply_bulk(c, v.data, v.len);
+        blocking_key_ready(dst->db, dst->key, dst->klen);
+    }
     chalk_value_free(&v);
 }
 
@@ -591,6 +596,81 @@ static void lmove_command(client *c)
 }
 
 static void rpoplpush_command(client *c) { lmove_generic(c, &c->argv[1], &c->argv[2], false, true); }
+
+/* ---- blocking forms --------------------------------------------------------
+ * Each tries its non-blocking form on the first key that has an element
+ * and whose older waiters are served (blocking_may_serve); finding none,
+ * it waits (blocking_wait), and runs again when woken. */
+
+static void bpop_generic(client *c, bool left)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) {
+        blocking_done(c);
+        return;
+    }
+    for (int i = 1; i < c->argc - 1; i++) {
+        cp_meta m;
+        int found = cp_lookup(c, c->db, &c->argv[i], KS_LIST, &m);
+        if (found < 0) {
+            blocking_done(c);
+            return;
+        }
+        if (!found || !blocking_may_serve(c, m.db, m.key, m.klen))
+            continue;
+        chalk_value v = {0};
+        chalk_batch *b = ks_batch();
+        int rc = b ? list_pop_one(b, &m, left, &v) : CHALK_ENOMEM;
+        if (rc == CHALK_OK)
+            rc = cp_meta_store(b, &m);
+        blocking_done(c);
+        if (rc != CHALK_OK)
+            reply_engine_error(c, rc);
+        else if (cp_commit(c, b)) {
+            reply_array(c, 2);
+            reply_bulk(c, m.key, m.klen);
+            reply_bulk(c, v.data, v.len);
+        }
+        chalk_value_free(&v);
+        return;
+    }
+    if (!blocking_wait(c, ms))
+        reply_null_array(c);
+}
+
+static void blpop_command(client *c) { bpop_generic(c, true); }
+static void brpop_command(client *c) { bpop_generic(c, false); }
+
+static void bmove_generic(client *c, bool from_left, bool to_left, const resp_arg *timeout)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, timeout, &ms)) {
+        blocking_done(c);
+        return;
+    }
+    cp_meta m;
+    int found = cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m);
+    if (found > 0 && blocking_may_serve(c, m.db, m.key, m.klen)) {
+        blocking_done(c);
+        lmove_generic(c, &c->argv[1], &c->argv[2], from_left, to_left);
+        return;
+    }
+    if (found < 0)
+        blocking_done(c);
+    else if (!blocking_wait(c, ms))
+        reply_null(c);
+}
+
+static void blmove_command(client *c)
+{
+    bool from_left, to_left;
+    if (parse_side(c, &c->argv[3], &from_left) && parse_side(c, &c->argv[4], &to_left))
+        bmove_generic(c, from_left, to_left, &c->argv[5]);
+    else
+        blocking_done(c);
+}
+
+static void brpoplpush_command(client *c) { bmove_generic(c, false, true, &c->argv[3]); }
 
 #define LIST_ROW(name, proc, arity, flags, first, last, since, cx, summary)                 \
     {name, proc, arity, flags, first, last, 1, "list", since, cx, summary, NULL, NULL}
@@ -639,5 +719,15 @@ const command_def cmd_list_table[] = {
              "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
     LIST_ROW("rpoplpush", rpoplpush_command, 3, CMD_WRITE | CMD_DENYOOM, 1, 2, "1.2.0", "O(1)",
              "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+    LIST_ROW("blpop", blpop_command, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, "2.0.0",
+             "O(N) where N is the number of provided keys.",
+             "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    LIST_ROW("brpop", brpop_command, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, "2.0.0",
+             "O(N) where N is the number of provided keys.",
+             "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    LIST_ROW("blmove", blmove_command, 6, CMD_WRITE | CMD_DENYOOM | CMD_BLOCKING, 1, 2, "6.2.0", "O(1)",
+             "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+    LIST_ROW("brpoplpush", brpoplpush_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_BLOCKING, 1, 2, "2.2.0", "O(1)",
+             "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
     {0},
 };

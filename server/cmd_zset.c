@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
@@ -187,6 +188,8 @@ static void zadd_generic(client *c, int first, int flags)
     }
     if (changed && !cp_commit(c, b))
         goto out;
+    if (added)
+        blocking_key_ready(m.db, m.key, m.klen);
     if (flags & ZA_INCR) {
         if (aborted)
             reply_null(c);
@@ -587,6 +590,8 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
     m.exists = true;
     if (rc == CHALK_OK && l->n)
         rc = cp_meta_store(b, &m);
+    if (rc == CHALK_OK && l->n)
+        blocking_key_ready(db, dst->ptr, dst->len);   /* runs after this command */
     return rc;
 }
 
@@ -673,6 +678,41 @@ static void pop_generic(client *c, bool max)
 
 static void zpopmin_command(client *c) { pop_generic(c, false); }
 static void zpopmax_command(client *c) { pop_generic(c, true); }
+
+/* BZPOPMIN / BZPOPMAX: the first non-empty key, else wait (blocking.c). */
+static void bzpop_generic(client *c, bool max)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) {
+        blocking_done(c);
+        return;
+    }
+    for (int i = 1; i < c->argc - 1; i++) {
+        cp_meta m;
+        int found = cp_lookup(c, c->db, &c->argv[i], KS_ZSET, &m);
+        if (found < 0) {
+            blocking_done(c);
+            return;
+        }
+        if (!found || !blocking_may_serve(c, m.db, m.key, m.klen))
+            continue;
+        blocking_done(c);
+        zlist l = {0};
+        if (zset_pop(c, &c->argv[i], max, 1, &l) == CHALK_OK && l.n == 1) {
+            reply_array(c, 3);
+            reply_bulk(c, m.key, m.klen);
+            reply_bulk(c, l.v[0].mem, l.v[0].len);
+            reply_score(c, l.v[0].score);
+        }
+        zlist_free(&l);
+        return;
+    }
+    if (!blocking_wait(c, ms))
+        reply_null_array(c);
+}
+
+static void bzpopmin_command(client *c) { bzpop_generic(c, false); }
+static void bzpopmax_command(client *c) { bzpop_generic(c, true); }
 
 static void zrandmember_command(client *c)
 {
@@ -962,5 +1002,11 @@ const command_def cmd_zset_table[] = {
     Z_ROW("zinterstore", zinterstore_command, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.0.0",
           "O(N log(N)) with N the total number of elements in the input sets",
           "Stores the intersect of multiple sorted sets in a key."),
+    Z_ROW("bzpopmin", bzpopmin_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
+          "O(log(N)) with N being the number of elements in the sorted set.",
+          "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    Z_ROW("bzpopmax", bzpopmax_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
+          "O(64 log(N)) (the highest score is found by a binary search of seeks)",
+          "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
     {0},
 };

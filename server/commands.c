@@ -42,8 +42,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "blocking.h"
 #include "keyspace.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "util.h"
 
 /* Generated from the list of server/cmd_*.c files (server/CMakeLists.txt). */
@@ -307,12 +309,14 @@ int process_command(client *c)
         multi_flag_error(c);               /* in MULTI: EXEC → EXECABORT */
         return PC_DONE;
     }
+    if (!pubsub_command_allowed(c, cmd))   /* RESP2 subscribed mode (pubsub.c) */
+        return PC_DONE;
     if (must_wait(c, cmd))
         return PC_WAIT;
     if (multi_queue(c, cmd))               /* in MULTI: +QUEUED (multi.c) */
         return PC_DONE;
     call(c, cmd);
-    return PC_DONE;
+    return blocking_is_blocked(c) ? PC_WAIT : PC_DONE;   /* BLPOP waits (blocking.c) */
 }
 
 /* ---- argument helpers -------------------------------------------------- */

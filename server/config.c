@@ -92,6 +92,7 @@ static const config_def table[] = {
     {"maxmemory", T_MEMORY, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, 0},
     {"maxmemory-policy", T_STRING, OFF(maxmemory_policy), "noeviction", 0, 0, NULL, 0},
     {"active-expire-effort", T_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0},
+    {"notify-keyspace-events", T_STRING, OFF(notify_keyspace_events), "", 0, 0, NULL, 0},
 };
 #define NCONFIG (sizeof table / sizeof table[0])
 

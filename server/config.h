@@ -47,6 +47,7 @@ typedef struct chalk_config {
     long long maxmemory;              /* accepted, reported; not enforced */
     char *maxmemory_policy;
     long long active_expire_effort;
+    char *notify_keyspace_events;     /* "KEA"...: notify.c; "" = off */
 } chalk_config;
 
 /* Set every field to its default. */

@@ -45,9 +45,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "blocking.h"
 #include "commands.h"
 #include "loop.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "reply.h"
 #include "server.h"
 
@@ -171,6 +173,8 @@ void client_free_now(client *c)
     if (c->fd >= 0)
         close(c->fd);
     multi_client_free(c);                  /* UNWATCH, drop a MULTI queue */
+    blocking_client_free(c);               /* a disconnect while blocked */
+    pubsub_client_free(c);                 /* leave its channels, patterns */
     resp_parser_free(&c->parser);
     for (reply_block *b = c->reply_head, *n; b; b = n) {
         n = b->next;

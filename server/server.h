@@ -115,6 +115,8 @@ struct client {
     client *close_next;       /* server.to_close */
     bool cmd_ready;           /* argv parsed, waiting to run (paused) */
     struct multi_state *mstate; /* multi.c: MULTI queue, WATCHed keys; NULL if unused */
+    struct blocked_state *blocked; /* blocking.c: non-NULL while BLPOP & co. wait */
+    struct pubsub_client *pubsub;  /* pubsub.c: its channels and patterns, or NULL */
 };
 
 /* ---- the server -------------------------------------------------------- */
@@ -191,6 +193,7 @@ struct server {
     int ncommands;
     chalk_batch *scratch;             /* reused by server_put/server_del */
     struct multi_shared *multi;       /* multi.c: WATCHed keys → clients, EXEC state */
+    struct pubsub_server *pubsub;     /* pubsub.c: channel → subscribers, patterns */
 };
 
 extern struct server server;

@@ -1,0 +1,42 @@
+/*
+ * blocking.h — clients waiting in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+ * BZPOPMIN, BZPOPMAX (blocking.c). The commands themselves are in
+ * cmd_list.c and cmd_zset.c; this is the waiting room they share.
+ */
+#ifndef CHALK_BLOCKING_H
+#define CHALK_BLOCKING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct client client;
+typedef struct resp_arg resp_arg;
+
+/* Parse a blocking command's timeout (seconds, fractional allowed, 0 =
+ * forever) into *ms. Replies Redis's error and returns false if bad. */
+bool blocking_parse_timeout(client *c, const resp_arg *a, long long *ms);
+
+/* May c take an element of (db, key) now? False when a client that
+ * started waiting on that key earlier still waits (FIFO service). */
+bool blocking_may_serve(client *c, int db, const void *key, size_t klen);
+
+/* The command found nothing: wait (first call: start waiting with the
+ * given timeout, 0 = forever) and return true, the handler replies
+ * nothing; or return false when the wait is over (timed out, or c runs
+ * inside EXEC and must not block): the handler replies its null. */
+bool blocking_wait(client *c, long long timeout_ms);
+
+/* The command was served (or failed): c waits no more. */
+void blocking_done(client *c);
+
+/* process_command's question after a command ran: did it start or keep
+ * waiting? (Then its arguments are kept and it runs again when woken.) */
+bool blocking_is_blocked(const client *c);
+
+/* A push to (db, key): wake the clients that wait on it, oldest first. */
+void blocking_key_ready(int db, const void *key, size_t klen);
+
+/* client_free_now's hook: forget c's wait. */
+void blocking_client_free(client *c);
+
+#endif /* CHALK_BLOCKING_H */
