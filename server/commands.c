@@ -74,8 +74,10 @@ static int fill(command *out, const command_def *def, command *parent)
     memset(out, 0, sizeof *out);
     out->def = def;
     out->parent = parent;
-    snprintf(out->fullname, sizeof out->fullname, "%s%s%s",
-             parent ? parent->fullname : "", parent ? "|" : "", def->name);
+    int n = snprintf(out->fullname, sizeof out->fullname, "%s%s%s",
+                     parent ? parent->fullname : "", parent ? "|" : "", def->name);
+    if (n < 0 || (size_t)n >= sizeof out->fullname)
+        return -1;                         /* a name too long for the table */
     out->nsubs = count_rows(def->subcommands);
     if (out->nsubs) {
         out->subs = calloc((size_t)out->nsubs, sizeof *out->subs);
