@@ -313,6 +313,45 @@ static void test_format_printf(void **state)
     free(out);
 }
 
+/* Pub/sub messages in both shapes; anything else is refused. */
+static void test_message_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *wire;
+        int rc;
+        const char *kind, *channel, *payload;
+    } cases[] = {
+        {"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", 0, "message", "ch", "hi"},
+        {">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", 0, "message", "ch", "hi"},
+        {">4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$2\r\nch\r\n$1\r\nx\r\n", 0,
+         "pmessage", "ch", "x"},
+        {"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", 0, "subscribe", "ch", NULL},
+        {"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n", 0, "unsubscribe", NULL, NULL},
+        {"+OK\r\n", CHALKC_EPROTOCOL, NULL, NULL, NULL},
+        {"*2\r\n$7\r\nmessage\r\n$2\r\nch\r\n", CHALKC_EPROTOCOL, NULL, NULL, NULL},
+        {"*3\r\n:1\r\n$2\r\nch\r\n$2\r\nhi\r\n", CHALKC_EPROTOCOL, NULL, NULL, NULL},
+        {"*3\r\n$7\r\nmessage\r\n*0\r\n$2\r\nhi\r\n", CHALKC_EPROTOCOL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        chalkc_reply *r;
+        chalkc_message m;
+        assert_int_equal(parse_split(cases[i].wire, strlen(cases[i].wire),
+                                     strlen(cases[i].wire), 0, &r), 1);
+        assert_int_equal(chalkc_message_parse(r, &m), cases[i].rc);
+        if (cases[i].rc == 0) {
+            assert_string_equal(m.kind, cases[i].kind);
+            if (cases[i].channel)
+                assert_string_equal(m.channel, cases[i].channel);
+            else
+                assert_null(m.channel);
+            if (cases[i].payload)
+                assert_string_equal(m.payload, cases[i].payload);
+        }
+        chalkc_reply_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_truncated_replies_free_cleanly),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_printf),
+        cmocka_unit_test(test_message_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
