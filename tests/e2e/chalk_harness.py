@@ -20,7 +20,9 @@ Usage (a whole e2e test)::
         srv = server_factory(appendfsync="always", requirepass="x")
 
 Extra config: ``start_server(appendfsync="always", requirepass="x")`` becomes
-``--appendfsync always --requirepass x`` (underscores become dashes, True/False
+``--appendfsync always --requirepass x``; ``start_server(config_text="maxclients 5\n")``
+writes a chalk.conf (srv.config_path) and passes it first, like
+``chalk-server chalk.conf --port ...`` (underscores become dashes, True/False
 become yes/no). The binary is $CHALK_BIN_DIR/chalk-server (ctest sets it),
 else ../../build/bin/chalk-server. Under sanitizer builds (CHALK_SANITIZE=1)
 every timeout is multiplied by 5.
@@ -192,8 +194,9 @@ def _hashable(v):
 class ChalkServer:
     """One running chalk-server. Use start_server() rather than this class."""
 
-    def __init__(self, keep_dir=False, **config):
+    def __init__(self, keep_dir=False, config_text=None, **config):
         self.config = config
+        self.config_text = config_text
         self.dir = tempfile.mkdtemp(prefix="chalk-e2e-")
         self.data_dir = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "server.log")
@@ -207,8 +210,15 @@ class ChalkServer:
     def start(self, timeout=10.0):
         for _attempt in range(3):        # a "free" port can be taken meanwhile
             self.port = self.port or free_port()
-            args = [server_binary(), "--port", str(self.port), "--dir", self.data_dir,
-                    "--bind", "127.0.0.1"] + config_args(self.config)
+            args = [server_binary()]
+            if self.config_text is not None:      # a config file comes first
+                self.config_path = os.path.join(self.dir, "chalk.conf")
+                if not os.path.exists(self.config_path):
+                    with open(self.config_path, "w") as f:
+                        f.write(self.config_text)
+                args.append(self.config_path)
+            args += ["--port", str(self.port), "--dir", self.data_dir,
+                     "--bind", "127.0.0.1"] + config_args(self.config)
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
                                          cwd=self.dir)

@@ -233,3 +233,54 @@ def test_shutdown_command_exits_zero(server):
     c.send(b"SHUTDOWN\r\n")
     assert c.closed(timeout=10)
     assert server.stop() == 0
+
+
+def test_config_file_and_rewrite():
+    with start_server(config_text="# mine\nmaxclients 123\nloglevel notice\n") as srv:
+        r = srv.client()
+        assert r.config_get("maxclients")["maxclients"] == "123"
+        assert r.config_set("maxclients", "456")
+        assert r.execute_command("CONFIG", "REWRITE") == "OK"
+        text = open(srv.config_path).read()
+        assert "# mine\n" in text and "maxclients 456\n" in text and "maxclients 123" not in text
+        srv.restart()
+        assert srv.client().config_get("maxclients")["maxclients"] == "456"
+
+
+def test_idle_timeout_closes_client():
+    import time
+    with start_server(timeout=1) as srv:
+        c = srv.raw()
+        assert c.cmd("PING") == "PONG"
+        assert c.closed(timeout=10)            # idle > 1 s: the cron closes it
+        assert srv.raw().cmd("PING") == "PONG"
+
+
+def test_latency_monitor(server):
+    c = server.raw()
+    assert c.cmd("CONFIG", "SET", "latency-monitor-threshold", "1") == "OK"
+    assert c.cmd("DEBUG", "SLEEP", "0.01") == "OK"
+    latest = c.cmd("LATENCY", "LATEST")
+    assert latest and latest[0][0] == b"command" and latest[0][2] >= 1
+    assert len(c.cmd("LATENCY", "HISTORY", "command")) == 1
+    assert c.cmd("LATENCY", "RESET") == 1
+    assert c.cmd("LATENCY", "LATEST") == []
+
+
+def test_debug_refused_from_non_local_client_by_default():
+    """enable-debug-command local: DEBUG works over loopback (the tests above)
+    and is refused over a non-loopback address."""
+    addr = None
+    for word in subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split():
+        if "." in word and not word.startswith("127."):
+            addr = word
+            break
+    if not addr:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    with start_server(bind=["127.0.0.1", addr], requirepass="pw") as srv:
+        r = redis.Redis(host=addr, port=srv.port, password="pw")
+        with pytest.raises(redis.ResponseError, match="DEBUG command not allowed"):
+            r.execute_command("DEBUG", "DIGEST")
+        with pytest.raises(redis.ResponseError, match="can't set protected config"):
+            r.config_set("dir", "/tmp")
+        r.close()
