@@ -31,6 +31,7 @@
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
+#include "notify.h"
 #include "util.h"
 
 /* Set fields argv[first], argv[first+1], ... (field, value pairs) of m in
@@ -72,6 +73,7 @@ static void hset_generic(client *c, bool reply_count)
     }
     if (!cp_commit(c, b))
         return;
+    cp_notify(NOTIFY_HASH, "hset", &m);
     if (reply_count)
         reply_long(c, added);
     else
@@ -97,8 +99,10 @@ static void hsetnx_command(client *c)
         reply_engine_error(c, (int)added);
         return;
     }
-    if (cp_commit(c, b))
+    if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_HASH, "hset", &m);
         reply_long(c, 1);
+    }
 }
 
 /* Reply one field's value, or null. */
@@ -163,6 +167,8 @@ static void hdel_command(client *c)
     }
     if (deleted && !cp_commit(c, b))
         return;
+    if (deleted)
+        cp_notify(NOTIFY_HASH, "hdel", &m);
     reply_long(c, deleted);
 }
 
@@ -246,7 +252,7 @@ static int field_text(const cp_meta *m, const resp_arg *f, chalk_value *out)
 
 /* Store one field (new or not) and the count: the tail of HINCRBY*. */
 static bool store_field(client *c, cp_meta *m, const resp_arg *f, bool is_new, const char *val,
-                        size_t vlen)
+                        size_t vlen, const char *event)
 {
     chalk_batch *b = ks_batch();
     int rc = b ? cp_begin(b, m) : CHALK_ENOMEM;
@@ -259,7 +265,10 @@ static bool store_field(client *c, cp_meta *m, const resp_arg *f, bool is_new, c
         reply_engine_error(c, rc);
         return false;
     }
-    return cp_commit(c, b);
+    if (!cp_commit(c, b))
+        return false;
+    cp_notify(NOTIFY_HASH, event, m);
+    return true;
 }
 
 static void hincrby_command(client *c)
@@ -290,7 +299,7 @@ static void hincrby_command(client *c)
     }
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", cur + incr);
-    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n))
+    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrby"))
         reply_long(c, cur + incr);
 }
 
@@ -357,7 +366,7 @@ static void hincrbyfloat_command(client *c)
     }
     char buf[5200];
     int n = format_ld(sum, buf, sizeof buf);
-    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n))
+    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrbyfloat"))
         reply_bulk(c, buf, (size_t)n);
 }
 

@@ -28,6 +28,7 @@
 
 #include "commands.h"
 #include "keyops.h"
+#include "notify.h"
 #include "server.h"
 #include "util.h"
 
@@ -69,6 +70,8 @@ static void del_command(client *c)
             continue;
         rc = ks_delete_key(b, c->db, keys[i]->ptr, keys[i]->len);
         deleted += rc > 0;
+        if (rc > 0)                        /* keyspace event (notify.c) */
+            notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, keys[i]->ptr, keys[i]->len);
     }
     free(keys);
     if (rc >= 0 && deleted)
@@ -125,10 +128,13 @@ static void rename_generic(client *c, bool nx)
     if (rc == CHALK_OK)
         rc = server_write(c, b);
     chalk_value_free(&v);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        nx ? reply_long(c, 1) : reply_ok(c);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_from", c->db, KEY(1));   /* notify.c */
+    notify_keyspace_event(NOTIFY_GENERIC, "rename_to", c->db, KEY(2));
+    nx ? reply_long(c, 1) : reply_ok(c);
 }
 
 static void rename_command(client *c) { rename_generic(c, false); }

@@ -37,6 +37,7 @@
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
+#include "notify.h"
 #include "score.h"
 
 /* ---- positions ------------------------------------------------------------ */
@@ -123,6 +124,7 @@ static void push_generic(client *c, bool left, bool only_existing)
     }
     if (!cp_commit(c, b))
         return;
+    cp_notify(NOTIFY_LIST, left ? "lpush" : "rpush", &m);
     reply_long(c, (long long)m.count);
     blocking_key_ready(m.db, m.key, m.klen);
 }
@@ -167,6 +169,8 @@ static void pop_generic(client *c, bool left)
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
+        if (got)
+            cp_notify(NOTIFY_LIST, left ? "lpop" : "rpop", &m);
         if (with_count)
             reply_array(c, (long)got);
         for (long long i = 0; i < got; i++)
@@ -272,8 +276,10 @@ static void lset_command(client *c)
     int rc = b ? item_put(b, &m, pos, c->argv[3].ptr, c->argv[3].len) : CHALK_ENOMEM;
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, "lset", &m);
         reply_ok(c);
+    }
 }
 
 static void ltrim_command(client *c)
@@ -305,8 +311,10 @@ static void ltrim_command(client *c)
         rc = cp_meta_store(b, &m);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, "ltrim", &m);
         reply_ok(c);
+    }
 }
 
 /* ---- rewrite: LREM and LINSERT -------------------------------------------- */
@@ -410,8 +418,11 @@ static void lrem_command(client *c)
     }
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        if (removed)
+            cp_notify(NOTIFY_LIST, "lrem", &m);
         reply_long(c, removed);
+    }
     free(drop);
     free(keep);
     free_vals(vals, (uint64_t)n);
@@ -458,8 +469,10 @@ static void linsert_command(client *c)
         rc = cp_meta_store(b, &m);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, "linsert", &m);
         reply_long(c, (long long)m.count);
+    }
     free(keep);
     free_vals(vals, (uint64_t)n);
 }
@@ -573,6 +586,8 @@ static void lmove_generic(client *c, const resp_arg *srckey, const resp_arg *dst
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, from_left ? "lpop" : "rpop", &src);
+        cp_notify(NOTIFY_LIST, to_left ? "lpush" : "rpush", dst);
         reply_bulk(c, v.data, v.len);
         blocking_key_ready(dst->db, dst->key, dst->klen);
     }
@@ -627,6 +642,7 @@ static void bpop_generic(client *c, bool left)
         if (rc != CHALK_OK)
             reply_engine_error(c, rc);
         else if (cp_commit(c, b)) {
+            cp_notify(NOTIFY_LIST, left ? "lpop" : "rpop", &m);
             reply_array(c, 2);
             reply_bulk(c, m.key, m.klen);
             reply_bulk(c, v.data, v.len);

@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
+#include "notify.h"
 
 static int set_has(const cp_meta *m, const void *member, size_t len)
 {
@@ -58,6 +59,8 @@ static void sadd_command(client *c)
     }
     if (added && !cp_commit(c, b))
         return;
+    if (added)
+        cp_notify(NOTIFY_SET, "sadd", &m);
     reply_long(c, added);
 }
 
@@ -95,6 +98,8 @@ static void srem_command(client *c)
     }
     if (removed && !cp_commit(c, b))
         return;
+    if (removed)
+        cp_notify(NOTIFY_SET, "srem", &m);
     reply_long(c, removed);
 }
 
@@ -279,8 +284,13 @@ static void algebra_store_command(client *c, int op)
         rc = store_set(b, c->db, &c->argv[1], &l);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        static const char *const events[] = {"sinterstore", "sunionstore", "sdiffstore"};
+        const resp_arg *dst = &c->argv[1];
+        notify_keyspace_event(l.n ? NOTIFY_SET : NOTIFY_GENERIC, l.n ? events[op] : "del", c->db,
+                              dst->ptr, dst->len);
         reply_long(c, l.n);
+    }
     cp_items_free(l.items, l.n);
     free(ms);
 }
@@ -365,6 +375,7 @@ static void spop_command(client *c)
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_SET, "spop", &m);
         if (c->argc == 3)
             reply_set(c, n);
         for (long i = 0; i < n; i++)
@@ -421,8 +432,11 @@ static void smove_command(client *c)
     }
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (cp_commit(c, b))
+    else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_SET, "srem", &src);
+        cp_notify(NOTIFY_SET, "sadd", &dst);
         reply_long(c, 1);
+    }
 }
 
 static void sscan_command(client *c)

@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "expire.h"
 #include "keyops.h"
+#include "notify.h"
 #include "server.h"
 #include "util.h"
 
@@ -164,6 +165,11 @@ static void set_generic(client *c, const set_opts *o, const resp_arg *key, const
     if ((o->flags & SET_KEEPTTL) && found)
         expire_at = old.expire_at_ms;
     int rc = ks_set_string(c, c->db, key->ptr, key->len, val->ptr, val->len, expire_at);
+    if (rc == CHALK_OK) {                  /* keyspace events (notify.c) */
+        notify_keyspace_event(NOTIFY_STRING, "set", c->db, key->ptr, key->len);
+        if (o->expire)
+            notify_keyspace_event(NOTIFY_GENERIC, "expire", c->db, key->ptr, key->len);
+    }
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (o->flags & SET_GET)

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "expire.h"
 #include "keyops.h"
+#include "notify.h"
 #include "server.h"
 
 #define KEY(i) c->argv[i].ptr, c->argv[i].len
@@ -108,10 +109,12 @@ static void expire_generic(client *c, int64_t base, long long unit, const char *
     }
     rc = apply_expire(c, &v, when);
     chalk_value_free(&v);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_long(c, 1);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_GENERIC, when > now_ms() ? "expire" : "del", c->db, KEY(1));
+    reply_long(c, 1);
 }
 
 static void expire_command(client *c) { expire_generic(c, now_ms(), 1000, "expire"); }

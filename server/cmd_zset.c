@@ -40,6 +40,7 @@
 #include "commands.h"
 #include "composite.h"
 #include "keyops.h"
+#include "notify.h"
 #include "score.h"
 #include "util.h"
 #include "zset.h"
@@ -188,6 +189,8 @@ static void zadd_generic(client *c, int first, int flags)
     }
     if (changed && !cp_commit(c, b))
         goto out;
+    if (changed)
+        cp_notify(NOTIFY_ZSET, (flags & ZA_INCR) ? "zincr" : "zadd", &m);
     if (added)
         blocking_key_ready(m.db, m.key, m.klen);
     if (flags & ZA_INCR) {
@@ -273,8 +276,11 @@ static void zrem_command(client *c)
         rc = cp_meta_store(b, &m);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (!removed || cp_commit(c, b))
+    else if (!removed || cp_commit(c, b)) {
+        if (removed)
+            cp_notify(NOTIFY_ZSET, "zrem", &m);
         reply_long(c, removed);
+    }
 }
 
 /* ---- range parsing -------------------------------------------------------------- */
@@ -554,6 +560,7 @@ static int remove_items(chalk_batch *b, cp_meta *m, const zlist *l)
 
 static void remrange_generic(client *c, int by)
 {
+    static const char *const events[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
     zs_range r = {.by = by, .limit = -1};
     if (!parse_bounds(c, &r, &c->argv[2], &c->argv[3]))
         return;
@@ -567,8 +574,11 @@ static void remrange_generic(client *c, int by)
         rc = remove_items(b, &m, &l);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
-    else if (!l.n || cp_commit(c, b))
+    else if (!l.n || cp_commit(c, b)) {
+        if (l.n)
+            cp_notify(NOTIFY_ZSET, events[by], &m);
         reply_long(c, l.n);
+    }
     zlist_free(&l);
 }
 
@@ -577,7 +587,7 @@ static void zremrangebyrank_command(client *c) { remrange_generic(c, ZR_RANK); }
 static void zremrangebylex_command(client *c) { remrange_generic(c, ZR_LEX); }
 
 /* Replace key dst (any type) with the sorted set l, in batch b. */
-static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *l)
+static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *l, const char *event)
 {
     int rc = ks_delete_key(b, db, dst->ptr, dst->len);
     if (rc < 0)
@@ -592,6 +602,9 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
         rc = cp_meta_store(b, &m);
     if (rc == CHALK_OK && l->n)
         blocking_key_ready(db, dst->ptr, dst->len);   /* runs after this command */
+    if (rc == CHALK_OK)                                /* published before the reply */
+        notify_keyspace_event(l->n ? NOTIFY_ZSET : NOTIFY_GENERIC, l->n ? event : "del", db,
+                              dst->ptr, dst->len);
     return rc;
 }
 
@@ -612,7 +625,7 @@ static void zrangestore_command(client *c)
     chalk_batch *b = ks_batch();
     int rc = b ? (r.offset < 0 ? CHALK_OK : zs_walk(&m, &r, collect_visit, &l)) : CHALK_ENOMEM;
     if (rc == CHALK_OK)
-        rc = store_zset(b, c->db, &c->argv[1], &l);
+        rc = store_zset(b, c->db, &c->argv[1], &l, "zrangestore");
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b))
@@ -634,12 +647,14 @@ static int zset_pop(client *c, const resp_arg *key, bool max, long long count, z
     int rc = b ? zs_walk(&m, &r, collect_visit, l) : CHALK_ENOMEM;
     if (rc == CHALK_OK)
         rc = remove_items(b, &m, l);
-    if (rc == CHALK_OK && l->n && server_write(c, b) != CHALK_OK)
-        rc = CHALK_EIO;
+    if (rc == CHALK_OK && l->n)
+        rc = server_write(c, b);
     if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
         return -1;
     }
+    if (l->n)
+        cp_notify(NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", &m);
     return CHALK_OK;
 }
 
@@ -908,7 +923,7 @@ static void setop_command(client *c, bool inter)
         chalk_batch *b = ks_batch();
         int rc = b ? setop_compute(&op, metas, &out) : CHALK_ENOMEM;
         if (rc == CHALK_OK)
-            rc = store_zset(b, c->db, &c->argv[1], &out);
+            rc = store_zset(b, c->db, &c->argv[1], &out, op.inter ? "zinterstore" : "zunionstore");
         if (rc != CHALK_OK)
             reply_engine_error(c, rc);
         else if (cp_commit(c, b))

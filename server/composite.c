@@ -35,6 +35,7 @@
 
 #include "commands.h"
 #include "keyops.h"
+#include "notify.h"
 #include "score.h"
 #include "server.h"
 #include "util.h"
@@ -801,4 +802,11 @@ void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, boo
             reply_item_value(c, &items[i], mode);
     }
     cp_items_free(items, n);
+}
+
+void cp_notify(int type, const char *event, const cp_meta *m)
+{
+    notify_keyspace_event(type, event, m->db, m->key, m->klen);
+    if (m->exists && m->count == 0)
+        notify_keyspace_event(NOTIFY_GENERIC, "del", m->db, m->key, m->klen);
 }

@@ -176,6 +176,9 @@ bool cp_commit(client *c, chalk_batch *b);
 /* prev[i] = index j < i of the previous argument equal to argv[first +
  * i*step], or -1; n = how many. malloc'd (free it), NULL on ENOMEM. */
 long *cp_prev_dups(client *c, int first, int step, long n);
+/* After a successful change of m: publish keyspace event `event` of
+ * class `type` (notify.h), and "del" if the change emptied (deleted) it. */
+void cp_notify(int type, const char *event, const cp_meta *m);
 /* A pseudo-random 64-bit number (libc random(), seeded per process). */
 uint64_t cp_random(void);
 

@@ -35,6 +35,7 @@
 
 #include "commands.h"
 #include "composite.h"
+#include "notify.h"
 #include "server.h"
 
 enum {
@@ -83,6 +84,7 @@ void expire_if_needed(const void *ek, size_t eklen)
     if (rc == CHALK_ENOTFOUND && chalk_count(server.db) < before) {
         expired_one();
         cp_expired(NULL, ek, eklen);   /* a collection's members: composite.h */
+        notify_expired(ek, eklen);     /* keyspace event (notify.c) */
     }
 }
 
@@ -96,8 +98,10 @@ static void on_expired(void *arg, const void *key, size_t klen, int64_t expire_a
     struct sample_ctx *s = arg;
     (void)expire_at_ms;
     if (chalk_batch_delete(s->batch, key, klen) == CHALK_OK &&
-        cp_expired(s->batch, key, klen) == CHALK_OK)   /* members: composite.h */
+        cp_expired(s->batch, key, klen) == CHALK_OK) { /* members: composite.h */
         s->found++;
+        notify_expired(key, klen);                     /* keyspace event (notify.c) */
+    }
 }
 
 /* One round: sample, delete what expired in one batch. Returns how many

@@ -88,3 +88,10 @@ void notify_keyspace_event(int type, const char *event, int db, const void *key,
         free(heap);
     }
 }
+
+void notify_expired(const void *ek, size_t eklen)
+{
+    const unsigned char *p = ek;
+    if (eklen >= 2 && p[1] == 'k')               /* a main record (keyspace.h) */
+        notify_keyspace_event(NOTIFY_EXPIRED, "expired", p[0], p + 2, eklen - 2);
+}

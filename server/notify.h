@@ -35,4 +35,7 @@ int notify_parse_flags(const char *s);
  * NOTIFY_* class) is enabled. Cheap when notifications are off. */
 void notify_keyspace_event(int type, const char *event, int db, const void *key, size_t klen);
 
+/* Expiry's hook: "expired" for the main record ek (an engine key). */
+void notify_expired(const void *ek, size_t eklen);
+
 #endif /* CHALK_NOTIFY_H */
