@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "server.h"
 #include "util.h"
 
@@ -24,6 +25,12 @@ static void ping_command(client *c)
 {
     if (c->argc > 2) {
         reply_error(c, "wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (c->resp < 3 && pubsub_client_count(c) > 0) {   /* RESP2 subscribed mode */
+        reply_array(c, 2);
+        reply_bulk_cstr(c, "pong");
+        reply_bulk(c, c->argc == 2 ? c->argv[1].ptr : "", c->argc == 2 ? c->argv[1].len : 0);
         return;
     }
     if (c->argc == 2)
@@ -177,6 +184,7 @@ static void reset_command(client *c)
     }
     c->flags &= ~(uint32_t)CLIENT_NO_EVICT;
     multi_reset(c);                      /* DISCARD + UNWATCH (multi.c) */
+    pubsub_client_free(c);               /* leave every channel (pubsub.c) */
     reply_simple(c, "RESET");
 }
 
