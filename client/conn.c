@@ -352,7 +352,7 @@ static int conn_read_some(chalkc_conn *c, int64_t deadline_ms)
         }
         if (n == 0)
             return conn_fail(c, CHALKC_ECLOSED, "%s",
-                             chalkc_reader_pending(c->reader) > 0
+                             chalkc_reader_busy(c->reader)
                              ? "server closed the connection mid-reply"
                              : "server closed the connection");
         if (errno == EINTR)

@@ -155,6 +155,11 @@ size_t chalkc_reader_pending(const chalkc_reader *r)
     return r->len - r->pos;
 }
 
+int chalkc_reader_busy(const chalkc_reader *r)
+{
+    return r->len > r->pos || r->depth > 0 || r->pending_attr != NULL;
+}
+
 static int reader_fail(chalkc_reader *r, int err, const char *what)
 {
     r->err = err;

@@ -140,6 +140,9 @@ int chalkc_reader_get(chalkc_reader *r, chalkc_reply **out);
 const char *chalkc_reader_errstr(const chalkc_reader *r);
 /* Bytes buffered but not yet consumed by a complete reply. */
 size_t chalkc_reader_pending(const chalkc_reader *r);
+/* 1 if the reader is in the middle of a reply (bytes buffered, or an
+ * aggregate or attribute begun but not finished), else 0. */
+int chalkc_reader_busy(const chalkc_reader *r);
 
 /* ---- connections ------------------------------------------------------- */
 typedef struct chalkc_options {

@@ -301,3 +301,52 @@ def test_subscribe_streams_like_redis_cli(peer):
         want, got = [p.communicate(timeout=10)[0] for p in procs]
         assert b"two words" in want
         assert got == want, mode
+
+
+def fake_server(reply):
+    """A one-shot server that answers the first request with `reply` bytes
+    and closes: returns (port, thread)."""
+    import socket
+    import threading
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        conn, _ = ls.accept()
+        conn.recv(4096)
+        try:
+            conn.sendall(reply)
+        except OSError:
+            pass  # the client gave up first: that is the point
+        conn.close()
+        ls.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return ls.getsockname()[1], t
+
+
+@pytest.mark.parametrize("reply,message", [
+    (b"*9223372036854775807\r\n", b"aggregate length out of range"),
+    (b"*4294967296\r\n", b"aggregate length out of range"),
+    (b"$-2\r\n", b"bulk length out of range"),
+    (b"$9999999999\r\n", b"bulk length out of range"),
+    (b"*1\r\n" * 100000, b"nested too deep"),
+    (b"$10\r\nabc", b"closed the connection mid-reply"),
+    (b"*3\r\n:1\r\n", b"closed the connection mid-reply"),
+], ids=["huge-array", "array-2^32", "bulk-minus-2", "bulk-10GB", "deep-nesting",
+        "short-bulk", "short-array"])
+def test_hostile_server_is_an_error_not_a_crash(reply, message):
+    # The CVE-2021-32762 class: chalk-cli reports, exits 1, and stays small.
+    # Address space capped at 1 GB (not under ASan, whose shadow memory
+    # needs far more): allocating from an announced length would fail.
+    sanitized = os.environ.get("CHALK_SANITIZE", "0").lower() in ("1", "on", "true")
+    limit = "" if sanitized else "ulimit -v 1000000; "
+    port, t = fake_server(reply)
+    p = subprocess.run(["/usr/bin/env", "bash", "-c",
+                        limit + "exec \"$0\" -p %d GET k" % port, CHALK_CLI],
+                       capture_output=True, timeout=30)
+    t.join(timeout=10)
+    assert p.returncode == 1, p.stderr
+    assert message in p.stderr, p.stderr

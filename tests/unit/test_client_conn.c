@@ -158,6 +158,7 @@ static void test_hostile_replies(void **state)
     assert_int_equal(GET("@hello\r\n"), CHALKC_EPROTOCOL);
     /* Announced but never sent, then the peer closes: mid-reply close. */
     assert_int_equal(GET("*2147483647\r\n:1\r\n"), CHALKC_ECLOSED);
+    assert_int_equal(GET("*3\r\n:1\r\n"), CHALKC_ECLOSED);
     assert_int_equal(GET("$10\r\nabc"), CHALKC_ECLOSED);
     assert_int_equal(GET(""), CHALKC_ECLOSED);
 }

@@ -208,6 +208,8 @@ static void test_no_allocation_from_announced_length(void **state)
 #endif
     assert_int_equal(chalkc_reader_feed(rd, in, sizeof(in) - 1), 0);
     assert_int_equal(chalkc_reader_get(rd, &r), 0); /* waiting for more */
+    assert_int_equal(chalkc_reader_pending(rd), 0); /* all items consumed... */
+    assert_int_equal(chalkc_reader_busy(rd), 1);    /* ...mid-reply still */
 #ifndef CHALK_SANITIZE
     struct mallinfo2 after = mallinfo2();
     assert_true(after.uordblks - before.uordblks < 64 * 1024);
