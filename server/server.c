@@ -354,14 +354,17 @@ void server_shutdown(void)
         if (rc != CHALK_OK)
             server_log(LL_WARNING, "Error closing the engine: %s", chalk_strerror(rc));
     }
-    process_ready_clients();
+    /* No process_ready_clients() here: the engine is closed, so a waiting
+     * command must not run now. Replies released by chalk_close's last
+     * callbacks are sent, best effort. */
     handle_pending_writes();
     for (client *c = server.clients; c; c = c->next)
         client_close_async(c);
     free_closing_clients();
     if (server.io && server.loop) {
-        while (server.clients && server.io->poll(server.loop, 10) == 0)
-            free_closing_clients();       /* io_uring: let in-flight I/O drain */
+        int64_t deadline = now_ms() + 5000;   /* io_uring: let in-flight I/O drain */
+        while (server.clients && now_ms() < deadline && server.io->poll(server.loop, 10) == 0)
+            free_closing_clients();
         server.io->destroy(server.loop);
     }
     commands_free();
