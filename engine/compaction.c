@@ -422,6 +422,7 @@ static int swap_begin(chalk_db *db, struct compaction *c)
             if (rfd >= 0) close(rfd);
             return CHALK_EIO;
         }
+        seg_table_map(db, c->out[i]);
     }
     c->phase = COMP_SWAP;
     c->cursor = 0;

@@ -65,6 +65,7 @@ void chalk_options_init(chalk_options *opt)
     opt->io = CHALK_IO_AUTO;
     opt->create_if_missing = 1;
     opt->compact_dead_ratio = 0.5;
+    opt->mmap_reads = 1;
 }
 
 static void log_stderr(void *arg, enum chalk_log_level level, const char *msg)

@@ -41,6 +41,8 @@ struct seg_info {
     uint64_t live_bytes;       /* bytes of records the index points at */
     uint32_t flags;            /* SEG_F_MERGED */
     int      doomed;           /* compacted away; unlinked once no snapshot needs it */
+    const uint8_t *map;        /* read-only mapping of a sealed segment, or NULL */
+    size_t   map_len;
 };
 
 /* Sorted by id. Invariants (seg_table_check_invariants):
@@ -107,7 +109,11 @@ uint64_t db_rand64(chalk_db *db);
 /* ---- keyspace.c: the segment table ------------------------------------- */
 struct seg_info *seg_table_find(struct seg_table *t, uint32_t id);
 int  seg_table_add(struct seg_table *t, uint32_t id, int rfd, uint64_t size, uint32_t flags);
-void seg_table_remove(struct seg_table *t, uint32_t id);   /* closes rfd */
+void seg_table_remove(struct seg_table *t, uint32_t id);   /* closes rfd, unmaps */
+/* Map sealed segment `id` for reads if options.mmap_reads (keyspace.c).
+ * A segment is mapped only once it can no longer change. Failure is not an
+ * error: reads then use pread. */
+void seg_table_map(chalk_db *db, uint32_t id);
 int  seg_table_check_invariants(const chalk_db *db);
 uint64_t db_total_record_bytes(const chalk_db *db);
 uint64_t db_live_bytes(const chalk_db *db);
@@ -134,8 +140,10 @@ static inline int db_expired(const idx_entry *e, int64_t now_ms)
 int  db_check_invariants(chalk_db *db);
 
 /* ---- read.c ------------------------------------------------------------ */
-/* Read and verify the record at (seg, off, size) into a malloc'd buffer of
- * size+1 bytes. 0, CHALK_EIO, CHALK_ECORRUPT, CHALK_ENOMEM. */
+/* Read and verify the record at (seg, off, size): *buf is malloc'd and
+ * holds at least the value plus one byte (the whole record when read with
+ * pread, only the value from a mapped segment); rv describes the record.
+ * 0, CHALK_EIO, CHALK_ECORRUPT, CHALK_ENOMEM. */
 int  db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
                     uint8_t **buf, struct record_view *rv);
 /* Fill a chalk_value from a read record (takes ownership of buf). */

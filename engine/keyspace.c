@@ -28,6 +28,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -68,9 +69,25 @@ void seg_table_remove(struct seg_table *t, uint32_t id)
     struct seg_info *s = seg_table_find(t, id);
     if (!s) return;
     if (s->rfd >= 0) close(s->rfd);
+    if (s->map) munmap((void *)s->map, s->map_len);
     size_t i = (size_t)(s - t->v);
     memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof *t->v);
     t->n--;
+}
+
+/* Why only sealed segments: the active one grows (a mapping would need
+ * remapping) and its tail may still be in the pending buffer. Why
+ * MADV_RANDOM: point reads touch one record; the default read-around would
+ * pull in 128 KiB around each cold one. */
+void seg_table_map(chalk_db *db, uint32_t id)
+{
+    struct seg_info *s = seg_table_find(&db->segs, id);
+    if (!db->opt.mmap_reads || !s || s->map || id == db->log.seg_id || s->size <= SEG_HEADER_SIZE) return;
+    void *m = mmap(NULL, (size_t)s->size, PROT_READ, MAP_SHARED, s->rfd, 0);
+    if (m == MAP_FAILED) return;
+    madvise(m, (size_t)s->size, MADV_RANDOM);
+    s->map = m;
+    s->map_len = (size_t)s->size;
 }
 
 uint64_t db_total_record_bytes(const chalk_db *db)

@@ -332,6 +332,7 @@ int db_recover(chalk_db *db)
     for (size_t i = 0; rc == 0 && i < n; i++) rc = replay_segment(db, &c[i], c[i].id == newest);
     if (rc == 0) rc = finish(db);
     if (rc == 0) rc = open_active(db, newest);
+    for (size_t i = 0; rc == 0 && i < db->segs.n; i++) seg_table_map(db, db->segs.v[i].id);
     free(c);
     free(ids);
     return rc;

@@ -132,7 +132,9 @@ int db_roll(chalk_db *db)
         db->vfs->close(db->vfs->ctx, wfd);
         return CHALK_EIO;
     }
+    uint32_t sealed = db->log.seg_id;
     log_set_active(&db->log, id, wfd, SEG_HEADER_SIZE);
+    seg_table_map(db, sealed);          /* written and synced above: final */
     db_logf(db, CHALK_LOG_DEBUG, "rolled to segment %010u", id);
     return 0;
 }

@@ -98,6 +98,11 @@ typedef struct chalk_options {
     void            *log_arg;
     const struct chalk_vfs *vfs;         /* test-only I/O layer (fault
                                             injection); NULL = the OS */
+    int              mmap_reads;         /* default 1: read values of sealed
+                                            segments through a read-only
+                                            mmap (no syscall per read; an
+                                            I/O error on a mapped page is a
+                                            SIGBUS, as in LMDB); 0: pread */
 } chalk_options;
 
 /* Fill *opt with the defaults above. */

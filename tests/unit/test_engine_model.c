@@ -51,6 +51,7 @@ static chalk_db *open_db(struct fixture *f)
     o.fsync = CHALK_FSYNC_NO;
     o.segment_size = SEGSIZE;
     o.compact_dead_ratio = 0;     /* compactions only when the test asks */
+    o.mmap_reads = f->io == CHALK_IO_URING;   /* both read paths: mmap and pread */
     o.log = quiet;
     chalk_db *db = NULL;
     assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);

@@ -228,6 +228,40 @@ static void test_interrupted_segment_creation(void **state)
     assert_int_equal(open_with(f, f->dir, 4096, 0, &db), CHALK_ECORRUPT);
 }
 
+/* A bit flipped in a sealed segment while the store is open: the read
+ * returns CHALK_ECORRUPT, through the mapping and through pread alike. */
+static void test_bit_flip_while_open_detected_on_read(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db;
+    fill(f, &db);
+    char **names, path[1100];
+    size_t count;
+    assert_int_equal(testdir_list(f->dir, ".log", &names, &count), 0);
+    snprintf(path, sizeof path, "%s/%s", f->dir, names[0]);
+    testdir_free_list(names, count);
+    for (int mmap_reads = 0; mmap_reads < 2; mmap_reads++) {
+        chalk_options o;
+        chalk_options_init(&o);
+        o.io = f->io;
+        o.log = quiet;
+        o.segment_size = 4096;
+        o.mmap_reads = mmap_reads;
+        assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
+        chalk_value v;
+        assert_int_equal(chalk_get(db, "key001", 6, &v), CHALK_OK);
+        chalk_value_free(&v);
+        /* key001's value: second record of the oldest segment. */
+        assert_int_equal(testdir_xor_byte(path, 32 + 246 + 60, 0x08), 0);
+        assert_int_equal(chalk_get(db, "key001", 6, &v), CHALK_ECORRUPT);
+        assert_null(v.data);
+        assert_int_equal(chalk_get(db, "key002", 6, &v), CHALK_OK);   /* neighbours fine */
+        chalk_value_free(&v);
+        assert_int_equal(testdir_xor_byte(path, 32 + 246 + 60, 0x08), 0);   /* undo */
+        assert_int_equal(chalk_close(db), CHALK_OK);
+    }
+}
+
 static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
 
 #define BOTH(fn) \
@@ -241,6 +275,7 @@ int main(void)
         BOTH(test_bit_flip_sealed_segment),
         BOTH(test_bit_flip_newest_segment_is_torn_tail),
         BOTH(test_interrupted_segment_creation),
+        BOTH(test_bit_flip_while_open_detected_on_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
