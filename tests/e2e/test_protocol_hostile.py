@@ -186,8 +186,8 @@ def test_http_request_is_logged_and_closed(srv, request_bytes):
 
 
 def test_connect_close_cycles_leak_nothing(srv):
-    fds_before = srv.fd_count()
-    for _ in range(2000):
+    fds_before, rss_before = srv.fd_count(), srv.rss_kb()
+    for _ in range(10000):
         s = connect(srv)
         s.close()
     alive(srv)
@@ -195,6 +195,7 @@ def test_connect_close_cycles_leak_nothing(srv):
     while srv.fd_count() > fds_before + 2 and time.time() < deadline:
         time.sleep(0.1)
     assert srv.fd_count() <= fds_before + 2
+    assert srv.rss_kb() - rss_before < 8 * MB
 
 
 def test_zz_data_intact(srv):
