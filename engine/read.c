@@ -20,12 +20,12 @@
  * page cache (two copies of hot data).
  *
  * @interview(cache.fundamentals): Where is the cache in this engine, and what
- * does it cost to miss it? The kernel's page cache: values are read back
- * with pread, so recently written or read segments are served from memory
- * and evicted by the kernel's LRU; a miss costs exactly one disk read
- * because the in-memory index knows the record's offset and size. Every
- * read still verifies the record's checksum, so a cached or uncached copy
- * that went bad is never served.
+ * does it cost to miss it? The kernel's page cache: values are read from
+ * it through a read-only mmap of sealed segments (pread for the newest), so
+ * recently written or read segments are served from memory and evicted by
+ * the kernel's LRU; a miss costs exactly one disk read because the
+ * in-memory index knows the record's offset and size. Every read still
+ * verifies the record's checksum, so a copy that went bad is never served.
  *
  * @interview(db.sql-vs-nosql): What does a key-value engine give up compared
  * with a SQL database, and what does it gain? It gives up queries over
