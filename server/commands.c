@@ -51,10 +51,8 @@
 /* Generated from the list of server/cmd_*.c files (server/CMakeLists.txt). */
 extern const command_def *const command_families[];
 
-/* The run-time table lives in the server struct (server.commands, sorted
- * by name, server.ncommands rows); these names keep the code short. */
-#define table server.commands
-#define ntable server.ncommands
+/* The run-time table lives in the server struct: server.commands, sorted
+ * by name, server.ncommands rows. */
 
 static int cmp_command(const void *a, const void *b)
 {
@@ -96,18 +94,18 @@ int commands_init(void)
     int n = 0;
     for (int f = 0; command_families[f]; f++)
         n += count_rows(command_families[f]);
-    table = calloc((size_t)n, sizeof *table);
-    if (!table)
+    server.commands = calloc((size_t)n, sizeof *server.commands);
+    if (!server.commands)
         return -1;
-    ntable = 0;
+    server.ncommands = 0;
     for (int f = 0; command_families[f]; f++)
         for (const command_def *d = command_families[f]; d->name; d++)
-            if (fill(&table[ntable++], d, NULL) < 0)
+            if (fill(&server.commands[server.ncommands++], d, NULL) < 0)
                 return -1;
-    qsort(table, (size_t)ntable, sizeof *table, cmp_command);
-    for (int i = 1; i < ntable; i++)
-        if (strcmp(table[i - 1].fullname, table[i].fullname) == 0) {
-            server_log(LL_WARNING, "command '%s' is defined twice", table[i].fullname);
+    qsort(server.commands, (size_t)server.ncommands, sizeof *server.commands, cmp_command);
+    for (int i = 1; i < server.ncommands; i++)
+        if (strcmp(server.commands[i - 1].fullname, server.commands[i].fullname) == 0) {
+            server_log(LL_WARNING, "command '%s' is defined twice", server.commands[i].fullname);
             return -1;
         }
     return 0;
@@ -115,11 +113,11 @@ int commands_init(void)
 
 void commands_free(void)
 {
-    for (int i = 0; i < ntable; i++)
-        free(table[i].subs);
-    free(table);
-    table = NULL;
-    ntable = 0;
+    for (int i = 0; i < server.ncommands; i++)
+        free(server.commands[i].subs);
+    free(server.commands);
+    server.commands = NULL;
+    server.ncommands = 0;
 }
 
 static command *find_in(command *arr, int n, const char *name, size_t len)
@@ -135,16 +133,19 @@ static command *find_in(command *arr, int n, const char *name, size_t len)
     return bsearch(&key, arr, (size_t)n, sizeof *arr, cmp_command);
 }
 
-command *command_lookup(const char *name, size_t len) { return find_in(table, ntable, name, len); }
+command *command_lookup(const char *name, size_t len)
+{
+    return find_in(server.commands, server.ncommands, name, len);
+}
 
-size_t commands_count(void) { return (size_t)ntable; }
+size_t commands_count(void) { return (size_t)server.ncommands; }
 
 void commands_foreach(void (*fn)(command *cmd, void *arg), void *arg)
 {
-    for (int i = 0; i < ntable; i++) {
-        fn(&table[i], arg);
-        for (int j = 0; j < table[i].nsubs; j++)
-            fn(&table[i].subs[j], arg);
+    for (int i = 0; i < server.ncommands; i++) {
+        fn(&server.commands[i], arg);
+        for (int j = 0; j < server.commands[i].nsubs; j++)
+            fn(&server.commands[i].subs[j], arg);
     }
 }
 
