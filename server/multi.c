@@ -271,6 +271,15 @@ void unwatch_command(client *c)
     reply_ok(c);
 }
 
+/* @interview(tx.optimistic-locking): How does WATCH implement optimistic
+ * locking, and what would the pessimistic version look like? WATCH locks
+ * nothing: it registers the client on the key, every write to the key
+ * (multi_touch_batch) marks the watchers dirty, and EXEC then refuses to run
+ * (null reply) so the client re-reads and retries. A pessimistic lock
+ * (SELECT ... FOR UPDATE, a Redlock) would block other writers for the
+ * whole read-decide-write instead; better under heavy contention, worse
+ * when conflicts are rare or clients are slow. */
+
 /* A watched key that was alive at WATCH time and has expired since. */
 static bool watched_key_expired(const struct multi_state *ms)
 {
