@@ -2,30 +2,34 @@
  * glob.c — glob matching for KEYS and SCAN MATCH, with a work bound that
  * does not depend on how nasty the pattern is.
  *
- * The one idea: Redis's stringmatchlen() tries, for each '*', every
+ * The problem: Redis's stringmatchlen() tries, for each '*', every
  * possible length of the run it covers, recursively; a pattern like
  * "*a*a*a*a*a*a*a*b" against "aaaa...a" then explores a number of ways
  * exponential in the number of stars (CVE-2022-36021: one KEYS call
  * could hang a server). Redis 7 bounded it twice: a recursion depth limit
  * (1000 nested stars, against stack overflow) and "skipLongerMatches" (if
  * the rest of the pattern matches at no position after a star, no earlier
- * star needs to try a longer run either), which makes the search
- * polynomial. Here the same observation is used from the start, the way
- * shell globbers do it: every element other than '*' matches exactly one
- * byte, so when a later element fails it is always enough to give the
- * MOST RECENT star one more byte and retry from there; earlier stars never
- * need revisiting (whatever they could absorb, the latest star absorbs
- * too). One loop, two saved positions, no recursion: at most
- * plen × slen element tests, and constant stack. Before that loop, the
- * elements after the LAST star are matched against the string's last
- * bytes (they can match nowhere else), which rejects most keys of a
- * "*suffix" pattern in O(suffix) instead of O(plen × slen).
+ * star needs to try a longer run either), which makes it polynomial.
+ *
+ * The one idea here: every element other than '*' matches exactly ONE
+ * byte, so cut the pattern at its stars into star-free runs ("segments"):
+ *     head * mid1 * mid2 * ... * tail
+ * The head can only match at the string's start and the tail only at its
+ * end (each run matches exactly as many bytes as it has elements), and
+ * each middle run may as well match at its LEFTMOST possible place: any
+ * later place leaves less room for the runs after it, never more. So there
+ * is no backtracking at all: two anchored comparisons and one left-to-right
+ * search per middle run, with constant stack. A run of plain bytes is
+ * found with memmem (linear time); a run with '?' or sets is tried at each
+ * position. Work: O(string) for plain runs, at most O(pattern × string)
+ * otherwise, whatever the number of stars.
  *
  * Left out on purpose: compiling a pattern once for the many keys of a
- * KEYS/SCAN call. The cost: each key re-parses the pattern's sets, which
- * is linear in the pattern and dwarfed by reading the keys.
+ * KEYS/SCAN call. The cost: each key re-parses the pattern, which is
+ * linear in the pattern and dwarfed by reading the keys.
  *
- * Differences from Redis (documented, tested against util.c's port):
+ * Differences from Redis (tests/unit/test_glob.c checks everything else
+ * against a port of Redis 7's function):
  *   - set ranges compare bytes as unsigned (0..255); Redis compares plain
  *     `char`, which is signed on x86 and unsigned on ARM, so a range that
  *     crosses 0x7f/0x80 already differs between Redis builds;
@@ -37,6 +41,7 @@
 #include "glob.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static inline unsigned char fold(unsigned char c, bool nocase)
 {
@@ -105,56 +110,79 @@ static bool match_one(const unsigned char *pat, size_t plen, unsigned char c, bo
     }
 }
 
-/* The matcher proper: one loop, two saved positions, no recursion. */
-static bool match_run(const unsigned char *pat, size_t plen, const unsigned char *str,
-                      size_t slen, bool nocase)
+/* One star-free run of the pattern: its bytes, and the number of string
+ * bytes it matches (one per element). */
+typedef struct segment {
+    const unsigned char *pat;
+    size_t plen;
+    size_t k;                    /* elements = bytes of string it matches */
+    bool literal;                /* plain bytes only: memmem can find it */
+} segment;
+
+/* Read the run at pat[*pos] up to the next '*' (or the end) into *g and
+ * move *pos there. A '*' inside a set or after '\' is not a star:
+ * match_one steps over whole elements. */
+static void read_segment(const unsigned char *pat, size_t plen, size_t *pos, bool nocase,
+                         segment *g)
 {
-    size_t p = 0, s = 0;
-    size_t star_p = SIZE_MAX, star_s = 0;      /* the most recent '*' */
-    while (s < slen) {
+    size_t p = *pos;
+    g->pat = pat + p;
+    g->k = 0;
+    g->literal = !nocase;
+    while (p < plen && pat[p] != '*') {
         size_t used;
-        if (p < plen && pat[p] == '*') {
-            star_p = ++p;                      /* retry point: just after it */
-            star_s = s;                        /* it covers nothing yet */
-        } else if (p < plen && match_one(pat + p, plen - p, str[s], nocase, &used)) {
-            p += used;
-            s++;
-        } else if (star_p != SIZE_MAX) {
-            p = star_p;                        /* the latest star takes */
-            s = ++star_s;                      /* one more byte */
-        } else {
-            return false;
-        }
+        if (pat[p] == '?' || pat[p] == '[' || pat[p] == '\\')
+            g->literal = false;
+        match_one(pat + p, plen - p, 0, false, &used);
+        p += used;
+        g->k++;
     }
-    while (p < plen && pat[p] == '*')
-        p++;
-    return p == plen;
+    g->plen = (size_t)(pat + p - g->pat);
+    *pos = p;
 }
 
-/* Where the pattern's last '*' ends (0 if it has none), and in *k the
- * number of elements after it. Those k elements can only match the
- * string's LAST k bytes, one each. */
-static size_t after_last_star(const unsigned char *pat, size_t plen, size_t *k)
+/* Does run g match the g->k bytes at str? */
+static bool segment_at(const segment *g, const unsigned char *str, bool nocase)
 {
-    size_t p = 0, after = 0, n = 0;
-    while (p < plen) {
-        size_t used = 1;
-        if (pat[p] == '*') {
-            after = p + 1;
-            n = 0;
-        } else {
-            match_one(pat + p, plen - p, 0, false, &used);
-            n++;
-        }
+    size_t p = 0;
+    for (size_t i = 0; i < g->k; i++) {
+        size_t used;
+        if (!match_one(g->pat + p, g->plen - p, str[i], nocase, &used))
+            return false;
         p += used;
     }
-    *k = n;
+    return true;
+}
+
+/* The leftmost place in str[0..n) where run g matches, or NULL. */
+static const unsigned char *segment_find(const segment *g, const unsigned char *str, size_t n,
+                                         bool nocase)
+{
+    if (g->k > n)
+        return NULL;
+    if (g->literal)
+        return memmem(str, n, g->pat, g->plen);
+    for (size_t i = 0; i + g->k <= n; i++)
+        if (segment_at(g, str + i, nocase))
+            return str + i;
+    return NULL;
+}
+
+/* Where the pattern's last '*' ends, or 0 if it has none. */
+static size_t after_last_star(const unsigned char *pat, size_t plen)
+{
+    size_t p = 0, after = 0;
+    while (p < plen) {
+        size_t used = 1;
+        if (pat[p] == '*')
+            after = p + 1;
+        else
+            match_one(pat + p, plen - p, 0, false, &used);
+        p += used;
+    }
     return after;
 }
 
-/* Anchoring the tail first is the cheap test that rejects most keys
- * ("*:name" against "user:1:email" fails on its last bytes at once), and
- * leaves a head that ends in '*' for match_run. */
 bool glob_match_bounded(const char *pattern, size_t plen, const char *string, size_t slen,
                         bool nocase)
 {
@@ -162,10 +190,30 @@ bool glob_match_bounded(const char *pattern, size_t plen, const char *string, si
     const unsigned char *str = (const unsigned char *)string;
     if (slen == 0)
         return plen == 0;                      /* Redis: "*" does not match "" */
-    size_t k, head = after_last_star(pat, plen, &k);
-    if (head == 0)
-        return match_run(pat, plen, str, slen, nocase);
-    if (k > slen || !match_run(pat + head, plen - head, str + slen - k, k, nocase))
+    size_t pos = 0, tail_pos = after_last_star(pat, plen);
+    segment head, tail;
+    read_segment(pat, plen, &pos, nocase, &head);
+    if (tail_pos == 0)                         /* no star: one exact run */
+        return head.k == slen && segment_at(&head, str, nocase);
+    read_segment(pat, plen, &tail_pos, nocase, &tail);
+    if (head.k + tail.k > slen || !segment_at(&head, str, nocase) ||
+        !segment_at(&tail, str + slen - tail.k, nocase))
         return false;
-    return match_run(pat, head, str, slen - k, nocase);
+    /* The middle runs, each at its leftmost place in what is left between
+     * the head and the tail. */
+    size_t s = head.k, end = slen - tail.k;
+    size_t last_star = (size_t)(tail.pat - pat) - 1;
+    while (pos < last_star) {
+        while (pos < last_star && pat[pos] == '*')
+            pos++;
+        if (pos >= last_star)
+            break;
+        segment mid;
+        read_segment(pat, plen, &pos, nocase, &mid);
+        const unsigned char *hit = segment_find(&mid, str + s, end - s, nocase);
+        if (!hit)
+            return false;
+        s = (size_t)(hit - str) + mid.k;
+    }
+    return true;
 }

@@ -4,7 +4,7 @@
  *   1. a table of cases whose answers come from Redis's documented and
  *      observed behaviour (sets, ranges, escapes, unclosed sets, "*" vs "");
  *   2. a differential run against a straight port of Redis 7's recursive
- *      stringmatchlen_impl (below, test-only), on 200k random patterns and
+ *      stringmatchlen_impl (below, test-only), on 300k random patterns and
  *      strings over an alphabet full of metacharacters;
  *   3. the bound: pathological patterns (CVE-2022-36021's shape, and more
  *      stars than Redis's nesting limit) against a 100 KB string answer,
@@ -228,8 +228,8 @@ static void test_differential_against_redis_port(void **state)
     const char *str_alpha = "ab]-^\\*?[AB";
     char pat[16], str[16];
     unsigned long matches = 0;
-    for (int iter = 0; iter < 200000; iter++) {
-        size_t plen = rnd() % 9, slen = rnd() % 9;
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t plen = rnd() % 13, slen = rnd() % 13;
         fill(pat, plen, pat_alpha);
         fill(str, slen, str_alpha);
         bool nocase = iter & 1;
@@ -264,6 +264,21 @@ static void test_pathological_patterns_terminate(void **state)
     assert_false(glob_match_bounded("*a*a*a*a*a*a*a*a*a*a*a*a*a*b", 28, s, slen, false));
     pat[n - 1] = 'a';                      /* now it matches: 1500 stars, no recursion */
     assert_true(glob_match_bounded(pat, n, s, slen, false));
+    /* a run between stars that almost matches everywhere: plain bytes are
+     * found by memmem in linear time; with '?' it is tried at each place */
+    n = 0;
+    pat[n++] = '*';
+    for (int i = 0; i < 200; i++)
+        pat[n++] = 'a';
+    pat[n++] = 'b';
+    pat[n++] = '*';
+    assert_false(glob_match_bounded(pat, n, s, slen, false));
+    pat[100] = '?';
+    assert_false(glob_match_bounded(pat, n, s, slen, false));
+    s[slen / 2] = 'b';                     /* 'a'x200 'b' now occurs mid-string */
+    pat[100] = 'a';
+    assert_true(glob_match_bounded(pat, n, s, slen, false));
+    assert_true(glob_match_bounded(pat, n, s, slen, true));
     free(s);
 }
 
