@@ -280,6 +280,7 @@ static void call(client *c, command *cmd)
     if (server.nmonitors && !(cmd->def->flags & CMD_SKIP_MONITOR))
         monitor_feed(c);
     int64_t start = now_us();
+    c->last_ms = start / 1000;
     cmd->def->proc(c);
     int64_t dur = now_us() - start;
     cmd->calls++;
@@ -298,7 +299,6 @@ void command_call(client *c, command *cmd) { call(c, cmd); }
 
 int process_command(client *c)
 {
-    c->last_ms = now_ms();
     if (looks_like_http(c)) {
         server_log(LL_WARNING, "Possible SECURITY ATTACK detected. It looks like somebody is "
                    "sending POST or Host: commands to Chalk. This is likely due to an attacker "
