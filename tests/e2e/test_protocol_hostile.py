@@ -1,7 +1,8 @@
 """Hostile input: the server survives it, refuses it with Redis's error texts,
-keeps its memory, and loses no data. One server for the whole file (each
-test leaves it answering PING); the data written at the start must be
-intact at the end (test_zz_data_intact runs last)."""
+keeps its memory, and loses no data. One server per event-loop backend
+(io_uring, then epoll) for the whole file (each test leaves it answering
+PING); the data written at the start must be intact at the end
+(test_zz_data_intact runs last)."""
 import resource
 import socket
 import time
@@ -17,9 +18,9 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(_soft, 4096), _hard), _hard)
 MB = 1024
 
 
-@pytest.fixture(scope="module")
-def srv():
-    with start_server(client_output_buffer_limit="normal 4mb 2mb 2") as s:
+@pytest.fixture(scope="module", params=["uring", "epoll"])
+def srv(request):
+    with start_server(client_output_buffer_limit="normal 4mb 2mb 2", io_backend=request.param) as s:
         r = s.raw()
         assert r.cmd("DEBUG", "POPULATE", "1000") == "OK"
         s.digest = r.cmd("DEBUG", "DIGEST")
