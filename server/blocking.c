@@ -128,6 +128,10 @@ static bool peer_gone(client *c)
 
 bool blocking_may_serve(client *c, int db, const void *key, size_t klen)
 {
+    if (c->blocked && peer_gone(c)) {
+        client_close_async(c);      /* it left while waiting: serve nobody */
+        return false;
+    }
     int64_t mine = c->blocked ? c->blocked->since_us : INT64_MAX;
     for (client *o = server.clients; o; o = o->next) {
         if (o == c || !waits_on(o, db, key, klen))
