@@ -20,9 +20,10 @@
  * later place leaves less room for the runs after it, never more. So there
  * is no backtracking at all: two anchored comparisons and one left-to-right
  * search per middle run, with constant stack. A run of plain bytes is
- * found with memmem (linear time); a run with '?' or sets is tried at each
- * position. Work: O(string) for plain runs, at most O(pattern × string)
- * otherwise, whatever the number of stars.
+ * found with memmem (linear time); a run with '?' or sets is tried only
+ * where its longest plain part occurs (memmem again), or at each position
+ * if it has none. Work: O(string) for plain runs, at most
+ * O(pattern × string) otherwise, whatever the number of stars.
  *
  * Left out on purpose: compiling a pattern once for the many keys of a
  * KEYS/SCAN call. The cost: each key re-parses the pattern, which is
@@ -117,6 +118,9 @@ typedef struct segment {
     size_t plen;
     size_t k;                    /* elements = bytes of string it matches */
     bool literal;                /* plain bytes only: memmem can find it */
+    const unsigned char *anchor; /* its longest stretch of plain bytes */
+    size_t anchor_len;           /* (none with nocase): anchor_len bytes */
+    size_t anchor_elem;          /* starting at this element of the run */
 } segment;
 
 /* Read the run at pat[*pos] up to the next '*' (or the end) into *g and
@@ -129,10 +133,25 @@ static void read_segment(const unsigned char *pat, size_t plen, size_t *pos, boo
     g->pat = pat + p;
     g->k = 0;
     g->literal = !nocase;
+    g->anchor = NULL;
+    g->anchor_len = g->anchor_elem = 0;
+    size_t run_len = 0, run_elem = 0;          /* the plain run being read */
     while (p < plen && pat[p] != '*') {
         size_t used;
-        if (pat[p] == '?' || pat[p] == '[' || pat[p] == '\\')
+        bool plain = pat[p] != '?' && pat[p] != '[' && pat[p] != '\\';
+        if (!plain)
             g->literal = false;
+        if (plain && !nocase) {
+            if (run_len++ == 0)
+                run_elem = g->k;
+            if (run_len >= g->anchor_len) {   /* ties: the later one */
+                g->anchor_len = run_len;
+                g->anchor_elem = run_elem;
+                g->anchor = pat + p + 1 - run_len;
+            }
+        } else {
+            run_len = 0;
+        }
         match_one(pat + p, plen - p, 0, false, &used);
         p += used;
         g->k++;
@@ -162,9 +181,26 @@ static const unsigned char *segment_find(const segment *g, const unsigned char *
         return NULL;
     if (g->literal)
         return memmem(str, n, g->pat, g->plen);
-    for (size_t i = 0; i + g->k <= n; i++)
-        if (segment_at(g, str + i, nocase))
-            return str + i;
+    if (!g->anchor_len) {
+        for (size_t i = 0; i + g->k <= n; i++)
+            if (segment_at(g, str + i, nocase))
+                return str + i;
+        return NULL;
+    }
+    /* Only where its plain anchor occurs can the run match: memmem jumps
+     * from one such place to the next, each checked whole. */
+    for (size_t i = 0; i + g->k <= n;) {
+        const unsigned char *hit = memmem(str + i + g->anchor_elem, n - i - g->anchor_elem,
+                                          g->anchor, g->anchor_len);
+        if (!hit)
+            return NULL;
+        size_t start = (size_t)(hit - str) - g->anchor_elem;
+        if (start + g->k > n)
+            return NULL;
+        if (segment_at(g, str + start, nocase))
+            return str + start;
+        i = start + 1;
+    }
     return NULL;
 }
 
