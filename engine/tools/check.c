@@ -81,7 +81,8 @@ struct seg_report {
     uint64_t     bad_off;       /* first problem (valid when verdict != CLEAN) */
     const char  *why;
     int          header_bad;
-    uint64_t     valid_after;   /* verifiable records found past bad_off */
+    uint64_t     scan_from;     /* where to look for valid records after it */
+    uint64_t     valid_after;   /* verifiable records found from scan_from */
     uint64_t     first_valid_after;
     enum verdict verdict;
 };
@@ -93,19 +94,19 @@ struct options {
 
 /* ---- looking for valid records past a bad one ------------------------- */
 
-/* Count the records that verify, chained from the first offset > from at
+/* Count the records that verify, chained from the first offset >= from at
  * which one does. Reads the rest of the file into memory (only done after
  * a problem was found). */
 static int scan_after(const char *path, uint64_t from, uint64_t size, struct seg_report *rep)
 {
-    if (from + 1 >= size)
+    if (from >= size)
         return 0;
-    size_t n = (size_t)(size - from - 1);
+    size_t n = (size_t)(size - from);
     uint8_t *buf = malloc(n);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     size_t got = 0;
     while (buf && fd >= 0 && got < n) {            /* short reads are normal */
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(from + 1 + got));
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(from + got));
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -120,7 +121,7 @@ static int scan_after(const char *path, uint64_t from, uint64_t size, struct seg
     for (size_t at = 0; at + REC_OVERHEAD <= n; at++) {
         if (record_decode(buf + at, n - at, &rv) <= 0)
             continue;
-        rep->first_valid_after = from + 1 + at;
+        rep->first_valid_after = from + at;
         for (int64_t len; (len = record_decode(buf + at, n - at, &rv)) > 0; at += (size_t)len)
             rep->valid_after++;
         break;
@@ -132,7 +133,11 @@ static int scan_after(const char *path, uint64_t from, uint64_t size, struct seg
 /* ---- checking one segment --------------------------------------------- */
 
 /* Walk the records; stop at the first bad one. Batch framing: records of a
- * batch share a seq and the last one carries COMMIT. */
+ * batch share a seq and the last one carries COMMIT. scan_from is where the
+ * records that might follow the problem start: the next batch (a batch cut
+ * off in the middle of the file), the byte after a bad record, or the end
+ * (a last batch without its COMMIT whose records are all valid: a torn
+ * batch, its valid records are expected and prove nothing). */
 static int walk_records(struct seg_reader *r, struct seg_report *rep)
 {
     struct record_view rv;
@@ -140,7 +145,7 @@ static int walk_records(struct seg_reader *r, struct seg_report *rep)
     int in_batch = 0, rc;
     while ((rc = seg_reader_next(r, &rv, &off)) == 1) {
         if (in_batch && rv.seq != open_seq) {
-            rep->bad_off = off;
+            rep->bad_off = rep->scan_from = off;
             rep->why = "a batch ends without its COMMIT record";
             return CHALK_ECORRUPT;
         }
@@ -154,9 +159,11 @@ static int walk_records(struct seg_reader *r, struct seg_report *rep)
     }
     if (rc == CHALK_ECORRUPT) {
         rep->bad_off = r->off;
+        rep->scan_from = r->off + 1;
         rep->why = r->why;
     } else if (rc == 0 && in_batch) {
         rep->bad_off = rep->good_end;
+        rep->scan_from = r->file_size;
         rep->why = "the last batch has no COMMIT record (cut short)";
         rc = CHALK_ECORRUPT;
     }
@@ -200,7 +207,7 @@ static void check_segment(const char *dir, uint32_t id, int newest, int last,
     } else if (rc != CHALK_ECORRUPT) {
         rep->why = code_name(rc);
         rep->verdict = SEG_IO_ERROR;
-    } else if (scan_after(path, rep->bad_off, rep->file_size, rep) < 0) {
+    } else if (scan_after(path, rep->scan_from, rep->file_size, rep) < 0) {
         rep->verdict = SEG_IO_ERROR;
     } else {
         rep->verdict = newest && rep->valid_after == 0 ? SEG_TORN_TAIL : SEG_CORRUPT;

@@ -267,3 +267,22 @@ def test_compaction_leftovers_are_named_not_judged(datadir):
     assert "note: 0000000003.log.tmp: output of an unfinished compaction" in out
     assert "note: COMPACTION: a committed compaction" in out
     assert "note: 1 hint file, not checked" in out
+
+
+def test_torn_batch_whose_remaining_records_are_all_valid(datadir):
+    """A crash can cut a batch exactly between two of its records: the
+    records left are valid but the COMMIT is missing. That is a torn tail,
+    not corruption, however many valid records of the batch remain."""
+    layout = write_store(datadir)
+    path = seg_name(datadir, 2)
+    end = os.path.getsize(path)
+    recs = [record(PUT, 0, 7, b"x", b"1"), record(PUT, 0, 7, b"y", b"2"),
+            record(PUT, COMMIT, 7, b"z", b"3")]
+    with open(path, "ab") as f:
+        f.write(b"".join(recs))
+    os.truncate(path, end + len(recs[0]) + len(recs[1]))   # two of three left
+    rc, out = run(CHECK, datadir)
+    assert rc == 1 and "0000000002.log  TORN TAIL" in out, out
+    assert "valid records follow" not in out
+    rc, out = run(CHECK, "--repair", datadir)
+    assert rc == 0 and os.path.getsize(path) == end, out
