@@ -586,8 +586,8 @@ static void lmove_generic(client *c, const resp_arg *srckey, const resp_arg *dst
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, to_left ? "lpush" : "rpush", dst);   /* Redis's order */
         cp_notify(NOTIFY_LIST, from_left ? "lpop" : "rpop", &src);
-        cp_notify(NOTIFY_LIST, to_left ? "lpush" : "rpush", dst);
         reply_bulk(c, v.data, v.len);
         blocking_key_ready(dst->db, dst->key, dst->klen);
     }

@@ -251,12 +251,15 @@ static void sunion_command(client *c) { algebra_command(c, OP_UNION, 1); }
 static void sdiff_command(client *c) { algebra_command(c, OP_DIFF, 1); }
 static void smembers_command(client *c) { algebra_command(c, OP_UNION, 1); }
 
-/* Replace key dst (whatever its type) by the set l, in batch b. */
-static int store_set(chalk_batch *b, int db, const resp_arg *dst, const member_list *l)
+/* Replace key dst (whatever its type) by the set l, in batch b; *existed
+ * tells whether dst was there (an empty result then deletes it). */
+static int store_set(chalk_batch *b, int db, const resp_arg *dst, const member_list *l,
+                     bool *existed)
 {
     int rc = ks_delete_key(b, db, dst->ptr, dst->len);
     if (rc < 0)
         return rc;
+    *existed = rc == 1;
     cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_SET,
                  .count = (uint64_t)l->n, .exists = rc == 1};
     rc = CHALK_OK;
@@ -280,15 +283,17 @@ static void algebra_store_command(client *c, int op)
     member_list l = {0};
     chalk_batch *b = ks_batch();
     int rc = b ? set_algebra(op, ms, n, 0, &l) : CHALK_ENOMEM;
+    bool existed = false;
     if (rc == CHALK_OK)
-        rc = store_set(b, c->db, &c->argv[1], &l);
+        rc = store_set(b, c->db, &c->argv[1], &l, &existed);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
         static const char *const events[] = {"sinterstore", "sunionstore", "sdiffstore"};
         const resp_arg *dst = &c->argv[1];
-        notify_keyspace_event(l.n ? NOTIFY_SET : NOTIFY_GENERIC, l.n ? events[op] : "del", c->db,
-                              dst->ptr, dst->len);
+        if (l.n || existed)
+            notify_keyspace_event(l.n ? NOTIFY_SET : NOTIFY_GENERIC, l.n ? events[op] : "del",
+                                  c->db, dst->ptr, dst->len);
         reply_long(c, l.n);
     }
     cp_items_free(l.items, l.n);

@@ -592,6 +592,7 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
     int rc = ks_delete_key(b, db, dst->ptr, dst->len);
     if (rc < 0)
         return rc;
+    bool existed = rc == 1;
     cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_ZSET,
                  .exists = rc == 1, .count = (uint64_t)l->n};
     rc = m.exists ? CHALK_OK : cp_begin(b, &m);
@@ -602,7 +603,7 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
         rc = cp_meta_store(b, &m);
     if (rc == CHALK_OK && l->n)
         blocking_key_ready(db, dst->ptr, dst->len);   /* runs after this command */
-    if (rc == CHALK_OK)                                /* published before the reply */
+    if (rc == CHALK_OK && (l->n || existed))           /* published before the reply */
         notify_keyspace_event(l->n ? NOTIFY_ZSET : NOTIFY_GENERIC, l->n ? event : "del", db,
                               dst->ptr, dst->len);
     return rc;

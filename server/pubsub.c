@@ -209,10 +209,10 @@ static int channel_del(client *c, const void *name, size_t len)
         i++;
     if (!pc || i == pc->nchans || !r)
         return 0;
+    bool found;
+    size_t at = find_channel(r, name, len, &found);   /* name may be chans[i] */
     free(pc->chans[i].p);
     pc->chans[i] = pc->chans[--pc->nchans];
-    bool found;
-    size_t at = find_channel(r, name, len, &found);
     if (!found)
         return 1;
     pubsub_channel *ch = &r->ch[at];
