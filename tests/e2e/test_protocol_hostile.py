@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from chalk_harness import SLOW, start_server
+from chalk_harness import SANITIZE, SLOW, start_server
 
 # Enough descriptors for 1k idle connections from this process.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -196,7 +196,8 @@ def test_connect_close_cycles_leak_nothing(srv):
     while srv.fd_count() > fds_before + 2 and time.time() < deadline:
         time.sleep(0.1)
     assert srv.fd_count() <= fds_before + 2
-    assert srv.rss_kb() - rss_before < 8 * MB
+    if not SANITIZE:     # ASan keeps freed memory in quarantine; its leak
+        assert srv.rss_kb() - rss_before < 8 * MB   # checker covers this there
 
 
 def test_zz_data_intact(srv):
