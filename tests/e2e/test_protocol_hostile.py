@@ -125,6 +125,28 @@ def test_pipelining_without_reading_hits_output_limit(srv):
     alive(srv)
 
 
+def test_slow_reader_of_a_large_value(srv):
+    """GETs of a 1 MB value from a client that never reads: cut at the output
+    limit, while another client is served meanwhile."""
+    r = srv.client()
+    r.set("big", "v" * (1 << 20))
+    cut_before = r.info("stats")["client_output_buffer_limit_disconnections"]
+    s = connect(srv)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n" * 64)   # 64 MB of replies
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    alive(srv)                              # the others are served meanwhile
+    deadline = time.time() + 10 * SLOW
+    cut = lambda: srv.client().info("stats")["client_output_buffer_limit_disconnections"]
+    while cut() == cut_before and time.time() < deadline:
+        time.sleep(0.1)
+    assert cut() == cut_before + 1
+    s.close()
+    r.delete("big")
+
+
 def test_10k_pipelined_commands_in_one_write(srv):
     s = connect(srv)
     n = 10000
