@@ -61,13 +61,33 @@ static int client_info_line(const client *c, char *out, size_t len, int64_t now)
         c->qcap + c->reply_bytes + sizeof *c, c->last_cmd, c->resp, c->lib_name, c->lib_ver);
 }
 
+/* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]:
+ * 1 if o is listed. */
+static bool list_filter(client *c, const client *o)
+{
+    if (c->argc >= 4 && arg_is(&c->argv[2], "type"))
+        return arg_is(&c->argv[3], "normal") && !(o->flags & CLIENT_MONITOR);
+    if (c->argc >= 4 && arg_is(&c->argv[2], "id")) {
+        for (int i = 3; i < c->argc; i++)
+            if (strtoull(c->argv[i].ptr, NULL, 10) == o->id)
+                return true;
+        return false;
+    }
+    return true;
+}
+
 static void client_list(client *c)
 {
+    if (c->argc != 2 && !(c->argc >= 4 && arg_is(&c->argv[2], "id")) &&
+        !(c->argc == 4 && arg_is(&c->argv[2], "type"))) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
     int64_t now = now_ms();
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     for (client *o = server.clients; o && buf; o = o->next) {
-        if (o->flags & CLIENT_CLOSE_ASAP)
+        if ((o->flags & CLIENT_CLOSE_ASAP) || !list_filter(c, o))
             continue;
         if (cap - len < 1024) {
             char *n = realloc(buf, cap * 2);

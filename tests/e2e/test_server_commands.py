@@ -87,6 +87,8 @@ def test_client_commands(server):
     cid = r.client_id()
     listing = r.execute_command("CLIENT", "LIST")
     assert f"id={cid} " in listing and "name=worker-1" in listing
+    only = r.execute_command("CLIENT", "LIST", "ID", cid)
+    assert only.count("\n") == 1 and only.startswith(f"id={cid} ")
     assert str(server.raw().cmd("CLIENT", "SETNAME", "a b")).startswith("ERR Client names cannot")
     victim = server.raw()
     vid = victim.cmd("CLIENT", "ID")
@@ -284,3 +286,12 @@ def test_debug_refused_from_non_local_client_by_default():
         with pytest.raises(redis.ResponseError, match="can't set protected config"):
             r.config_set("dir", "/tmp")
         r.close()
+
+
+def test_logfile(tmp_path):
+    path = tmp_path / "chalk.log"
+    with start_server(logfile=str(path)) as srv:
+        assert srv.client().ping()
+        text = path.read_text()
+        assert "Ready to accept connections tcp" in text
+        assert f":M " in text.splitlines()[0]
