@@ -533,7 +533,10 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < a.reps; rep++) {
         r->fsync_rate[rep] = fsync_rate(base, a.fsync_iters);
         fprintf(stderr, "  rep %d/%d: fdatasync %.0f/s\n", rep + 1, a.reps, r->fsync_rate[rep]);
-        for (size_t e = 0; e < a.n_selected; e++) {
+        /* Rotate the order each repetition, so that no engine always runs
+         * first (cold) or right after the heaviest one. */
+        for (size_t i = 0; i < a.n_selected; i++) {
+            size_t e = (i + (size_t)rep) % a.n_selected;
             double t0 = bench_now();
             cfg.seed = a.seed + (uint64_t)rep * 7919;
             run_isolated(a.selected[e], &cfg, value_big, r->v[rep][e]);

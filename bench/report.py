@@ -55,7 +55,15 @@ def fdatasync_rate(workdir, iterations=300):
         os.unlink(path)
 
 
-def machine(workdir, engine_rows):
+def loadavg(path):
+    try:
+        with open(path) as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def machine(workdir, engine_rows, raw):
     cpu = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
     mem = sh("free -g | awk '/Mem:/ {print $2 \" GiB\"}'")
     src = sh(f"df --output=source,fstype {workdir} | tail -1")
@@ -66,7 +74,11 @@ def machine(workdir, engine_rows):
     how = "engine suite"
     if rate is None:
         rate, how = fdatasync_rate(workdir), "report.py, 300 iterations"
-    return [("CPU", cpu), ("cores", str(os.cpu_count())), ("kernel", platform.release()),
+    load = (f"{loadavg(os.path.join(raw, 'loadavg-start'))} at the start, "
+            f"{loadavg('/proc/loadavg')} at the end (1, 5, 15 min; above {os.cpu_count()} "
+            "means other work competed for the CPUs)")
+    return [("CPU", cpu), ("cores", str(os.cpu_count())), ("load average", load),
+            ("kernel", platform.release()),
             ("memory", mem), ("disk (scratch dir)", f"{workdir} on {src}, {size.strip()}"),
             ("fdatasync rate (4 KiB append + fdatasync)", f"{rate:,.0f} /s ({how})"),
             ("redis-server", sh("redis-server --version")),
@@ -322,7 +334,7 @@ def main():
     scale_md, scale_png = scale_section(a.results, scale_rows(raw))
     plots = make_plots(a.results, raw, engine_rows,
                        read_csv(os.path.join(raw, "server.csv")), scale_png)
-    md = header(a, machine(a.workdir, engine_rows), plots)
+    md = header(a, machine(a.workdir, engine_rows, raw), plots)
     for section in (read_text(os.path.join(raw, "engine.md")), "\n".join(scale_md) or None,
                     read_text(os.path.join(raw, "server.md")),
                     read_text(os.path.join(raw, "server-scale.md"))):

@@ -79,6 +79,7 @@ run_bg() { "$@" & CHILD=$!; local rc=0; wait "$CHILD" || rc=$?; CHILD=""; return
 
 mkdir -p "$RAW"
 START=$(date +%s)
+cat /proc/loadavg >"$RAW/loadavg-start" 2>/dev/null || true
 
 step "build ($BUILD)"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then

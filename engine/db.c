@@ -216,6 +216,7 @@ int chalk_open(const char *dir, const chalk_options *opt, chalk_db **out)
 int chalk_close(chalk_db *db)
 {
     if (!db) return 0;
+    if (db->group.open) chalk_group_end(db);   /* commit it, then sync it */
     compaction_shutdown(db);
     int rc = chalk_sync(db);
     log_run_callbacks(&db->log);

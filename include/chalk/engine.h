@@ -348,8 +348,8 @@ void chalk_stats_get(chalk_db *db, chalk_stats *out);
  * Rules while a group is open:
  *   - only chalk_write (and the point operations built on it), reads and
  *     iterators; chalk_flush and chalk_sync do not submit the group's bytes
- *     (they stay in memory until chalk_group_end), and chalk_close must not
- *     be called (an unended group is dropped, as by a crash);
+ *     (they stay in memory until chalk_group_end); chalk_close ends the
+ *     group (commits it) before it syncs and closes;
  *   - the active segment does not roll once the group holds a record: it
  *     may exceed segment_size by the group's size;
  *   - a group cannot be rolled back: there is no abort (use chalk_txn for
