@@ -410,8 +410,12 @@ static void smove_command(client *c)
 {
     cp_meta src, dst;
     const resp_arg *mem = &c->argv[3];
-    if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &src) < 0 ||
-        cp_lookup(c, c->db, &c->argv[2], KS_SET, &dst) < 0)
+    int found = cp_lookup(c, c->db, &c->argv[1], KS_SET, &src);
+    if (found == 0) {
+        reply_long(c, 0);          /* Redis: no source, no type check of dst */
+        return;
+    }
+    if (found < 0 || cp_lookup(c, c->db, &c->argv[2], KS_SET, &dst) < 0)
         return;
     if (!set_has(&src, mem->ptr, mem->len)) {
         reply_long(c, 0);

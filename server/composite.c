@@ -321,6 +321,14 @@ int cp_members(chalk_batch *b, int db, const void *key, size_t klen,
 {
     if (del && !dst)
         return delete_members(b, db, key, klen);
+    if (dst) {
+        /* The destination may hold leftovers of an expired collection and
+         * its grave: both go first, or the reaper would later delete the
+         * members copied now. */
+        long n = cp_purge(b, dstdb, dst, dstlen);
+        if (n < 0)
+            return (int)n;
+    }
     for (size_t i = 0; i < NKINDS; i++) {
         long n = members_of_kind(b, all_kinds[i], db, key, klen, dstdb, dst, dstlen, del, 0);
         if (n < 0)
