@@ -1,15 +1,15 @@
 /*
  * cmd_string.c — the string commands: GET SET SETNX SETEX PSETEX GETSET
- * GETDEL GETEX MGET MSET MSETNX APPEND STRLEN INCR DECR INCRBY DECRBY
- * INCRBYFLOAT GETRANGE SETRANGE SUBSTR (LCS: cmd_lcs.c), with Redis 7's replies and
- * error texts.
+ * GETDEL GETEX MGET MSET MSETNX APPEND STRLEN GETRANGE SETRANGE SUBSTR,
+ * with Redis 7's replies and error texts. (Counters: cmd_counter.c; LCS:
+ * cmd_lcs.c.)
  *
  * The one idea: a Redis string is one engine record (keyspace.h: type
  * byte 0, then the bytes), so every command is the one shape of
  * commands.c: parse → look up (ks_get_string) → check type → change
  * (ks_set_string / server_write: never the engine directly, or appendfsync
  * always would acknowledge before durable) → reply. A read-modify-write
- * (INCR, APPEND, SETRANGE) is atomic because one thread runs every command;
+ * (APPEND, SETRANGE; INCR in cmd_counter.c) is atomic because one thread runs every command;
  * a multi-key write (MSET) is one batch, so a crash keeps all of it or none.
  *
  * Left out on purpose: in-place updates. APPEND and SETRANGE rewrite the
@@ -22,10 +22,6 @@
  *
  * Interview topics: query.n-plus-one (MGET), db.crud (SET).
  */
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,7 +433,7 @@ static bool size_ok(client *c, unsigned long long have, unsigned long long add)
 }
 
 /* Store `len` bytes built by the caller in a buffer with room for the type
- * byte at [0]; keeps the key's expiry (APPEND, SETRANGE, INCR do). */
+ * byte at [0]; keeps the key's expiry (APPEND and SETRANGE do). */
 static int put_built(client *c, const resp_arg *key, char *buf, size_t len, int64_t expire_at)
 {
     buf[0] = KS_STRING;
@@ -514,130 +510,6 @@ static void setrange_command(client *c)
         reply_long(c, (long long)len);
 }
 
-/* INCR DECR INCRBY DECRBY: Redis's incrDecrCommand. The stored value must
- * be a strict integer ("+1", " 1", "01" are not), and the sum must not
- * overflow: checked before adding, so LLONG_MAX + 1 is an error reply, not
- * undefined behaviour. */
-static void incr_generic(client *c, long long by)
-{
-    chalk_value v = {0};
-    int r = ks_get_string(c, c->db, KEY(1), &v, false);
-    if (r < 0)
-        return;
-    long long cur = 0;
-    if (r && !string_to_ll(ks_payload(&v), ks_payload_len(&v), &cur)) {
-        chalk_value_free(&v);
-        reply_error(c, ERR_NOT_INT);
-        return;
-    }
-    int64_t expire_at = r ? v.expire_at_ms : 0;
-    chalk_value_free(&v);
-    long long sum;
-    if (__builtin_add_overflow(cur, by, &sum)) {
-        reply_error(c, "increment or decrement would overflow");
-        return;
-    }
-    char buf[32];
-    int n = snprintf(buf + 1, sizeof buf - 1, "%lld", sum);
-    int rc = put_built(c, &c->argv[1], buf, (size_t)n, expire_at);
-    if (rc != CHALK_OK)
-        reply_engine_error(c, rc);
-    else
-        reply_long(c, sum);
-}
-
-static void incr_command(client *c) { incr_generic(c, 1); }
-static void decr_command(client *c) { incr_generic(c, -1); }
-
-static void incrby_command(client *c)
-{
-    long long by;
-    if (arg_ll(c, &c->argv[2], &by))
-        incr_generic(c, by);
-}
-
-static void decrby_command(client *c)
-{
-    long long by;
-    if (!arg_ll(c, &c->argv[2], &by))
-        return;
-    if (by == LLONG_MIN) {                   /* -by would overflow */
-        reply_error(c, "decrement would overflow");
-        return;
-    }
-    incr_generic(c, -by);
-}
-
-/* Redis's string2ld: the whole string, no leading space, not NaN, and not
- * out of long double's range. */
-static bool string_to_ld(const char *s, size_t len, long double *out)
-{
-    char buf[5 * 1024];
-    if (len == 0 || len >= sizeof buf || isspace((unsigned char)s[0]))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    long double v = strtold(buf, &end);
-    if ((size_t)(end - buf) != len || isnan(v) ||
-        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Redis's ld2string in human mode: 17 digits after the point, trailing
- * zeros (and a trailing point) removed, "-0" written "0". */
-static int ld_human(char *buf, size_t size, long double v)
-{
-    int n = snprintf(buf, size, "%.17Lf", v);
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    if (strchr(buf, '.')) {
-        while (n > 0 && buf[n - 1] == '0')
-            n--;
-        if (n > 0 && buf[n - 1] == '.')
-            n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0')
-        buf[0] = '0', n = 1;
-    buf[n] = '\0';
-    return n;
-}
-
-static void incrbyfloat_command(client *c)
-{
-    long double by, cur = 0;
-    if (!string_to_ld(c->argv[2].ptr, c->argv[2].len, &by)) {
-        reply_error(c, ERR_NOT_FLOAT);
-        return;
-    }
-    chalk_value v = {0};
-    int r = ks_get_string(c, c->db, KEY(1), &v, false);
-    if (r < 0)
-        return;
-    bool ok = !r || string_to_ld(ks_payload(&v), ks_payload_len(&v), &cur);
-    int64_t expire_at = r ? v.expire_at_ms : 0;
-    chalk_value_free(&v);
-    if (!ok) {
-        reply_error(c, ERR_NOT_FLOAT);
-        return;
-    }
-    long double sum = cur + by;
-    if (isnan(sum) || isinf(sum)) {
-        reply_error(c, "increment would produce NaN or Infinity");
-        return;
-    }
-    char buf[5 * 1024];
-    int n = ld_human(buf + 1, sizeof buf - 1, sum);
-    int rc = n < 0 ? CHALK_EINVAL : put_built(c, &c->argv[1], buf, (size_t)n, expire_at);
-    if (rc != CHALK_OK)
-        reply_engine_error(c, rc);
-    else
-        reply_bulk(c, buf + 1, (size_t)n);
-}
-
 /* ---- the table ----------------------------------------------------------- */
 
 static const command_arg key_arg[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
@@ -672,12 +544,6 @@ static const command_arg keys_arg[] = {{"key", ARG_KEY, NULL, ARGF_MULTIPLE, NUL
 static const command_arg pair_members[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"value", ARG_STRING, NULL, 0, NULL}, {0}};
 static const command_arg mset_args[] = {{"data", ARG_BLOCK, NULL, ARGF_MULTIPLE, pair_members}, {0}};
-static const command_arg incrby_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL}, {"increment", ARG_INTEGER, NULL, 0, NULL}, {0}};
-static const command_arg decrby_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL}, {"decrement", ARG_INTEGER, NULL, 0, NULL}, {0}};
-static const command_arg incrbyfloat_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL}, {"increment", ARG_DOUBLE, NULL, 0, NULL}, {0}};
 static const command_arg range_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"start", ARG_INTEGER, NULL, 0, NULL},
     {"end", ARG_INTEGER, NULL, 0, NULL}, {0}};
@@ -722,21 +588,6 @@ const command_def cmd_string_table[] = {
      "Appends a string to the value of a key. Creates the key if it doesn't exist.", key_value_args, NULL},
     {"strlen", strlen_command, 2, RF, 1, 1, 1, S, "2.2.0", "O(1)",
      "Returns the length of a string value.", key_arg, NULL},
-    {"incr", incr_command, 2, WF, 1, 1, 1, S, "1.0.0", "O(1)",
-     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-     key_arg, NULL},
-    {"decr", decr_command, 2, WF, 1, 1, 1, S, "1.0.0", "O(1)",
-     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-     key_arg, NULL},
-    {"incrby", incrby_command, 3, WF, 1, 1, 1, S, "1.0.0", "O(1)",
-     "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't "
-     "exist.", incrby_args, NULL},
-    {"decrby", decrby_command, 3, WF, 1, 1, 1, S, "1.0.0", "O(1)",
-     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
-     "doesn't exist.", decrby_args, NULL},
-    {"incrbyfloat", incrbyfloat_command, 3, WF, 1, 1, 1, S, "2.6.0", "O(1)",
-     "Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
-     "doesn't exist.", incrbyfloat_args, NULL},
     {"getrange", getrange_command, 4, R, 1, 1, 1, S, "2.4.0",
      "O(N) where N is the length of the returned string.",
      "Returns a substring of the string stored at a key.", range_args, NULL},
