@@ -482,6 +482,8 @@ static void compaction_step(chalk_db *db, int wait)
 int chalk_compact(chalk_db *db)
 {
     if (db->log.failed) return CHALK_EFAILED;
+    db_unlink_join(db);                          /* learn how the last one ended */
+    if (db->compact_error) return db->compact_error;
     if (!db->comp) {
         db->comp = calloc(1, sizeof *db->comp);
         if (!db->comp) return CHALK_ENOMEM;
@@ -561,23 +563,52 @@ struct unlink_job {
     char     *dir;
     uint32_t *ids;
     size_t    n;
+    int       failed;          /* an unlink or directory fsync failed */
 };
 
+/* 0, or -errno of the first failure; ENOENT counts as done. */
+static int unlink_listed(const struct chalk_vfs *vfs, const char *dir, const uint32_t *ids, size_t n)
+{
+    char path[SEG_PATH_MAX];
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        static const char *ext[2] = { ".log", ".hint" };
+        for (int k = 0; k < 2; k++) {
+            seg_path(path, sizeof path, dir, ids[i], ext[k]);
+            int rc = vfs->unlink(vfs->ctx, path);
+            if (rc < 0 && rc != -ENOENT && !first) first = rc;
+        }
+    }
+    int rc = vfs->fsync_dir(vfs->ctx, dir);
+    return first ? first : rc < 0 ? rc : 0;
+}
+
+/* Why this order, and why a failure keeps the manifest: the manifest must
+ * outlive every source it names. If one source could not be deleted, the
+ * merge already dropped the tombstones that hid its PUTs; only the
+ * manifest still says "this file is dead", so recovery deletes it (or
+ * refuses to open) instead of replaying it. */
 static void unlink_sources(struct unlink_job *j)
 {
     char path[SEG_PATH_MAX];
-    for (size_t i = 0; i < j->n; i++) {
-        seg_path(path, sizeof path, j->dir, j->ids[i], ".log");
-        j->vfs->unlink(j->vfs->ctx, path);
-        seg_path(path, sizeof path, j->dir, j->ids[i], ".hint");
-        j->vfs->unlink(j->vfs->ctx, path);       /* ENOENT is fine */
+    if (unlink_listed(j->vfs, j->dir, j->ids, j->n) != 0) {
+        j->failed = 1;
+        return;
     }
-    /* Why this order: the manifest must outlive every source it names, so
-     * a crash in between lets recovery finish the deletion. */
-    j->vfs->fsync_dir(j->vfs->ctx, j->dir);
     snprintf(path, sizeof path, "%s/COMPACTION", j->dir);
     j->vfs->unlink(j->vfs->ctx, path);
     j->vfs->fsync_dir(j->vfs->ctx, j->dir);
+}
+
+static void unlink_done(chalk_db *db, struct unlink_job *j)
+{
+    if (j->failed) {
+        db->compact_error = CHALK_EIO;
+        db_logf(db, CHALK_LOG_ERROR, "could not delete the old segments of a compaction: "
+                "COMPACTION kept, no further compaction until reopen (recovery deletes them)");
+    }
+    free(j->ids);
+    free(j);
 }
 
 static void *unlink_thread(void *arg)
@@ -590,8 +621,7 @@ void db_unlink_join(chalk_db *db)
 {
     if (!db->unlink_job) return;
     pthread_join(db->unlink_thread, NULL);
-    free(db->unlink_job->ids);
-    free(db->unlink_job);
+    unlink_done(db, db->unlink_job);
     db->unlink_job = NULL;
 }
 
@@ -618,15 +648,14 @@ void db_unlink_doomed(chalk_db *db, int wait)
         return;
     }
     unlink_sources(j);
-    free(ids);
-    free(j);
+    unlink_done(db, j);
 }
 
 /* Recovery: a manifest on disk means a compaction committed but its sources
  * may not all be gone: finish step 7 before anything is replayed. */
 int recover_finish_compaction(chalk_db *db)
 {
-    char path[SEG_PATH_MAX], seg[SEG_PATH_MAX];
+    char path[SEG_PATH_MAX];
     snprintf(path, sizeof path, "%s/COMPACTION", db->dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
@@ -640,14 +669,13 @@ int recover_finish_compaction(chalk_db *db)
         return CHALK_ECORRUPT;
     }
     uint32_t count = get_le32(buf + 8);
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t id = get_le32(buf + 12 + 4 * i);
-        seg_path(seg, sizeof seg, db->dir, id, ".log");
-        db->vfs->unlink(db->vfs->ctx, seg);
-        seg_path(seg, sizeof seg, db->dir, id, ".hint");
-        db->vfs->unlink(db->vfs->ctx, seg);
+    uint32_t ids[4096];
+    for (uint32_t i = 0; i < count; i++) ids[i] = get_le32(buf + 12 + 4 * i);
+    if (unlink_listed(db->vfs, db->dir, ids, count) != 0) {
+        /* Replaying a source the merge made obsolete could resurrect keys. */
+        db_logf(db, CHALK_LOG_ERROR, "cannot delete the old segments listed in %s: refusing to open", path);
+        return CHALK_EIO;
     }
-    db->vfs->fsync_dir(db->vfs->ctx, db->dir);
     db->vfs->unlink(db->vfs->ctx, path);
     db->vfs->fsync_dir(db->vfs->ctx, db->dir);
     db_logf(db, CHALK_LOG_INFO, "finished an interrupted compaction: %u old segments removed", count);

@@ -97,6 +97,8 @@ struct chalk_db {
     uint64_t       last_everysec_usec;
     struct db_group group;     /* txn.c: the open atomic group, if any */
     struct unlink_job *unlink_job;      /* compaction.c: deleting old segments */
+    int            compact_error;       /* a compaction's old segments could not
+                                           be deleted: no more until reopen */
     pthread_t      unlink_thread;
 };
 
