@@ -226,8 +226,8 @@ int cm_check_plausible(const struct cm_workload *w, chalk_db *db, char *why, siz
         size_t klen = cm_key(j, key);
         chalk_value v = { 0 };
         int rc = chalk_get(db, key, klen, &v);
-        int ok = rc == CHALK_ENOTFOUND || rc == CHALK_ECORRUPT ||
-                 (rc == CHALK_OK && in_history(w, j, v.data, v.len));
+        int ok = rc == CHALK_ENOTFOUND || rc == CHALK_ECORRUPT || rc == CHALK_EFAILED ||
+                 rc == CHALK_EIO || (rc == CHALK_OK && in_history(w, j, v.data, v.len));
         if (!ok)
             snprintf(why, n, "key %03d: %s %.*s", j, rc == CHALK_OK ? "a value never written:"
                      : chalk_strerror(rc), rc == CHALK_OK ? (int)(v.len < 24 ? v.len : 24) : 0,

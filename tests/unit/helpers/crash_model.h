@@ -50,9 +50,10 @@ int cm_check_state(const struct cm_workload *w, chalk_db *db, int k, char *why, 
  * (why then holds the mismatch against k = lo). */
 int cm_find_prefix(const struct cm_workload *w, chalk_db *db, int lo, char *why, size_t n);
 
-/* After damage and repair no state is promised, only that nothing false is
- * served: every key reads as absent, as CHALK_ECORRUPT, or as a value the
- * workload really wrote to it. 0, or -1 with a reason in why. */
+/* After damage and repair, or once the engine has failed, no state is
+ * promised, only that nothing false is served: every key reads as absent,
+ * as an error (CHALK_ECORRUPT, CHALK_EFAILED, CHALK_EIO), or as a value
+ * the workload really wrote to it. 0, or -1 with a reason in why. */
 int cm_check_plausible(const struct cm_workload *w, chalk_db *db, char *why, size_t n);
 
 /* Apply the whole workload with chalk_write_sync; 0 or the first error. */
