@@ -306,3 +306,17 @@ def test_read_only_exec_under_always_is_answered(server_factory):
     r.cmd("MULTI")
     r.cmd("DEL", "nothing")               # a write command that writes nothing
     assert r.cmd("EXEC") == [0]
+
+
+def test_debug_reload_inside_exec_keeps_the_exec(server_factory):
+    srv = server_factory(appendfsync="always", enable_debug_command="yes")
+    r = srv.raw()
+    r.cmd("MULTI")
+    r.cmd("SET", "a", "1")
+    r.cmd("DEBUG", "RELOAD")          # closes the engine in the middle of EXEC
+    r.cmd("SET", "b", "2")
+    r.cmd("GET", "a")
+    assert r.cmd("EXEC") == ["OK", "OK", "OK", b"1"]
+    srv.restart()
+    c = srv.client()
+    assert c.get("a") == "1" and c.get("b") == "2"

@@ -5,7 +5,8 @@
  * Groups: one seq and one COMMIT for the whole group (read back from the
  * segment file); later writes see earlier ones; a crash cut at EVERY byte of
  * the group recovers all of it or none of it; chalk_sync inside a group does
- * not put its bytes on disk; the segment does not roll inside a group.
+ * not put its bytes on disk; the segment does not roll inside a group;
+ * chalk_close commits an open group.
  * Txns: read-your-writes, commit as one batch, abort, and the conflict rule
  * (a key read, then written / deleted / created / expired by someone else
  * → CHALK_ECONFLICT and nothing written; blind writes never conflict).
@@ -235,6 +236,22 @@ static void test_empty_group(void **state)
     chalk_close(db);
 }
 
+/* chalk_close with a group open commits it first (DEBUG RELOAD in EXEC). */
+static void test_close_ends_group(void **state)
+{
+    chalk_db *db = open_db(*state, 0);
+    assert_int_equal(chalk_group_begin(db), CHALK_OK);
+    put_str(db, "a", "1");
+    put_str(db, "b", "2");
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    db = open_db(*state, 0);
+    assert_string_equal(get_str(db, "a"), "1");
+    assert_string_equal(get_str(db, "b"), "2");
+    assert_int_equal(chalk_group_begin(db), CHALK_OK);   /* not left open */
+    assert_int_equal(chalk_group_end(db), CHALK_OK);
+    chalk_close(db);
+}
+
 static const char *txn_str(chalk_txn *t, const char *k)
 {
     static char buf[256];
@@ -398,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_crash_at_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_holds_bytes_and_roll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_ends_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_read_your_writes_and_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_conflicts, setup, teardown),
