@@ -52,11 +52,11 @@ EXPIRE_SCRIPT = [
     ("EXISTS", "k"), ("SET", "k", "v"), ("EXPIREAT", "k", "1"), ("EXISTS", "k"),
     ("SET", "k", "v"), ("PEXPIREAT", "k", "-9223372036854775808"), ("EXISTS", "k"),
     ("SET", "k", "v"), ("PEXPIRE", "k", "9223372036854775807"), ("EXISTS", "k"), ("PERSIST", "k"),
-] + [(cmd, "k", v) for cmd in ("EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT")
-     for v in ["9223372036854775807", "9223372036854775", "9223372036854776",
-               "-9223372036854775808", "-9223372036854776", "2147483648", "9223372036854775808",
-               "1.5", "", "+1"]
-     if not v.startswith("-")] + [("EXISTS", "k")]
+] + [line for cmd in ("EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT")
+     for v in HOSTILE + ["9223372036854775", "9223372036854776", "-9223372036854775",
+                         "-9223372036854776"]
+     for line in [("SET", "k", "v"), (cmd, "k", v), (cmd, "k", v, "GT"), (cmd, "k", v, "LT"),
+                  ("EXISTS", "k")]]
 
 RENAME_SCRIPT = [
     ("SET", "src", "v", "EX", "100"), ("SET", "dst", "old"), ("RENAME", "src", "dst"),
