@@ -309,3 +309,33 @@ def test_append_setrange_refused_before_allocating(server):
     with pytest.raises(Exception, match="string exceeds maximum allowed size"):
         r.append("a", "z")
     assert r.strlen("a") == 1024 * 1024
+
+
+def test_acknowledged_writes_survive_sigkill_under_always(server_factory):
+    """Every data command writes through server_write (under appendfsync
+    always its reply waits for the group commit). SIGKILL right after the
+    replies, restart: everything acknowledged is there, TTLs included. (A
+    process crash keeps the page cache; losing power is the engine's crash
+    tests' business.)"""
+    srv = server_factory(appendfsync="always")
+    r = srv.client()
+    r.set("s", "v", ex=10000)
+    r.mset({"m1": "1", "m2": "2"})
+    r.incrby("n", 5)
+    r.incrbyfloat("f", 1.5)
+    r.append("s", "w")
+    r.setrange("r", 2, "x")
+    r.getset("g", "new")
+    r.set("d", "x")
+    r.delete("d")
+    r.rename("m2", "m3")
+    r.copy("m1", "c", destination_db=1)
+    r.expire("m1", 5000)
+    assert srv.kill() != 0
+    srv.start()
+    r = srv.client()
+    assert r.get("s") == "vw" and r.ttl("s") > 9000
+    assert r.mget("m1", "m2", "m3") == ["1", None, "2"] and r.ttl("m1") > 4000
+    assert r.get("n") == "5" and r.get("f") == "1.5" and r.get("r") == "\x00\x00x"
+    assert r.get("g") == "new" and r.exists("d") == 0
+    assert srv.client(db=1).get("c") == "1"
