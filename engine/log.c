@@ -127,6 +127,7 @@ void log_set_active(struct log *lg, uint32_t seg_id, int fd, uint64_t tail)
     lg->seg_id = seg_id;
     lg->fd = fd;
     lg->tail = tail;
+    lg->good_end = tail;
 }
 
 static struct log_group *pending_group(struct log *lg)
@@ -238,6 +239,7 @@ static void group_finished(struct log *lg, struct log_group *g)
 {
     lg->inflight = NULL;
     if (g->status == 0) {
+        if (g->seg_id == lg->seg_id) lg->good_end = g->off + g->len;
         lg->bytes_written += g->len;
         lg->unsynced = g->synced ? 0 : lg->unsynced + g->len;
         if (g->synced) {

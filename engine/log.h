@@ -75,6 +75,9 @@ struct log {
     uint32_t  seg_id;          /* active segment */
     int       fd;              /* its write fd, -1 if none */
     uint64_t  tail;            /* logical end: on disk + in flight + pending */
+    uint64_t  good_end;        /* active segment: end of the last group that
+                                  succeeded; after a failure, records past it
+                                  were never (durably) written */
     struct log_group *pending, *inflight;
     struct log_group *done_head, *done_tail;
     int       failed;          /* CHALK_EIO / CHALK_ENOSPC once a group failed */

@@ -78,6 +78,11 @@ static int read_mapped(chalk_db *db, const struct seg_info *s, uint64_t off, uin
 int db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
                    uint8_t **buf, struct record_view *rv)
 {
+    /* After a failed group, its records (and everything queued after it)
+     * are still in the index but were never written, or not durably: say
+     * so, rather than serve unacknowledged bytes or cry "corruption". */
+    if (db->log.failed && seg == db->log.seg_id && off + size > db->log.good_end)
+        return CHALK_EFAILED;
     struct seg_info *ms = seg_table_find(&db->segs, seg);
     if (ms && ms->map) return read_mapped(db, ms, off, size, buf, rv);
     uint8_t *b = malloc((size_t)size + 1);

@@ -151,7 +151,9 @@ int chalk_put(chalk_db *db, const void *key, size_t klen,
               const void *val, size_t vlen, int64_t expire_at_ms);
 
 /* Returns CHALK_OK and fills *out, or CHALK_ENOTFOUND, CHALK_EIO,
- * CHALK_ECORRUPT (the record's checksum failed: never served), CHALK_ENOMEM. */
+ * CHALK_ECORRUPT (the record's checksum failed: never served), CHALK_ENOMEM,
+ * CHALK_EFAILED (the engine failed and the key's newest record belongs to a
+ * batch that was never acknowledged: its value is not served). */
 int chalk_get(chalk_db *db, const void *key, size_t klen, chalk_value *out);
 
 /* Returns CHALK_OK (it existed and a tombstone was written) or
