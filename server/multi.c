@@ -51,6 +51,7 @@
  */
 #include "multi.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,33 @@ static void table_remove(watched_key *wk)
     free(wk);
 }
 
+/* The table's invariants, checked in debug builds after every change:
+ *   1. nkeys is the number of entries, and no entry has zero clients;
+ *   2. client c is in entry wk's list iff wk is in c's watch list, once;
+ *   3. an entry sits in the bucket of its hash.
+ * Returns 0, or the number of the first invariant broken. O(watches). */
+int multi_check_invariants(void)
+{
+    struct multi_shared *sh = server.multi;
+    size_t n = 0;
+    for (size_t b = 0; sh && b < sh->nbuckets; b++)
+        for (watched_key *wk = sh->buckets[b]; wk; wk = wk->next, n++) {
+            if (wk->nclients <= 0)
+                return 1;
+            if ((wk->hash & (sh->nbuckets - 1)) != b)
+                return 3;
+            for (int i = 0; i < wk->nclients; i++) {
+                const struct multi_state *ms = wk->clients[i]->mstate;
+                int refs = 0;
+                for (int j = 0; ms && j < ms->nw; j++)
+                    refs += ms->w[j].wk == wk;
+                if (refs != 1)
+                    return 2;
+            }
+        }
+    return sh && n != sh->nkeys ? 1 : 0;
+}
+
 /* ---- WATCH / UNWATCH --------------------------------------------------- */
 
 static void unwatch_all(client *c)
@@ -216,6 +244,7 @@ static void unwatch_all(client *c)
     }
     ms->nw = 0;
     ms->flags &= ~(uint32_t)MS_DIRTY_CAS;
+    assert(multi_check_invariants() == 0);
 }
 
 /* Watch one main engine key. false on ENOMEM. */
@@ -262,6 +291,7 @@ void watch_command(client *c)
             return;
         }
     }
+    assert(multi_check_invariants() == 0);
     reply_ok(c);
 }
 
@@ -308,7 +338,9 @@ static void touch_engine_key(void *arg, int is_delete, const void *key, size_t l
         touch_main_key(key, len);
         return;
     }
-    if (!strchr("hslmz", p[1]) || p[1] == 0 || len < KS_HDR + 4)
+    bool composite = p[1] == CP_HASH || p[1] == CP_SET || p[1] == CP_LIST ||
+                     p[1] == CP_ZMEMBER || p[1] == CP_ZSCORE;
+    if (!composite || len < cp_prefix_len(0))
         return;
     /* [db][kind][u32 big-endian klen][key][suffix] (composite.h) */
     size_t klen = (size_t)p[2] << 24 | (size_t)p[3] << 16 | (size_t)p[4] << 8 | p[5];

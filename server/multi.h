@@ -37,7 +37,9 @@ void multi_touch_batch(const chalk_batch *b);
 bool multi_in_exec(const client *c);
 void multi_client_free(client *c);
 void multi_reset(client *c);         /* DISCARD + UNWATCH, no reply */
-void multi_server_free(void);
+/* 0, or the number of the watched-keys table invariant that is broken
+ * (listed in multi.c). For asserts and tests. */
+int multi_check_invariants(void);
 
 /* The handlers, registered by cmd_multi.c. */
 void multi_command(client *c);
