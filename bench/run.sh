@@ -93,7 +93,11 @@ cmake --build "$BUILD" -j 2 --target chalk-server >/dev/null 2>"$RAW/build-serve
   echo "run.sh: chalk-server did not build (see $RAW/build-server.log); its rows will say n/a" >&2
 
 ENGINE_BENCH="$BUILD/bin/engine_bench"
-rm -f "$RAW"/engine.* "$RAW"/scale-*.csv "$RAW"/server.* "$RAW"/server-scale.*
+# Each suite replaces only its own raw files: `--only server` keeps the
+# engine figures of an earlier run for the report.
+want engine && rm -f "$RAW"/engine.*
+want scale && rm -f "$RAW"/scale-*.csv
+want server && rm -f "$RAW"/server.* "$RAW"/server-scale.*
 
 if want engine; then
   step "engine suite: ${ENGINE_ARGS[*]}"
