@@ -37,6 +37,7 @@
  * crash (sealed segments were fsynced) so it is reported, never skipped.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,35 +204,53 @@ static uint64_t seg_file_size(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
 }
 
-/* Step 2: headers. A newest file shorter than a header is a segment whose
- * creation was interrupted: removed. *newest = newest non-merged id, or 0. */
-static int read_headers(chalk_db *db, const uint32_t *ids, size_t *n,
+/* Step 2: headers. *newest = the newest non-merged id, or 0.
+ *
+ * A file holding no more than a (bad) header is a segment whose creation
+ * was interrupted (seg_create crashed before its header was durable) if
+ * every segment after it is a merged one: creation only ever happens for
+ * the newest non-merged segment, while merged outputs take ids from the
+ * same counter. Nothing can be in such a file: it is removed. Anywhere
+ * else (a sealed segment always holds records) it is corruption. */
+static int read_headers(chalk_db *db, uint32_t *ids, size_t *n,
                         struct seg_candidate *out, uint32_t *newest)
 {
     char path[SEG_PATH_MAX];
     struct seg_reader r;
+    int torn = -1;                      /* index of an interrupted creation */
     *newest = 0;
     for (size_t i = 0; i < *n; i++) {
         seg_path(path, sizeof path, db->dir, ids[i], ".log");
-        int rc = seg_reader_open(&r, path);
-        /* The newest file holding no more than a (bad) header: seg_create
-         * was interrupted before its header was durable. Nothing else can
-         * be in it, so removing it loses nothing. */
-        if (rc == CHALK_ECORRUPT && i + 1 == *n && seg_file_size(path) <= SEG_HEADER_SIZE) {
-            db_logf(db, CHALK_LOG_WARN, "removing %s: its creation was interrupted", path);
-            db->vfs->unlink(db->vfs->ctx, path);
-            (*n)--;
-            break;
+        int rc = seg_reader_open(&r, path), opened = rc == 0;   /* closed on error */
+        if (rc == CHALK_ECORRUPT && torn < 0 && seg_file_size(path) <= SEG_HEADER_SIZE) {
+            torn = (int)i;
+            out[i] = (struct seg_candidate){ ids[i], 0 };
+            continue;
         }
-        if (rc == 0 && r.header.segment_id != ids[i]) { rc = CHALK_ECORRUPT; r.why = "id differs from file name"; }
+        const char *why = rc ? (r.why ? r.why : "cannot open") : NULL;
+        if (rc == 0 && r.header.segment_id != ids[i]) { rc = CHALK_ECORRUPT; why = "id differs from file name"; }
+        if (rc == 0 && torn >= 0 && !(r.header.flags & SEG_F_MERGED)) {
+            rc = CHALK_ECORRUPT;          /* the short file was not the newest */
+            seg_path(path, sizeof path, db->dir, ids[torn], ".log");
+            why = "file shorter than a segment header, and not the newest segment";
+        }
+        if (opened && rc != 0) seg_reader_close(&r);
         if (rc != 0) {
-            db_logf(db, CHALK_LOG_ERROR, "%s: %s", path, r.why ? r.why : "cannot open");
-            if (rc == 0) seg_reader_close(&r);
+            db_logf(db, CHALK_LOG_ERROR, "%s: %s", path, why);
             return rc;
         }
         out[i] = (struct seg_candidate){ ids[i], r.header.flags };
         if (!(r.header.flags & SEG_F_MERGED)) *newest = ids[i];
         seg_reader_close(&r);
+    }
+    if (torn >= 0) {
+        seg_path(path, sizeof path, db->dir, ids[torn], ".log");
+        db_logf(db, CHALK_LOG_WARN, "removing %s: its creation was interrupted", path);
+        int rc = db->vfs->unlink(db->vfs->ctx, path);
+        if (rc < 0 && rc != -ENOENT) return seg_errno_to_chalk(rc);
+        memmove(&ids[torn], &ids[torn + 1], (*n - (size_t)torn - 1) * sizeof *ids);
+        memmove(&out[torn], &out[torn + 1], (*n - (size_t)torn - 1) * sizeof *out);
+        (*n)--;
     }
     return 0;
 }
