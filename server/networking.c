@@ -53,7 +53,9 @@
 #include "reply.h"
 #include "server.h"
 
+#define QBUF_FIRST 1024
 #define QBUF_CHUNK (16 * 1024)
+#define QBUF_KEEP  (64 * 1024)       /* an empty buffer above this is freed */
 #define MAX_ACCEPTS_PER_CALL 1000
 
 static const char protected_mode_err[] =
@@ -292,9 +294,11 @@ void accept_on_listener(int lfd)
 
 /* ---- input ------------------------------------------------------------- */
 
-/* Offer the backend room to read into: at least QBUF_CHUNK bytes. Parsed
- * bytes are dropped first; the buffer doubles only when it is full of
- * unparsed bytes (rule 2). */
+/* Offer the backend room to read into. Parsed bytes are dropped first; the
+ * buffer doubles only when it is full of unparsed bytes (rule 2). A new
+ * client starts with QBUF_FIRST bytes (an idle connection, which under
+ * io_uring always has a recv posted, costs 1 KB, not 16); past QBUF_CHUNK
+ * at least QBUF_CHUNK bytes are offered per read. */
 int client_read_space(client *c, char **buf, size_t *len)
 {
     if (c->qpos > 0) {
@@ -302,9 +306,10 @@ int client_read_space(client *c, char **buf, size_t *len)
         c->qlen -= c->qpos;
         c->qpos = 0;
     }
-    if (c->qcap - c->qlen < QBUF_CHUNK) {
-        size_t cap = c->qcap ? c->qcap * 2 : QBUF_CHUNK;
-        while (cap - c->qlen < QBUF_CHUNK)
+    size_t want = c->qcap >= QBUF_CHUNK ? QBUF_CHUNK : 1;
+    if (c->qcap - c->qlen < want) {
+        size_t cap = c->qcap ? c->qcap * 2 : QBUF_FIRST;
+        while (cap - c->qlen < want)
             cap *= 2;
         char *n = realloc(c->qbuf, cap);
         if (!n) {
@@ -385,8 +390,14 @@ void client_process_input(client *c)
         c->cmd_ready = false;
         client_reset_args(c);
     }
-    if (c->qpos == c->qlen)
+    if (c->qpos == c->qlen) {
         c->qpos = c->qlen = 0;
+        if (c->qcap > QBUF_KEEP) {     /* a big request passed: give it back */
+            free(c->qbuf);
+            c->qbuf = NULL;
+            c->qcap = 0;
+        }
+    }
 }
 
 void client_reset_args(client *c)
