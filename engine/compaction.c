@@ -19,9 +19,12 @@
  *   compaction_poll → swap, in slices (caller's thread, swap_step)
  *     6. point every entry that still names its copied record at the copy;
  *        drop entries whose record was dropped as expired
- *   db_unlink_doomed (now, or when the last snapshot is released)
+ *   db_unlink_doomed (now, or when the last snapshot is released; the
+ *   files are deleted by a short-lived thread, joined before the next
+ *   compaction and at close)
  *     7. unlink the sources, fsync the directory, unlink the manifest,
- *        fsync the directory
+ *        fsync the directory; if any unlink fails, the manifest stays and
+ *        no compaction runs until a reopen finishes step 7
  *
  * Crash at any step loses no key and resurrects no deleted key:
  *   before 4: only *.tmp exist, recovery removes them; sources intact.
@@ -41,9 +44,9 @@
  * event fd readable until done (like Redis's incremental rehash). The
  * longest slice is stats' compaction_pause_usec_max.
  *
- * Left out on purpose: partial merges of a subset of
- * segments (each run rewrites every live record of the sealed segments:
- * write amplification of 1 per compaction, simple tombstone rule).
+ * Left out on purpose: partial merges of a subset of segments (each run
+ * rewrites every live record of the sealed segments: write amplification
+ * of 1 per compaction, simple tombstone rule).
  *
  * @interview(storage.log-structured): Why a log, and what does it cost
  * compared with an LSM tree or a B-tree? Appends are sequential writes,
