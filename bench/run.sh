@@ -15,7 +15,7 @@
 #           appendfsync no/everysec/always, pipeline 1/16, both io-backends
 #           server_scale.py: memory per key and restart time vs Redis,
 #           100-byte and 1-KiB values
-# Not yet: replication lag and full-sync time (no replication to measure).
+#           repl_bench.py: full-sync time and replication lag vs Redis
 #
 # Full: 1M keys, 3 repetitions, scale to 10M keys, 100k requests per server
 # test (< 1 hour). --quick: 1M keys, 1 repetition, scale to 300k keys, 10k
@@ -53,11 +53,13 @@ if [ "$QUICK" = 1 ]; then
   SCALE_KEYS=(100000 300000)
   SERVER_ARGS=(--quick)
   SERVER_SCALE_KEYS=100000
+  REPL_ARGS=(--keys 100000 --requests 50000)
 else
   ENGINE_ARGS=(--keys 1000000 --sync-keys 100000 --reps 3 --fsync-iters 2000)
   SCALE_KEYS=(100000 1000000 10000000)
   SERVER_ARGS=()
   SERVER_SCALE_KEYS=100000,1000000
+  REPL_ARGS=(--keys 1000000 --requests 200000)
 fi
 
 CHILD=""
@@ -97,7 +99,7 @@ ENGINE_BENCH="$BUILD/bin/engine_bench"
 # engine figures of an earlier run for the report.
 want engine && rm -f "$RAW"/engine.*
 want scale && rm -f "$RAW"/scale-*.csv
-want server && rm -f "$RAW"/server.* "$RAW"/server-scale.*
+want server && rm -f "$RAW"/server.* "$RAW"/server-scale.* "$RAW"/repl.*
 
 if want engine; then
   step "engine suite: ${ENGINE_ARGS[*]}"
@@ -134,6 +136,14 @@ if want server; then
     --chalk-server "$BUILD/bin/chalk-server" --workdir "$WORKDIR" \
     --csv "$RAW/server-scale.csv" --markdown "$RAW/server-scale.md" >/dev/null ||
     echo "run.sh: server scale suite failed" >&2
+fi
+
+if want server; then
+  step "replication suite: ${REPL_ARGS[*]}"
+  run_bg "$PY" "$ROOT/bench/repl_bench.py" "${REPL_ARGS[@]}" \
+    --chalk-server "$BUILD/bin/chalk-server" --workdir "$WORKDIR" \
+    --csv "$RAW/repl.csv" --markdown "$RAW/repl.md" >/dev/null ||
+    echo "run.sh: replication suite failed" >&2
 fi
 
 step "report: $RESULTS/RESULTS.md and plots"

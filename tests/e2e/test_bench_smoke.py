@@ -9,6 +9,8 @@ not rot between the occasions someone runs it:
   - server_bench.py starts redis-server and chalk-server on free loopback
     ports, prints a row per test with either a ratio or an explicit
     "n/a (...)", and stops both servers;
+  - repl_bench.py measures a Redis leader/follower pair and prints Chalk's
+    row (figures or "n/a (...)");
   - report.py turns those outputs into RESULTS.md (and PNGs with gnuplot).
 """
 import os
@@ -129,6 +131,23 @@ def test_server_rows_have_ratio_or_reason(server_run):
         assert "×" in ping_row, "chalk-server is built but no backend was measured:\n" + stderr
     # The servers were stopped and their scratch directories removed.
     assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
+
+
+def test_repl_bench_rows(tmp_path):
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        pytest.skip("redis-server / redis-benchmark not installed")
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "repl_bench.py"),
+                        "--chalk-server", CHALK_SERVER, "--keys", "2000", "--requests", "2000",
+                        "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for system in ("redis", "chalk"):
+        rows = [l for l in r.stdout.splitlines() if l.startswith(f"| {system} |")]
+        assert len(rows) == 1, system
+        cells = [c.strip() for c in rows[0].strip("|").split("|")]
+        assert NUMBER.match(cells[1].replace(",", "")) or cells[1].startswith("n/a ("), cells
+    redis_row = [l for l in r.stdout.splitlines() if l.startswith("| redis |")][0]
+    assert NUMBER.match(redis_row.split("|")[2].strip().replace(",", "")), redis_row
+    assert not list(tmp_path.iterdir()), "scratch directories left behind"
 
 
 def test_report_writes_results(engine_run, server_run, tmp_path):
