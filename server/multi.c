@@ -479,14 +479,16 @@ void multi_client_free(client *c)
 
 /* ---- EXEC ----------------------------------------------------------------- */
 
-bool multi_holds_reply(const client *c)
-{
-    return !server.multi || !server.multi->exec_client;
-}
-
 bool multi_in_exec(const client *c)
 {
     return server.multi && server.multi->exec_client == c;
+}
+
+bool multi_holds_reply(const client *c)
+{
+    /* Only the EXEC client's own writes share EXEC's hold; another client
+     * served meanwhile (a BLPOP woken by a push inside EXEC) holds its own. */
+    return !multi_in_exec(c);
 }
 
 static void exec_durable(void *arg, int status) { hold_reply_release(arg, status); }

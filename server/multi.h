@@ -28,7 +28,8 @@ void multi_flag_error(client *c);
 /* Inside MULTI: queue cmd (reply +QUEUED, or refuse it) and return true;
  * EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once (false). */
 bool multi_queue(client *c, struct command *cmd);
-/* false while EXEC runs: its writes share EXEC's one held reply. */
+/* false for the client whose EXEC runs: its writes share EXEC's one held
+ * reply. */
 bool multi_holds_reply(const client *c);
 /* Every key written by b: the clients that WATCH it will fail their EXEC. */
 void multi_touch_batch(const chalk_batch *b);
