@@ -33,6 +33,7 @@
 
 #include "commands.h"
 #include "keyops.h"
+#include "notify.h"
 #include "server.h"
 #include "util.h"
 
@@ -70,10 +71,12 @@ static void incr_generic(client *c, long long by)
     char buf[32];
     int n = snprintf(buf + 1, sizeof buf - 1, "%lld", sum);
     int rc = put_built(c, buf, (size_t)n, expire_at);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_long(c, sum);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_STRING, "incrby", c->db, KEY(1));   /* notify.c */
+    reply_long(c, sum);
 }
 
 static void incr_command(client *c) { incr_generic(c, 1); }
@@ -162,10 +165,12 @@ static void incrbyfloat_command(client *c)
     char buf[5 * 1024];
     int n = ld_human(buf + 1, sizeof buf - 1, sum);
     int rc = n < 0 ? CHALK_EINVAL : put_built(c, buf, (size_t)n, expire_at);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_bulk(c, buf + 1, (size_t)n);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", c->db, KEY(1));   /* notify.c */
+    reply_bulk(c, buf + 1, (size_t)n);
 }
 
 /* ---- the table ----------------------------------------------------------- */

@@ -187,7 +187,12 @@ static int copy_or_move(client *c, const resp_arg *src, int dstdb, const resp_ar
     if (rc == CHALK_OK)
         rc = server_write(c, b);
     chalk_value_free(&v);
-    return rc == CHALK_OK ? 1 : rc;
+    if (rc != CHALK_OK)
+        return rc;
+    if (move)                                /* keyspace events (notify.c) */
+        notify_keyspace_event(NOTIFY_GENERIC, "move_from", c->db, src->ptr, src->len);
+    notify_keyspace_event(NOTIFY_GENERIC, move ? "move_to" : "copy_to", dstdb, dst->ptr, dst->len);
+    return 1;
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */

@@ -240,7 +240,10 @@ static void getdel_command(client *c)
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else
+    {
+        notify_keyspace_event(NOTIFY_GENERIC, "del", c->db, KEY(1));   /* notify.c */
         reply_value(c, &v);
+    }
     chalk_value_free(&v);
 }
 
@@ -260,15 +263,22 @@ static void getex_command(client *c)
     if (r <= 0)
         return;
     int rc = CHALK_OK;
+    const char *event = NULL;                  /* keyspace event (notify.c) */
     if (o.expire && expire_at <= now_ms()) {   /* a time in the past: delete */
+        event = "del";
         chalk_batch *b = ks_batch();
         rc = b ? ks_delete_key(b, c->db, KEY(1)) : CHALK_ENOMEM;
         if (rc >= 0)
             rc = server_write(c, b);
-    } else if (o.expire)
+    } else if (o.expire) {
+        event = "expire";
         rc = ks_put_value(c, c->db, KEY(1), &v, expire_at);
-    else if ((o.flags & SET_PERSIST) && v.expire_at_ms)
+    } else if ((o.flags & SET_PERSIST) && v.expire_at_ms) {
+        event = "persist";
         rc = ks_put_value(c, c->db, KEY(1), &v, 0);
+    }
+    if (rc == CHALK_OK && event)
+        notify_keyspace_event(NOTIFY_GENERIC, event, c->db, KEY(1));
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);
     else
@@ -379,7 +389,10 @@ static int mset_write(client *c)
         if (rc != CHALK_OK)
             return rc;
     }
-    return server_write(c, b);
+    int rc = server_write(c, b);
+    for (int i = 1; rc == CHALK_OK && i + 1 < c->argc; i += 2)
+        notify_keyspace_event(NOTIFY_STRING, "set", c->db, KEY(i));   /* notify.c */
+    return rc;
 }
 
 static bool mset_arity(client *c, const char *cmd)
@@ -464,10 +477,12 @@ static void append_command(client *c)
     int rc = put_built(c, &c->argv[1], buf, have + c->argv[2].len, r ? v.expire_at_ms : 0);
     free(buf);
     chalk_value_free(&v);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_long(c, (long long)(have + c->argv[2].len));
+        return;
+    }
+    notify_keyspace_event(NOTIFY_STRING, "append", c->db, KEY(1));   /* notify.c */
+    reply_long(c, (long long)(have + c->argv[2].len));
 }
 
 static void setrange_command(client *c)
@@ -504,10 +519,12 @@ static void setrange_command(client *c)
     int rc = put_built(c, &c->argv[1], buf, len, r ? v.expire_at_ms : 0);
     free(buf);
     chalk_value_free(&v);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_long(c, (long long)len);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_STRING, "setrange", c->db, KEY(1));   /* notify.c */
+    reply_long(c, (long long)len);
 }
 
 /* ---- the table ----------------------------------------------------------- */

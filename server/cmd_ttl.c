@@ -167,10 +167,13 @@ static void persist_command(client *c)
     bool had = v.expire_at_ms != 0;
     rc = had ? ks_put_value(c, c->db, KEY(1), &v, 0) : CHALK_OK;
     chalk_value_free(&v);
-    if (rc != CHALK_OK)
+    if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
-    else
-        reply_long(c, had);
+        return;
+    }
+    if (had)
+        notify_keyspace_event(NOTIFY_GENERIC, "persist", c->db, KEY(1));   /* notify.c */
+    reply_long(c, had);
 }
 
 /* ---- the table ------------------------------------------------------------ */

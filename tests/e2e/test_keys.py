@@ -351,3 +351,51 @@ def test_string_writes_over_a_collection_drop_its_members(server):
     r.mset({"s": "plain too"})
     assert engine_records() == 2
     assert r.get("h") == "plain" and r.get("s") == "plain too"
+
+
+NOTIFY_SEQUENCE = [
+    ("SET", "s", "1"), ("SETNX", "s", "2"), ("SETNX", "n", "2"), ("SETEX", "e", "100", "v"),
+    ("PSETEX", "p", "100000", "v"), ("GETSET", "s", "3"), ("MSET", "a", "1", "b", "2"),
+    ("MSETNX", "a", "1", "c", "3"), ("MSETNX", "x", "1", "y", "2"), ("APPEND", "s", "x"),
+    ("SETRANGE", "s", "5", "y"), ("SETRANGE", "s", "1", ""), ("INCR", "i"), ("DECRBY", "i", "5"),
+    ("INCRBYFLOAT", "f", "1.5"), ("GETEX", "s", "EX", "100"), ("GETEX", "s", "PERSIST"),
+    ("GETEX", "s"), ("GETDEL", "n"), ("EXPIRE", "a", "100"), ("PERSIST", "a"), ("PERSIST", "a"),
+    ("PEXPIREAT", "b", "1"), ("COPY", "a", "a2"), ("COPY", "a", "a3", "DB", "1"),
+    ("MOVE", "c", "1"), ("MOVE", "e", "1"), ("RENAMENX", "a2", "a4"), ("UNLINK", "a4", "nokey"), ("DEL", "x", "y"),
+    ("SET", "k", "v", "GET"), ("SET", "k", "v", "NX"), ("GETEX", "k", "PXAT", "1"),
+]
+
+
+def notifications(port, flags):
+    import redis
+    r = redis.Redis(port=port)
+    r.flushall()
+    r.config_set("notify-keyspace-events", flags)
+    p = r.pubsub()
+    p.psubscribe("__key*@*__:*")
+    p.subscribe("end")
+    for _ in range(2):
+        assert p.get_message(timeout=5)["type"] in ("psubscribe", "subscribe")
+    for cmd in NOTIFY_SEQUENCE:
+        r.execute_command(*cmd)
+    r.publish("end", "end")
+    out = []
+    while True:
+        m = p.get_message(timeout=5 * SLOW)
+        assert m is not None, "notifications stopped early"
+        if m["channel"] == b"end":
+            break
+        out.append((m["channel"], m["data"]))
+    p.close()
+    r.config_set("notify-keyspace-events", "")
+    return out
+
+
+@pytest.mark.parametrize("flags", ["KEA", "E$", "Kg"])
+def test_string_and_key_events_same_as_redis(servers, flags):
+    """Keyspace notifications (notify.c) from the string and key commands:
+    the same events, channels and order as redis-server."""
+    chalk, peer = servers
+    if "unknown" in str(chalk.raw().cmd("CONFIG", "GET", "notify-keyspace-events")):
+        pytest.skip("no keyspace notifications in this server")
+    assert notifications(chalk.port, flags) == notifications(peer.port, flags)

@@ -50,9 +50,17 @@ class Both:
                 conn.cmd_bytes("HELLO", "3")
             conn.cmd_bytes("FLUSHALL")
 
+    # Remaining times depend on when each server ran the command: on a
+    # loaded machine the two may straddle a rounding boundary.
+    SLACK = {b"TTL": 1, b"PTTL": 1000}
+
     def __call__(self, *args):
         a = self.chalk.cmd_bytes(*args)
         b = self.redis.cmd_bytes(*args)
+        slack = self.SLACK.get(str(args[0]).upper().encode())
+        if slack and a[:1] == b[:1] == b":" and int(a[1:]) >= 0 and int(b[1:]) >= 0:
+            assert abs(int(a[1:]) - int(b[1:])) <= slack, f"{args!r}: chalk {a!r} redis {b!r}"
+            return a
         assert a == b, f"{args!r}:\n  chalk {a!r}\n  redis {b!r}"
         return a
 
