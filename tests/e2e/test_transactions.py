@@ -320,3 +320,28 @@ def test_debug_reload_inside_exec_keeps_the_exec(server_factory):
     srv.restart()
     c = srv.client()
     assert c.get("a") == "1" and c.get("b") == "2"
+
+
+def test_push_inside_exec_wakes_a_blocked_client_under_always(server_factory):
+    srv = server_factory(appendfsync="always")
+    waiter, pusher = srv.raw(), srv.raw()
+    waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+    time.sleep(0.2)                        # let BLPOP block
+    pusher.cmd("MULTI")
+    pusher.cmd("LPUSH", "q", "job")
+    pusher.cmd("SET", "pushed", "1")
+    assert pusher.cmd("EXEC") == [1, "OK"]
+    assert waiter.read_reply() == [b"q", b"job"]
+    srv.kill(signal.SIGKILL)
+    srv.start()
+    c = srv.client()
+    assert c.get("pushed") == "1" and c.llen("q") == 0   # the pop is durable too
+
+
+def test_blocking_command_inside_exec_does_not_block(server):
+    r = server.raw()
+    r.cmd("MULTI")
+    r.cmd("BLPOP", "empty", "0")
+    r.cmd("RPUSH", "l", "a")
+    r.cmd("BLPOP", "l", "0")
+    assert r.cmd("EXEC") == [None, 1, [b"l", b"a"]]
