@@ -9,7 +9,7 @@ retrying when EXEC returns null (a WatchError in redis-py). The writes are
 absolute SETs computed from the reads, so a broken WATCH would lose updates
 and the total would drift: the test fails if WATCH stops detecting a
 concurrent write. An observer client meanwhile reads every account with
-MGET (and through a SCAN + MGET) and must never see a half-applied EXEC
+MGET (and through SCAN + MGET, and KEYS) and must never see a half-applied EXEC
 (the sum is always the total). At the end: the total is conserved, no
 account is negative, the number of successful transfers is exact, and some
 EXECs really did fail and retry (so WATCH was exercised).
@@ -74,6 +74,9 @@ def observer(port, stop, seen, errors):
             vals = [int(v) for v in r.mget(scanned)]
             if len(scanned) != ACCOUNTS or sum(vals) != ACCOUNTS * START:
                 errors.append(f"observer (SCAN) saw {scanned} {vals}")
+                return
+            if sorted(r.keys("acct:*")) != sorted(keys):
+                errors.append("observer (KEYS) saw a different key set")
                 return
             seen[0] += 1
         r.close()
