@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "commands.h"
+#include "repl_hooks.h"
 #include "server.h"
 #include "util.h"
 
@@ -153,7 +154,7 @@ static bool kill_matches(client *o, client *self, const char *field, const char 
     if (!strcasecmp(field, "laddr"))
         return strcmp(value, o->laddr) == 0;
     if (!strcasecmp(field, "type"))
-        return !strcasecmp(value, "normal") || (!strcasecmp(value, "pubsub") && 0);
+        return repl_client_type_is(o, value);   /* normal, master, replica, pubsub */
     if (!strcasecmp(field, "user"))
         return strcmp(value, "default") == 0;
     return false;

@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "keyspace.h"
+#include "repl_hooks.h"
 #include "server.h"
 
 typedef struct info_buf {
@@ -193,11 +194,9 @@ static void section_stats(info_buf *b)
 
 static void section_replication(info_buf *b)
 {
-    add(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
-           "master_replid:%s\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
-           "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-           "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n\r\n",
-        server.run_id);
+    char text[16384];
+    repl_info(text, sizeof text);          /* repl_hooks.c */
+    add(b, "%s\r\n", text);
 }
 
 static double tv_secs(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }

@@ -46,6 +46,7 @@
 #include "keyspace.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "repl_hooks.h"
 #include "util.h"
 
 /* Generated from the list of server/cmd_*.c files (server/CMakeLists.txt). */
@@ -299,6 +300,8 @@ void command_call(client *c, command *cmd) { call(c, cmd); }
 
 int process_command(client *c)
 {
+    if (repl_is_master_link(c))            /* the stream from our leader (repl_stream.c) */
+        return repl_master_command(c);
     if (looks_like_http(c)) {
         server_log(LL_WARNING, "Possible SECURITY ATTACK detected. It looks like somebody is "
                    "sending POST or Host: commands to Chalk. This is likely due to an attacker "
@@ -314,11 +317,16 @@ int process_command(client *c)
     }
     if (!pubsub_command_allowed(c, cmd))   /* RESP2 subscribed mode (pubsub.c) */
         return PC_DONE;
+    if (!repl_command_allowed(c, cmd)) {   /* -READONLY on a follower */
+        multi_flag_error(c);
+        return PC_DONE;
+    }
     if (must_wait(c, cmd))
         return PC_WAIT;
     if (multi_queue(c, cmd))               /* in MULTI: +QUEUED (multi.c) */
         return PC_DONE;
     call(c, cmd);
+    repl_end_unit();                       /* its writes: one CHALK.APPLY in the stream */
     return blocking_is_blocked(c) ? PC_WAIT : PC_DONE;   /* BLPOP waits (blocking.c) */
 }
 
@@ -389,6 +397,7 @@ int server_write(client *c, const chalk_batch *b)
     if (rc == CHALK_OK) {
         server.dirty += chalk_batch_count(b);
         multi_touch_batch(b);              /* WATCH: whoever watches these keys */
+        repl_feed_batch(b);                /* the replication stream (repl_stream.c) */
     }
     return rc;
 }

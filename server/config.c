@@ -93,6 +93,13 @@ static const config_def table[] = {
     {"maxmemory-policy", T_STRING, OFF(maxmemory_policy), "noeviction", 0, 0, NULL, 0},
     {"active-expire-effort", T_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0},
     {"notify-keyspace-events", T_STRING, OFF(notify_keyspace_events), "", 0, 0, NULL, 0},
+    {"replicaof", T_STRING, OFF(replicaof), "", 0, 0, NULL, F_IMMUTABLE},
+    {"masterauth", T_STRING, OFF(masterauth), "", 0, 0, NULL, F_SENSITIVE},
+    {"masteruser", T_STRING, OFF(masteruser), "", 0, 0, NULL, 0},
+    {"replica-read-only", T_BOOL, OFF(replica_read_only), "yes", 0, 0, NULL, 0},
+    {"repl-backlog-size", T_MEMORY, OFF(repl_backlog_size), "1mb", 16 * 1024, 4 * GB, NULL, 0},
+    {"repl-timeout", T_INT, OFF(repl_timeout), "60", 1, INT_MAX, NULL, 0},
+    {"repl-ping-replica-period", T_INT, OFF(repl_ping_replica_period), "10", 1, INT_MAX, NULL, 0},
 };
 #define NCONFIG (sizeof table / sizeof table[0])
 

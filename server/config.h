@@ -48,6 +48,12 @@ typedef struct chalk_config {
     char *maxmemory_policy;
     long long active_expire_effort;
     char *notify_keyspace_events;     /* "KEA"...: notify.c; "" = off */
+    char *replicaof;                  /* "host port" or "": repl_follower.c */
+    char *masterauth, *masteruser;    /* the follower's AUTH to its leader */
+    bool replica_read_only;           /* -READONLY for writes on a follower */
+    long long repl_backlog_size;      /* bytes of stream kept for PSYNC */
+    long long repl_timeout;           /* seconds without data: link is dead */
+    long long repl_ping_replica_period; /* seconds between PINGs in the stream */
 } chalk_config;
 
 /* Set every field to its default. */

@@ -36,6 +36,7 @@
 #include "commands.h"
 #include "composite.h"
 #include "notify.h"
+#include "repl_hooks.h"
 #include "server.h"
 
 enum {
@@ -46,8 +47,8 @@ enum {
 
 bool expire_may_delete(void)
 {
-    /* Replication hook: return false on a replica (server role). */
-    return server.db != NULL;
+    /* A follower waits for its leader's deletes (repl_stream.c). */
+    return server.db != NULL && !repl_is_replica();
 }
 
 bool expire_deadline(long long amount, long long unit_ms, int64_t base_ms, int64_t *out)

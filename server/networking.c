@@ -51,6 +51,7 @@
 #include "multi.h"
 #include "pubsub.h"
 #include "reply.h"
+#include "repl_hooks.h"
 #include "server.h"
 
 #define QBUF_FIRST 1024
@@ -177,6 +178,7 @@ void client_free_now(client *c)
     multi_client_free(c);                  /* UNWATCH, drop a MULTI queue */
     blocking_client_free(c);               /* a disconnect while blocked */
     pubsub_client_free(c);                 /* leave its channels, patterns */
+    repl_client_free(c);                   /* a replica, the link to our leader, WAIT */
     resp_parser_free(&c->parser);
     for (reply_block *b = c->reply_head, *n; b; b = n) {
         n = b->next;

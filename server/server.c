@@ -39,6 +39,7 @@
 #include "commands.h"
 #include "expire.h"
 #include "loop.h"
+#include "repl_hooks.h"
 #include "reply.h"
 #include "server.h"
 
@@ -270,7 +271,7 @@ int server_init(void)
     server_log(LL_NOTICE, "Data directory %s, appendfsync %s", server.cfg.dir,
                server.cfg.appendfsync == FSYNC_ALWAYS ? "always"
                : server.cfg.appendfsync == FSYNC_EVERYSEC ? "everysec" : "no");
-    if (server_open_engine() < 0)
+    if (server_open_engine() < 0 || repl_init() < 0)
         return -1;
     server_log(LL_NOTICE, "Ready to accept connections tcp");
     if (server.cfg.unixsocket[0])
@@ -285,6 +286,7 @@ void server_before_sleep(void)
     process_ready_clients();
     if (server.db)
         chalk_flush(server.db);   /* the group commit: non-blocking */
+    repl_before_sleep();          /* end the tick's unit, full-sync steps (repl_hooks.c) */
     handle_pending_writes();
     free_closing_clients();
 }
@@ -305,6 +307,7 @@ static void server_cron(int64_t now)
     clients_cron(now);
     sample_ops(now);
     expire_cycle(now);            /* active expiry, bounded (expire.c) */
+    repl_cron(now);               /* ACKs, pings, timeouts, reconnects (repl_hooks.c) */
     if (server.pause_end_ms && now >= server.pause_end_ms)
         server.pause_end_ms = 0;
 }
@@ -347,6 +350,7 @@ void server_shutdown(void)
             unlink(server.cfg.unixsocket);
     }
     server.nlisten = 0;
+    repl_shutdown();              /* snapshots released before the engine closes */
     if (server.db) {
         server_log(LL_NOTICE, "Syncing the log to disk before exiting.");
         int rc = chalk_close(server.db);   /* runs the last callbacks */

@@ -194,6 +194,7 @@ struct server {
     chalk_batch *scratch;             /* reused by server_put/server_del */
     struct multi_shared *multi;       /* multi.c: WATCHed keys → clients, EXEC state */
     struct pubsub_server *pubsub;     /* pubsub.c: channel → subscribers, patterns */
+    struct repl_state *repl;          /* repl_*.c: role, stream, replicas, link */
 };
 
 extern struct server server;

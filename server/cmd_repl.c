@@ -1,0 +1,116 @@
+/*
+ * cmd_repl.c — the replication commands: REPLICAOF (SLAVEOF), ROLE, WAIT,
+ * and the three a follower sends to its leader: REPLCONF, PSYNC, SYNC.
+ * The machinery is in the repl_*.c files (repl_hooks.h names them).
+ *
+ * Each handler has the one shape: parse → act through repl_* → reply.
+ *
+ * Interview topics: repl.replication (repl_stream.c, repl_backlog.c,
+ * repl_follower.c), overview.consensus (WAIT, repl_leader.c),
+ * cache.distributed (below).
+ *
+ * @interview(cache.distributed): How do you build a distributed cache out
+ * of Chalk servers? Shard keys over several leaders with a consistent-hash
+ * ring in the client (adding a node moves ~1/N of the keys), give each
+ * shard replicas for read scaling and failover, and accept what a cache
+ * may: asynchronous replication loses the last writes on a failover and a
+ * replica read may be stale (bounded by its lag). Expiry stays consistent
+ * because only the leader expires keys and ships the deletes; followers
+ * merely hide expired keys on read.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "repl_internal.h"
+
+/* REPLICAOF host port | REPLICAOF NO ONE */
+static void replicaof_command(client *c)
+{
+    struct repl_state *st = server.repl;
+    if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
+        if (st->link != LINK_NONE) {
+            follower_stop();
+            /* PSYNC2: the history we followed stays valid under its old id
+             * up to here, so our former peers can continue from us. */
+            memcpy(st->replid2, st->replid, sizeof st->replid2);
+            st->second_offset = st->offset + 1;
+            repl_new_replid(st->replid);
+            stream_ensure_backlog();
+            server_log(LL_NOTICE, "MASTER MODE enabled (user request from '%s'); new replid %s, "
+                       "previous %s valid up to offset %lld", c->addr, st->replid, st->replid2,
+                       st->second_offset);
+        }
+        reply_ok(c);
+        return;
+    }
+    long long port;
+    if (!arg_ll_range(c, &c->argv[2], 1, 65535, "Invalid master port", &port))
+        return;
+    if (st->link != LINK_NONE && strcmp(st->master_host, c->argv[1].ptr) == 0 &&
+        st->master_port == port) {
+        reply_simple(c, "OK Already connected to specified master");
+        return;
+    }
+    follower_start(c->argv[1].ptr, (int)port);
+    server_log(LL_NOTICE, "REPLICAOF %s:%lld enabled (user request from '%s')", c->argv[1].ptr,
+               port, c->addr);
+    reply_ok(c);
+}
+
+static void role_command(client *c)
+{
+    if (repl_is_replica())
+        follower_role(c);
+    else
+        leader_role(c);
+}
+
+/* WAIT numreplicas timeout */
+static void wait_command(client *c)
+{
+    long long n, timeout;
+    if (repl_is_replica()) {
+        reply_error(c, "WAIT cannot be used with replica instances. Please also note that since "
+                    "Redis 4.0 if a replica is configured to be writable (which is not the "
+                    "default) writes to replicas are just local and are not propagated.");
+        return;
+    }
+    if (!arg_ll_range(c, &c->argv[1], 0, 1 << 30, NULL, &n) ||
+        !arg_ll_range(c, &c->argv[2], 0, LLONG_MAX / 2, "timeout is out of range", &timeout))
+        return;
+    leader_wait(c, (long)n, timeout);
+}
+
+static void replconf_command(client *c) { leader_replconf(c); }
+static void psync_command(client *c) { leader_psync(c, false); }
+static void sync_command(client *c) { leader_psync(c, true); }
+
+static const command_arg replicaof_args[] = {
+    {"host", ARG_STRING, NULL, 0, NULL}, {"port", ARG_INTEGER, NULL, 0, NULL}, {0}};
+static const command_arg wait_args[] = {
+    {"numreplicas", ARG_INTEGER, NULL, 0, NULL}, {"timeout", ARG_INTEGER, NULL, 0, NULL}, {0}};
+static const command_arg psync_args[] = {
+    {"replicationid", ARG_STRING, NULL, 0, NULL}, {"offset", ARG_INTEGER, NULL, 0, NULL}, {0}};
+
+#define ADM CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE
+const command_def cmd_repl_table[] = {
+    {"replicaof", replicaof_command, 3, ADM, 0, 0, 0, "server", "5.0.0", "O(1)",
+     "Configures a server as replica of another, or promotes it to a master.", replicaof_args, NULL},
+    {"slaveof", replicaof_command, 3, ADM, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "Sets a Redis server as a replica of another, or promotes it to being a master.",
+     replicaof_args, NULL},
+    {"role", role_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
+     "server", "2.8.12", "O(1)", "Returns the replication role.", NULL, NULL},
+    {"wait", wait_command, 3, CMD_NOSCRIPT, 0, 0, 0, "generic", "3.0.0", "O(1)",
+     "Blocks until the asynchronous replication of all preceding write commands sent by the "
+     "connection is completed.", wait_args, NULL},
+    {"replconf", replconf_command, -1, ADM | CMD_LOADING, 0, 0, 0, "server", "3.0.0", "O(1)",
+     "An internal command for configuring the replication stream.", NULL, NULL},
+    {"psync", psync_command, 3, ADM | CMD_NO_MULTI, 0, 0, 0, "server", "2.8.0", "O(1)",
+     "An internal command used in replication.", psync_args, NULL},
+    {"sync", sync_command, 1, ADM | CMD_NO_MULTI, 0, 0, 0, "server", "1.0.0", "O(1)",
+     "An internal command used in replication.", NULL, NULL},
+    {0},
+};
