@@ -16,8 +16,8 @@
  *
  * Left out on purpose: lists with holes (which would make LINSERT O(1)
  * and LINDEX O(N)). The invariant "items sit at every position of
- * [head, tail)" keeps index arithmetic trivial; list_check_invariants()
- * is in the tests (the e2e model test reads every list back).
+ * [head, tail)" keeps index arithmetic trivial; the e2e tests check it by
+ * reading lists back both by index (point lookups) and by range (walks).
  *
  * @interview(queue.async): How do you build a reliable work queue on a
  * key-value store? Producers LPUSH jobs; a worker moves a job with LMOVE

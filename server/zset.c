@@ -195,16 +195,45 @@ static void feed(struct walk *w, const char *mem, size_t len, double score)
         w->done = true;
 }
 
+/* Where a lex range starts: BYLEX assumes every member has the same score
+ * (Redis's rule), so the start is (the first member's score, min). Fills
+ * from (malloc'd when needed) and returns its length, 0 = from the start. */
+static size_t lex_start(const cp_meta *m, const zs_lex *min, char **from)
+{
+    *from = NULL;
+    if (min->kind != 0)
+        return 0;
+    cp_iter ci;
+    size_t n = 0;
+    if (cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0) != CHALK_OK)
+        return 0;
+    if (cp_iter_valid(&ci) && ci.slen >= SCORE_BYTES && (*from = malloc(SCORE_BYTES + min->len))) {
+        memcpy(*from, ci.suffix, SCORE_BYTES);
+        memcpy(*from + SCORE_BYTES, min->p, min->len);
+        n = SCORE_BYTES + min->len;
+    }
+    cp_iter_close(&ci);
+    return n;
+}
+
+/* Forward: seek to the range's start (score or lex), then step. */
 static int walk_forward(const cp_meta *m, struct walk *w)
 {
     const zs_range *r = w->r;
-    unsigned char from[SCORE_BYTES];
-    bool seek = r->by == ZR_SCORE;
-    if (seek)
-        score_encode(r->min, from);
+    unsigned char score_from[SCORE_BYTES];
+    char *lex_from = NULL;
+    const void *from = NULL;
+    size_t flen = 0;
+    if (r->by == ZR_SCORE) {
+        score_encode(r->min, score_from);
+        from = score_from, flen = SCORE_BYTES;
+    } else if (r->by == ZR_LEX) {
+        flen = lex_start(m, &r->lmin, &lex_from);
+        from = lex_from;
+    }
     cp_iter ci;
-    int rc = cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, seek ? from : NULL,
-                          seek ? SCORE_BYTES : 0);
+    int rc = cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, from, flen);
+    free(lex_from);
     for (; rc == CHALK_OK && !w->done && cp_iter_valid(&ci); cp_iter_next(&ci)) {
         if (ci.slen < SCORE_BYTES)
             continue;
