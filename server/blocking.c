@@ -181,3 +181,11 @@ void blocking_key_ready(int db, const void *key, size_t klen)
         client_make_ready(v[i]);
     free(v);
 }
+
+long blocking_count(void)
+{
+    long n = 0;
+    for (client *o = server.clients; o; o = o->next)
+        n += o->blocked != NULL;
+    return n;
+}

@@ -131,6 +131,9 @@ long pubsub_client_count(const client *c)
 }
 
 long pubsub_numpat(void) { return server.pubsub ? (long)server.pubsub->npats : 0; }
+long pubsub_numchannels(void) { return server.pubsub ? (long)server.pubsub->nch : 0; }
+long pubsub_client_channels(const client *c) { return c->pubsub ? (long)c->pubsub->nchans : 0; }
+long pubsub_client_patterns(const client *c) { return c->pubsub ? (long)c->pubsub->npats : 0; }
 
 /* Index of channel name in the registry, or where it would go (*found). */
 static size_t find_channel(const struct pubsub_server *r, const void *name, size_t len, bool *found)

@@ -26,6 +26,11 @@ bool pubsub_command_allowed(client *c, const struct command *cmd);
 
 /* Subscriptions of c (channels + patterns); 0 when not subscribed. */
 long pubsub_client_count(const client *c);
+/* For CLIENT LIST (sub=, psub=) and INFO (pubsub_channels,
+ * pubsub_patterns): c's channels, c's patterns, the server's channels. */
+long pubsub_client_channels(const client *c);
+long pubsub_client_patterns(const client *c);
+long pubsub_numchannels(void);
 
 /* Drop every subscription of c (disconnect, RESET), without replies. */
 void pubsub_client_free(client *c);
