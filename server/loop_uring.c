@@ -58,6 +58,8 @@ struct loop {
     struct listener_slot listeners[MAX_LISTENERS];
     int nlisteners;
     int engine_fd;
+    uint64_t engine_gen;          /* generation of the engine fd's poll */
+    bool engine_armed;
 };
 
 static struct io_uring_sqe *get_sqe(loop *l)
@@ -132,19 +134,33 @@ static int ur_add_listener(loop *l, int fd)
     return arm_accept(l, s);
 }
 
+/* The engine fd's poll carries a generation in its user_data (above the
+ * tag bits): after DEBUG RELOAD reopens the engine, a completion of the old
+ * fd's poll is recognised and ignored. */
+static uint64_t engine_ud(const loop *l) { return (l->engine_gen << 3) | TAG_ENGINE; }
+
 static int arm_engine(loop *l)
 {
     struct io_uring_sqe *sqe = get_sqe(l);
     if (!sqe)
         return -EBUSY;
     io_uring_prep_poll_add(sqe, l->engine_fd, POLLIN);
-    io_uring_sqe_set_data64(sqe, TAG_ENGINE);
+    io_uring_sqe_set_data64(sqe, engine_ud(l));
+    l->engine_armed = true;
     return 0;
 }
 
 static int ur_add_fd(loop *l, int fd)
 {
+    if (l->engine_armed) {        /* a new engine: withdraw the old poll */
+        struct io_uring_sqe *sqe = get_sqe(l);
+        if (sqe) {
+            io_uring_prep_poll_remove(sqe, engine_ud(l));
+            io_uring_sqe_set_data64(sqe, 0);          /* tag 0: ignored */
+        }
+    }
     l->engine_fd = fd;
+    l->engine_gen++;
     return arm_engine(l);
 }
 
@@ -291,6 +307,9 @@ static void dispatch(loop *l, struct io_uring_cqe *cqe)
     case TAG_RECV: on_recv(l, p, cqe->res); break;
     case TAG_SEND: on_send(l, p, cqe->res); break;
     case TAG_ENGINE:
+        if (ud != engine_ud(l))
+            break;                /* the poll of a closed engine fd */
+        l->engine_armed = false;
         server_on_engine_event();
         arm_engine(l);
         break;

@@ -295,3 +295,15 @@ def test_logfile(tmp_path):
         text = path.read_text()
         assert "Ready to accept connections tcp" in text
         assert f":M " in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("backend", ["uring", "epoll"])
+def test_reload_rewires_the_engine_event_fd(backend):
+    """After DEBUG RELOAD the engine has a new event fd: under always, a
+    write's reply only arrives if the loop polls that new fd."""
+    with start_server(appendfsync="always", io_backend=backend) as srv:
+        c = srv.raw()
+        for i in range(2):
+            assert c.cmd("DEBUG", "RELOAD") == "OK"
+            assert c.cmd("DEBUG", "POPULATE", "10", f"r{i}") == "OK"
+        assert c.cmd("DBSIZE") == 20
