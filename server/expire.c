@@ -20,9 +20,10 @@
  * Replication: deletions are writes, and a replica must not expire keys on
  * its own clock (its clock may run ahead of its primary's, and a read of
  * the replica must not disagree with the primary's stream). It hides them
- * (the engine does) and waits for the primary's DEL. expire_may_delete()
- * is that switch; it says true until the replication issue gives the
- * server a role.
+ * (the engine does) and waits for the primary's delete. expire_may_delete()
+ * is that switch (false on a follower). A primary's expiry deletes reach
+ * the stream like any write: the active cycle's batch through
+ * server_write, the lazy path's through propagate_delete().
  *
  * Left out on purpose: Redis's adaptive effort (active-expire-effort) and
  * its fast cycle run before sleeping. The cost: with many keys expiring at
@@ -63,12 +64,23 @@ bool expire_deadline(long long amount, long long unit_ms, int64_t base_ms, int64
     return true;
 }
 
-/* The deletion of an expired key counts as a write (server.dirty, and the
- * replication stream once it exists: this is where its DEL is fed). */
+/* The deletion of an expired key counts as a write (server.dirty). */
 static void expired_one(void)
 {
     server.stat_expired_keys++;
     server.dirty++;
+}
+
+/* The lazy path deletes with chalk_delete (it must first learn whether
+ * the key was there), so it did not go through server_write: hand the
+ * same delete to the replication stream, as server_write would have, so
+ * that followers drop their copy too. */
+static void propagate_delete(const void *ek, size_t eklen)
+{
+    chalk_batch *b = chalk_batch_new();
+    if (b && chalk_batch_delete(b, ek, eklen) == CHALK_OK)
+        repl_feed_batch(b);
+    chalk_batch_free(b);
 }
 
 void expire_if_needed(const void *ek, size_t eklen)
@@ -84,6 +96,7 @@ void expire_if_needed(const void *ek, size_t eklen)
     int rc = chalk_delete(server.db, ek, eklen);
     if (rc == CHALK_ENOTFOUND && chalk_count(server.db) < before) {
         expired_one();
+        propagate_delete(ek, eklen);
         cp_expired(NULL, ek, eklen);   /* a collection's members: composite.h */
         notify_expired(ek, eklen);     /* keyspace event (notify.c) */
     }

@@ -116,3 +116,27 @@ def test_expired_keys_resets_with_config_resetstat(server):
     assert info_field(r, "stats", "expired_keys") == 1
     r.config_resetstat()
     assert info_field(r, "stats", "expired_keys") == 0
+
+
+def test_lazy_expiry_reaches_the_followers(server_factory):
+    """A leader that deletes an expired key on access hands that delete to
+    the replication stream, so the follower's copy goes too (a follower
+    never expires keys on its own clock). hz 1 makes the leader's active
+    cycle rare, so the lazy path is (almost always) the one exercised."""
+    leader = server_factory(hz=1)
+    follower = server_factory(hz=1)
+    f, lead = follower.client(), leader.client()
+    if "unknown command" in str(follower.raw().cmd("ROLE")):
+        import pytest
+        pytest.skip("no replication in this server")
+    f.execute_command("REPLICAOF", "127.0.0.1", leader.port)
+    assert wait_until(lambda: f.info("replication").get("master_link_status") == "up")
+    lead.set("keep", "v")
+    lead.set("k", "v", px=100)
+    assert wait_until(lambda: info_field(f, "persistence", "chalk_keys") == 2)
+    time.sleep(0.15)
+    assert lead.get("k") is None                  # lazy: deleted and counted here
+    assert info_field(lead, "stats", "expired_keys") == 1
+    assert wait_until(lambda: info_field(f, "persistence", "chalk_keys") == 1), \
+        "the follower kept the expired key's record"
+    assert f.get("keep") == "v"
