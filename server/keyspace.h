@@ -7,12 +7,13 @@
  *   offset  size  meaning
  *   0       1     database number, 0..databases-1 (SELECT)
  *   1       1     kind: 'k' = the main record of a Redis key.
- *                 Other kinds are reserved for composite sub-records that
- *                 live next to it in the ordered index (the data-types
- *                 issue defines them: e.g. 'h' hash field, 'l' list item,
- *                 's' set member, 'z' sorted-set score index); each must
- *                 start with the same two bytes so that a database is one
- *                 contiguous prefix range.
+ *                 The other kinds are the sub-records of hashes, lists,
+ *                 sets and sorted sets, defined in composite.h: 'h' hash
+ *                 field, 's' set member, 'l' list item, 'm' sorted-set
+ *                 member → score, 'z' sorted-set score index, 'g' grave
+ *                 (a deleted collection being reaped). They start with the
+ *                 same db byte, so that a database is one contiguous
+ *                 prefix range.
  *   2       n     the Redis key, raw bytes (may contain NUL)
  *
  * Engine value of a main record:
@@ -21,7 +22,8 @@
  *   0       1     type, Redis's numbering: 0 string, 1 list, 2 set, 3 zset,
  *                 4 hash
  *   1       n     payload: for a string, its bytes; for other types,
- *                 defined by the data-types issue (e.g. a count)
+ *                 the member count (and a list's head and tail):
+ *                 composite.h
  *
  * Expiry is not in the bytes: it is the engine record's expire_at_ms.
  * A record is valid iff its key is >= 2 bytes, byte 0 < databases, and
