@@ -14,9 +14,9 @@
  * an append leaves garbage or a half batch at the end of the newest segment
  * (the newest one not written by compaction, as recovery decides), and
  * normally nothing valid after it: recovery drops it, and --repair may
- * truncate it (to the end of the last whole batch). A last file shorter
- * than a segment header is a creation the crash interrupted: --repair moves
- * it aside. A bad record in a sealed segment is damage to bytes that were
+ * truncate it (to the end of the last whole batch). A file no longer than
+ * a segment header with only compaction outputs after it is a creation the
+ * crash interrupted (recover.c's read_headers): --repair moves it aside. A bad record in a sealed segment is damage to bytes that were
  * once durable (sealed segments are fsynced before the next one exists).
  * A bad record in the newest segment with valid records AFTER it is either
  * damage too, or a crash that wrote the last unsynced pages out of order;
@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chalk/engine.h"
@@ -171,9 +172,9 @@ static int walk_records(struct seg_reader *r, struct seg_report *rep)
 }
 
 /* newest: the segment recovery treats as the active one (the highest id
- * not written by compaction); last: the highest id of all. */
-static void check_segment(const char *dir, uint32_t id, int newest, int last,
-                          struct seg_report *rep)
+ * not written by compaction, or an unreadable one with only compaction
+ * outputs after it). */
+static void check_segment(const char *dir, uint32_t id, int newest, struct seg_report *rep)
 {
     char path[SEG_PATH_MAX];
     struct seg_reader r;
@@ -192,9 +193,11 @@ static void check_segment(const char *dir, uint32_t id, int newest, int last,
         rep->header_bad = 1;
         rep->why = r.why ? r.why : code_name(rc);
         rep->verdict = rc == CHALK_EIO ? SEG_IO_ERROR : SEG_CORRUPT;
-        /* As recovery does: the last file shorter than a header is a
+        /* As recovery does: a newest file no longer than a header is a
          * segment whose creation a crash interrupted, not damage. */
-        if (rc == CHALK_ECORRUPT && last && r.why && strstr(r.why, "shorter"))
+        struct stat st;
+        if (rc == CHALK_ECORRUPT && newest && stat(path, &st) == 0 &&
+            (uint64_t)st.st_size <= SEG_HEADER_SIZE)
             rep->verdict = SEG_TORN_TAIL;
         return;
     }
@@ -405,7 +408,7 @@ int main(int argc, char **argv)
     uint32_t newest = newest_appended(o.dir, ids, n);
     for (size_t i = 0; i < n; i++) {
         struct seg_report rep;
-        check_segment(o.dir, ids[i], ids[i] == newest, i + 1 == n, &rep);
+        check_segment(o.dir, ids[i], ids[i] == newest, &rep);
         print_report(&rep);
         records += rep.records;
         batches += rep.batches;

@@ -202,7 +202,7 @@ def test_unknown_version_and_bad_header(datadir):
     rc, out = run(CHECK, datadir)
     assert rc == 1 and "unknown format version" in out, out
     with open(seg_name(datadir, 3), "wb") as f:
-        f.write(b"XHALKSEG" + seg_header(3)[8:])  # bad magic, full length
+        f.write(b"XHALKSEG" + seg_header(3)[8:] + batch(9, [(PUT, b"k", b"v", 0)]))  # bad magic
     rc, out = run(CHECK, "--repair", datadir)
     assert rc == 1 and "CORRUPT" in out and "not repaired" in out, out
     rc, out = run(CHECK, "--repair", "--force", datadir)
@@ -286,3 +286,22 @@ def test_torn_batch_whose_remaining_records_are_all_valid(datadir):
     assert "valid records follow" not in out
     rc, out = run(CHECK, "--repair", datadir)
     assert rc == 0 and os.path.getsize(path) == end, out
+
+
+def test_interrupted_creation_before_merged_outputs_only(datadir):
+    """As recovery decides: a file no longer than a header is an
+    interrupted creation only if every later segment is a compaction
+    output; before an appended segment it is corruption."""
+    write_store(datadir)
+    with open(seg_name(datadir, 3), "wb") as f:
+        f.write(seg_header(3)[:32 - 1])
+    with open(seg_name(datadir, 4), "wb") as f:
+        f.write(seg_header(4, flags=1) + batch(2, [(PUT, b"m", b"x", 0)]))
+    rc, out = run(CHECK, datadir)
+    assert rc == 1 and "0000000003.log  TORN TAIL" in out and "0000000004.log  ok" in out, out
+    with open(seg_name(datadir, 4), "wb") as f:
+        f.write(seg_header(4) + batch(9, [(PUT, b"m", b"x", 0)]))
+    rc, out = run(CHECK, datadir)
+    assert rc == 1 and "0000000003.log  CORRUPT" in out, out
+    rc, out = run(CHECK, "--repair", datadir)
+    assert rc == 1 and "not repaired" in out, out
