@@ -39,7 +39,12 @@
  *     others applied, as in Redis: docs/transactions.md says why.
  *   - CLIENT PAUSE does not look inside a queue; a blocking command in EXEC
  *     must check multi_in_exec() (the datatypes code owns blocking).
- *   - the table never shrinks its bucket array (it is freed when empty).
+ *   - the table never shrinks its bucket array.
+ *   - touches are by name, not by version: the background reap of a deleted
+ *     collection's sub-records (cp_reap) touches its key's name, so a WATCH
+ *     on a new key of that name can fail once needlessly. Safe (one more
+ *     retry); a per-key version would be exact but needs the engine's seq
+ *     of every composite write (chalk_txn does use versions, engine/txn.c).
  *
  * @interview(tx.isolation): Which isolation level does Chalk give, and what
  * would weaker ones allow? Serializable, by construction: one thread runs
