@@ -46,9 +46,11 @@
  *                    After one failed fsync every write is refused with
  *                    CHALK_EFAILED, even though the next fsync would work.
  *
- * Disabled until the engine is fixed (define the macro to run them):
- * CHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED and
- * CHALK_KNOWN_ENGINE_BUG_SHORT_WRITE_IS_EIO, described at their tests.
+ *   failed_batch_is_not_served
+ *                    A batch whose write failed is not served by reads.
+ *
+ * Disabled until the engine is fixed (define the macro to run it):
+ * CHALK_KNOWN_ENGINE_BUG_SHORT_WRITE_IS_EIO, described at its test.
  *
  * Left out: the io_uring path (the vfs forces pwrite; test_crash_kill.c
  * covers io_uring for process crashes) and expiry (time-dependent states).
@@ -598,16 +600,12 @@ static void test_failed_state_is_sticky(void **state)
     run_free(&r);
 }
 
-#ifdef CHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED
 /* After a batch fails (here: its pwrite hits ENOSPC), reads must not see
  * it: a key it overwrote reads as its last acknowledged value (or an honest
- * refusal, CHALK_EFAILED / CHALK_EIO), a key it created reads as absent.
- * Known engine bug (found by test_crash_compact's io-error test): the
- * failed batch stays in the index, so both keys read as CHALK_ECORRUPT and
- * the engine logs "checksum mismatch" for a record that was never written
- * — an acknowledged value unreadable, and a false corruption alarm, until
- * reopen. Build with -DCHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED to
- * run it. */
+ * refusal, CHALK_EFAILED / CHALK_EIO), a key it created reads as absent (or
+ * the same refusal). This found an engine bug, since fixed (0ec8b0e): the
+ * failed batch stayed in the index, so both keys read as CHALK_ECORRUPT and
+ * the engine logged "checksum mismatch" for a record never written. */
 static void test_failed_batch_is_not_served(void **state)
 {
     struct run r;
@@ -638,15 +636,12 @@ static void test_failed_batch_is_not_served(void **state)
     chalk_close(db);
     run_free(&r);
 }
-#endif
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_state_is_sticky),
-#ifdef CHALK_KNOWN_ENGINE_BUG_FAILED_BATCH_STAYS_INDEXED
         cmocka_unit_test(test_failed_batch_is_not_served),
-#endif
         cmocka_unit_test(test_fsync_eio),
         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_roll_errors),

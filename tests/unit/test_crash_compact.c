@@ -350,20 +350,16 @@ static void test_compaction_io_errors(void **state)
         compact_faults_of(kinds[k]);
 }
 
-#ifdef CHALK_KNOWN_ENGINE_BUG_UNLINK_FAILURE_RESURRECTS
-/* The same for the unlinks of the old segments. Known engine bug (found
- * by this test): db_unlink_doomed ignores a failed unlink of a source
- * segment and still removes the COMPACTION manifest, so the next open
- * replays the surviving old segment, whose PUTs lost their tombstones in
- * the merge: a deleted key comes back (e.g. kinds=0x20 nth=1 ENOSPC: key
- * 031 reads as its batch-2 value after reopen). The manifest must stay
- * until every source is gone. Build with
- * -DCHALK_KNOWN_ENGINE_BUG_UNLINK_FAILURE_RESURRECTS to run it. */
+/* The same for the unlinks of the old segments. This found an engine bug,
+ * since fixed (082805e): a failed unlink of a source segment still removed
+ * the COMPACTION manifest, so the next open replayed the surviving old
+ * segment, whose PUTs had lost their tombstones in the merge, and a
+ * deleted key came back. The manifest must stay until every source is
+ * gone (or the open must refuse). */
 static void test_compaction_unlink_errors(void **state)
 {
     compact_faults_of(FAULT_OP_UNLINK);
 }
-#endif
 
 /* Reopen after damaging one hint file; the store must equal the model. */
 static void reopen_expect_model(struct fx *f, const char *what)
@@ -428,9 +424,7 @@ int main(void)
         cmocka_unit_test(test_crash_every_step),
         cmocka_unit_test(test_crash_in_recovery_after_compaction_crash),
         cmocka_unit_test(test_compaction_io_errors),
-#ifdef CHALK_KNOWN_ENGINE_BUG_UNLINK_FAILURE_RESURRECTS
         cmocka_unit_test(test_compaction_unlink_errors),
-#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
