@@ -65,13 +65,11 @@ void server_log(int level, const char *fmt, ...)
 }
 
 /* The engine's log callback (chalk_options.log): its levels mapped onto
- * ours, so `loglevel` filters both. */
+ * ours, so `loglevel` filters both. The engine's INFO lines (recovery and
+ * compaction summaries) are worth seeing by default: notice. */
 void server_log_engine(void *arg, enum chalk_log_level level, const char *msg)
 {
     int l = level == CHALK_LOG_DEBUG ? LL_DEBUG
-          : level == CHALK_LOG_INFO  ? LL_VERBOSE
-          : level == CHALK_LOG_WARN  ? LL_WARNING : LL_WARNING;
-    if (level == CHALK_LOG_INFO && server.cfg.loglevel <= LL_NOTICE)
-        l = LL_NOTICE;       /* recovery summaries are worth seeing */
+          : level == CHALK_LOG_INFO  ? LL_NOTICE : LL_WARNING;
     server_log(l, "engine: %s", msg);
 }
