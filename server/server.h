@@ -80,7 +80,6 @@ struct client {
     char laddr[64];           /* local end */
     int64_t ctime_ms;         /* connected at */
     int64_t last_ms;          /* last interaction (timeout, CLIENT LIST idle) */
-    uint64_t last_cmd_id;     /* index into the command table, for CLIENT LIST */
     const char *last_cmd;     /* name of the last command run */
 
     /* input */
@@ -107,7 +106,7 @@ struct client {
     bool io_send_inflight;
     bool io_recv_inflight;
     bool epoll_out;           /* epoll: EPOLLOUT armed */
-    void *iovs;               /* uring: iovec array of the send in flight */
+    void *iovs;               /* uring: msghdr + iovecs of the send in flight */
 
     client *prev, *next;      /* server.clients */
     client *pw_next;          /* server.pending_writes */
