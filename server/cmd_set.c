@@ -262,9 +262,8 @@ static int store_set(chalk_batch *b, int db, const resp_arg *dst, const member_l
     *existed = rc == 1;
     cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_SET,
                  .count = (uint64_t)l->n, .exists = rc == 1};
-    rc = CHALK_OK;
-    if (!m.exists)
-        rc = cp_begin(b, &m);
+    long purged = cp_purge(b, db, dst->ptr, dst->len);  /* all of the old dst, now */
+    rc = purged < 0 ? (int)purged : CHALK_OK;
     for (long i = 0; rc == CHALK_OK && i < l->n; i++)
         rc = cp_put(b, db, CP_SET, dst->ptr, dst->len, l->items[i].s, l->items[i].slen, NULL, 0,
                     "", 0);

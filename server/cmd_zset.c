@@ -595,7 +595,8 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
     bool existed = rc == 1;
     cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_ZSET,
                  .exists = rc == 1, .count = (uint64_t)l->n};
-    rc = m.exists ? CHALK_OK : cp_begin(b, &m);
+    long purged = cp_purge(b, db, dst->ptr, dst->len);  /* all of the old dst, now */
+    rc = purged < 0 ? (int)purged : CHALK_OK;
     for (long i = 0; rc == CHALK_OK && i < l->n; i++)
         rc = zs_put(b, &m, l->v[i].mem, l->v[i].len, l->v[i].score, false, 0);
     m.exists = true;

@@ -157,3 +157,24 @@ def test_expired_collection_members_never_resurface(server):
     assert r.hgetall("h") == {"fresh": "1"}
     server.restart()
     assert server.client().hgetall("h") == {"fresh": "1"}
+
+
+def test_store_and_rename_onto_a_big_collection(server):
+    """The destination's deletion is lazy past 1024 members, but its name is
+    reused in the same batch: nothing old may survive, nothing new may be
+    reaped later."""
+    r = server.client()
+    for key in ("dst", "dst2", "z"):
+        r.sadd(key, *range(3000)) if key != "z" else r.zadd(key, {str(i): i for i in range(3000)})
+    r.sadd("src", "a", "b")
+    assert r.sunionstore("dst", "src") == 2
+    r.rename("src", "dst2")
+    r.zadd("zs", {"x": 1})
+    assert r.zunionstore("z", ["zs"]) == 1
+    time.sleep(1.0 * SLOW)                      # the reaper's ticks
+    assert r.smembers("dst") == {"a", "b"}
+    assert r.smembers("dst2") == {"a", "b"}
+    assert r.zrange("z", 0, -1, withscores=True) == [("x", 1.0)]
+    server.restart()
+    r = server.client()
+    assert r.smembers("dst") == {"a", "b"} and r.scard("dst2") == 2 and r.zcard("z") == 1

@@ -176,6 +176,29 @@ static void test_expired_collection_gets_a_grave(void **state)
     ks_free(&sk);
 }
 
+/* A name reused in the batch that deletes it (RENAME / COPY / *STORE onto
+ * a big collection): the grave that deletion leaves must not reap the new
+ * members later. */
+static void test_stale_grave_spares_the_new_collection(void **state)
+{
+    (void)state;
+    make_set(5, "dst", CP_SYNC_DELETE + 500);
+    chalk_batch *b = chalk_batch_new();
+    assert_int_equal(ks_delete_key(b, 5, "dst", 3), 1);       /* leaves a grave */
+    assert_true(cp_purge(b, 5, "dst", 3) >= CP_SYNC_DELETE);   /* what stores do */
+    cp_meta m = {.db = 5, .key = "dst", .klen = 3, .type = KS_SET, .count = 2, .exists = true};
+    cp_put(b, 5, CP_SET, "dst", 3, "n1", 2, NULL, 0, "", 0);
+    cp_put(b, 5, CP_SET, "dst", 3, "n2", 2, NULL, 0, "", 0);
+    assert_int_equal(cp_meta_store(b, &m), CHALK_OK);
+    assert_int_equal(chalk_write(server.db, b, NULL, NULL), CHALK_OK);
+    chalk_batch_free(b);
+    while (cp_reap() > 0)
+        ;
+    assert_false(cp_has(5, CP_GRAVE, "dst", 3, NULL, 0));
+    assert_int_equal(count_sub(5, "dst"), 2);
+    assert_true(cp_has(5, CP_SET, "dst", 3, "n1", 2) && cp_has(5, CP_SET, "dst", 3, "n2", 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_begin_purges_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_delete_is_reaped_in_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_collection_gets_a_grave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_grave_spares_the_new_collection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
