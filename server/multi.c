@@ -535,10 +535,12 @@ static void exec_run(client *c, struct multi_state *ms)
     server.multi->exec_client = NULL;
     if (group == CHALK_OK)
         chalk_group_end(server.db);   /* the commit point (in the log's framing) */
-    /* REPLICATION HOOK: when replication exists, propagate the queue here
-     * as ONE unit (MULTI ... EXEC in the stream, or the group's batch), so
-     * that a replica applies it atomically too and no replica client sees
-     * half of it. */
+    /* Replication needs nothing here: every write above went through
+     * server_write → repl_feed_batch into the current unit, and
+     * process_command calls repl_end_unit only after EXEC returns, so the
+     * whole EXEC is ONE CHALK.APPLY in the stream, which a follower applies
+     * as one engine batch (repl_stream.c): no replica client sees half of
+     * it (test_bank_transfer_seen_from_a_replica). */
     if (hold)
         exec_release_hold(c, server.dirty != dirty_before);
 }

@@ -10,16 +10,17 @@ absolute SETs computed from the reads, so a broken WATCH would lose updates
 and the total would drift: the test fails if WATCH stops detecting a
 concurrent write. An observer client meanwhile reads every account with
 MGET (and through SCAN + MGET, and KEYS) and must never see a half-applied EXEC
-(the sum is always the total). At the end: the total is conserved, no
+(the sum is always the total) — also when it reads a follower. At the end: the total is conserved, no
 account is negative, the number of successful transfers is exact, and some
 EXECs really did fail and retry (so WATCH was exercised).
 """
 import random
 import threading
+import time
 
 import redis
 
-from chalk_harness import start_server
+from chalk_harness import SLOW, start_server
 
 ACCOUNTS = 5
 START = 1000
@@ -84,33 +85,60 @@ def observer(port, stop, seen, errors):
         errors.append(repr(e))
 
 
+def run_bank(port, observer_port):
+    """The workers against port, the observer against observer_port; returns
+    (transfers, conflicts, observer snapshots) after checking everything."""
+    c = redis.Redis(port=port, decode_responses=True, socket_timeout=60)
+    errors, stats, seen = [], [], [0]
+    stop = threading.Event()
+    obs = threading.Thread(target=observer, args=(observer_port, stop, seen, errors))
+    obs.start()
+    threads = []
+    for w in range(WORKERS):
+        stats.append({"ok": 0, "conflicts": 0})
+        threads.append(threading.Thread(target=worker, args=(port, 1000 + w, stats[w], errors)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    obs.join()
+    assert not errors, errors[:5]
+    vals = [int(v) for v in c.mget([f"acct:{i}" for i in range(ACCOUNTS)])]
+    assert sum(vals) == ACCOUNTS * START, vals
+    assert min(vals) >= 0, vals
+    ok = sum(s["ok"] for s in stats)
+    conflicts = sum(s["conflicts"] for s in stats)
+    assert ok == WORKERS * TRANSFERS_PER_WORKER
+    assert int(c.get("transfers")) == ok
+    assert conflicts > 0, "no EXEC ever failed: WATCH was not exercised"
+    assert seen[0] > 0
+    c.close()
+    return ok, conflicts, seen[0]
+
+
 def test_bank_transfer_invariant():
     with start_server() as srv:
-        c = srv.client()
-        c.mset({f"acct:{i}": START for i in range(ACCOUNTS)})
-        errors, stats, seen = [], [], [0]
-        stop = threading.Event()
-        obs = threading.Thread(target=observer, args=(srv.port, stop, seen, errors))
-        obs.start()
-        threads = []
-        for w in range(WORKERS):
-            stats.append({"ok": 0, "conflicts": 0})
-            threads.append(threading.Thread(target=worker, args=(srv.port, 1000 + w, stats[w], errors)))
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        stop.set()
-        obs.join()
-        assert not errors, errors[:5]
-        vals = [int(v) for v in c.mget([f"acct:{i}" for i in range(ACCOUNTS)])]
-        assert sum(vals) == ACCOUNTS * START, vals
-        assert min(vals) >= 0, vals
-        ok = sum(s["ok"] for s in stats)
-        conflicts = sum(s["conflicts"] for s in stats)
-        assert ok == WORKERS * TRANSFERS_PER_WORKER
-        assert int(c.get("transfers")) == ok
-        assert conflicts > 0, "no EXEC ever failed: WATCH was not exercised"
-        assert seen[0] > 0
+        srv.client().mset({f"acct:{i}": START for i in range(ACCOUNTS)})
+        ok, conflicts, seen = run_bank(srv.port, srv.port)
         print(f"\n{ok} transfers, {conflicts} WATCH conflicts retried, "
-              f"{seen[0]} consistent observer snapshots")
+              f"{seen} consistent observer snapshots")
+
+
+def test_bank_transfer_seen_from_a_replica():
+    """The observer reads a follower: an EXEC reaches it as one unit
+    (repl_stream.c's CHALK.APPLY) and is applied there as one batch, so the
+    follower never shows half a transfer either; in the end it has exactly
+    the leader's balances."""
+    with start_server() as leader:
+        leader.client().mset({f"acct:{i}": START for i in range(ACCOUNTS)})
+        with start_server(replicaof=f"127.0.0.1 {leader.port}") as follower:
+            f = follower.client()
+            deadline = time.time() + 30 * SLOW
+            while f.get("acct:0") is None and time.time() < deadline:
+                time.sleep(0.02)
+            run_bank(leader.port, follower.port)
+            want = leader.client().mget([f"acct:{i}" for i in range(ACCOUNTS)] + ["transfers"])
+            while f.mget([f"acct:{i}" for i in range(ACCOUNTS)] + ["transfers"]) != want:
+                assert time.time() < deadline + 60 * SLOW, "follower never caught up"
+                time.sleep(0.02)
