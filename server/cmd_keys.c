@@ -93,14 +93,11 @@ static void exists_command(client *c)
 
 static void type_command(client *c)
 {
-    chalk_value v;
-    int rc = ks_lookup(c->db, KEY(1), &v);
-    if (rc != CHALK_OK && rc != CHALK_ENOTFOUND) {
-        reply_engine_error(c, rc);
-        return;
-    }
-    reply_simple(c, ks_type_name(rc == CHALK_OK ? ks_type_of(&v) : -1));
-    chalk_value_free(&v);
+    int type = ks_type(c->db, KEY(1));
+    if (type < -1)
+        reply_engine_error(c, type);
+    else
+        reply_simple(c, ks_type_name(type));
 }
 
 /* RENAME / RENAMENX: value, type and TTL move to the new name in one

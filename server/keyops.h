@@ -50,6 +50,12 @@ int ks_exists(int db, const void *key, size_t klen);
 /* The key's expiry (0 = none): CHALK_OK, or CHALK_ENOTFOUND. */
 int ks_expiry(int db, const void *key, size_t klen, int64_t *expire_at_ms);
 
+/* The type (KS_STRING ... KS_HASH) of key in db, -1 if there is no such
+ * key (an expired one met here is deleted), or a CHALK_E* error (all are
+ * < -1). Reads the value only if its size is that of a collection's main
+ * record: for almost every string it never touches the disk. */
+int ks_type(int db, const void *key, size_t klen);
+
 /* Add to batch b the deletes that remove key from db (main record and,
  * for composite types, its sub-records). Returns 1 if the key existed, 0
  * if not (nothing added), or a negative CHALK_E* error. */

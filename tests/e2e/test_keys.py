@@ -354,6 +354,19 @@ def test_string_writes_over_a_collection_drop_its_members(server):
     r.mset({"s": "plain too"})
     assert engine_records() == 2
     assert r.get("h") == "plain" and r.get("s") == "plain too"
+    # DEL / RENAME over a collection, and 8- and 24-byte strings (the sizes
+    # that make ks_type read the value) deleted as the strings they are
+    r.hset("h2", mapping={"a": "1", "b": "2"})
+    r.rpush("l", "x", "y")
+    r.set("eight___", "v")
+    r.set("twenty-four-bytes-string", "v")
+    assert engine_records() == 2 + 3 + 3 + 2
+    assert r.type("eight___") == "string" and r.type("twenty-four-bytes-string") == "string"
+    assert r.type("h2") == "hash" and r.type("l") == "list"
+    r.rename("h", "h2")                     # the old h2's fields go
+    assert engine_records() == 1 + 1 + 3 + 2
+    assert r.delete("l", "eight___", "twenty-four-bytes-string") == 3
+    assert engine_records() == 2
 
 
 NOTIFY_SEQUENCE = [
