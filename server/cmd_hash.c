@@ -398,45 +398,95 @@ static void hrandfield_command(client *c)
     cp_random_reply(c, &m, CP_HASH, count, single, withvalues ? CP_SCAN_VALUES : CP_SCAN_KEYS);
 }
 
+/* Arguments, for COMMAND DOCS (redis-cli's hints). */
+static const command_arg h_pair[] = {
+    {"field", ARG_STRING, NULL, 0, NULL},
+    {"value", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg hset_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"data", ARG_BLOCK, NULL, ARGF_MULTIPLE, h_pair},
+    {0}};
+static const command_arg hsetnx_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"field", ARG_STRING, NULL, 0, NULL},
+    {"value", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg key_field_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"field", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg key_fields_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"field", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg key_only_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {0}};
+static const command_arg hincrby_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"field", ARG_STRING, NULL, 0, NULL},
+    {"increment", ARG_INTEGER, NULL, 0, NULL},
+    {0}};
+static const command_arg hincrbyfloat_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"field", ARG_STRING, NULL, 0, NULL},
+    {"increment", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+static const command_arg scan_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"cursor", ARG_INTEGER, NULL, 0, NULL},
+    {"pattern", ARG_PATTERN, "MATCH", ARGF_OPTIONAL, NULL},
+    {"count", ARG_INTEGER, "COUNT", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg hrand_opts[] = {
+    {"count", ARG_INTEGER, NULL, 0, NULL},
+    {"withvalues", ARG_PURE_TOKEN, "WITHVALUES", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg hrandfield_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"options", ARG_BLOCK, NULL, ARGF_OPTIONAL, hrand_opts},
+    {0}};
+
 const command_def cmd_hash_table[] = {
     {"hset", hset_command, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
      "O(1) for each field/value pair added, so O(N) to add N field/value pairs",
-     "Creates or modifies the value of a field in a hash.", NULL, NULL},
+     "Creates or modifies the value of a field in a hash.", hset_args, NULL},
     {"hmset", hmset_command, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
      "O(N) where N is the number of fields being set.",
-     "Sets the values of multiple fields.", NULL, NULL},
+     "Sets the values of multiple fields.", hset_args, NULL},
     {"hsetnx", hsetnx_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
-     "O(1)", "Sets the value of a field in a hash only when the field doesn't exist.", NULL, NULL},
+     "O(1)", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx_args, NULL},
     {"hget", hget_command, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
-     "Returns the value of a field in a hash.", NULL, NULL},
+     "Returns the value of a field in a hash.", key_field_args, NULL},
     {"hmget", hmget_command, -3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
      "O(N) where N is the number of fields being requested.",
-     "Returns the values of all fields in a hash.", NULL, NULL},
+     "Returns the values of all fields in a hash.", key_fields_args, NULL},
     {"hdel", hdel_command, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
      "O(N) where N is the number of fields to be removed.",
      "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
-     NULL, NULL},
+     key_fields_args, NULL},
     {"hexists", hexists_command, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
-     "Determines whether a field exists in a hash.", NULL, NULL},
+     "Determines whether a field exists in a hash.", key_field_args, NULL},
     {"hlen", hlen_command, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
-     "Returns the number of fields in a hash.", NULL, NULL},
+     "Returns the number of fields in a hash.", key_only_args, NULL},
     {"hstrlen", hstrlen_command, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "3.2.0", "O(1)",
-     "Returns the length of the value of a field.", NULL, NULL},
+     "Returns the length of the value of a field.", key_field_args, NULL},
     {"hgetall", hgetall_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", NULL, NULL},
+     "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", key_only_args, NULL},
     {"hkeys", hkeys_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all fields in a hash.", NULL, NULL},
+     "O(N) where N is the size of the hash.", "Returns all fields in a hash.", key_only_args, NULL},
     {"hvals", hvals_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all values in a hash.", NULL, NULL},
+     "O(N) where N is the size of the hash.", "Returns all values in a hash.", key_only_args, NULL},
     {"hincrby", hincrby_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
-     "O(1)", "Increments the integer value of a field in a hash by a number.", NULL, NULL},
+     "O(1)", "Increments the integer value of a field in a hash by a number.", hincrby_args, NULL},
     {"hincrbyfloat", hincrbyfloat_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash",
-     "2.6.0", "O(1)", "Increments the floating point value of a field by a number.", NULL, NULL},
+     "2.6.0", "O(1)", "Increments the floating point value of a field by a number.", hincrbyfloat_args, NULL},
     {"hscan", hscan_command, -3, CMD_READONLY, 1, 1, 1, "hash", "2.8.0",
      "O(1) for every call. O(N) for a complete iteration.",
-     "Iterates over fields and values of a hash.", NULL, NULL},
+     "Iterates over fields and values of a hash.", scan_args, NULL},
     {"hrandfield", hrandfield_command, -2, CMD_READONLY, 1, 1, 1, "hash", "6.2.0",
      "O(N) where N is the size of the hash (Chalk walks the fields; Redis is O(count))",
-     "Returns one or more random fields from a hash.", NULL, NULL},
+     "Returns one or more random fields from a hash.", hrandfield_args, NULL},
     {0},
 };

@@ -688,62 +688,141 @@ static void blmove_command(client *c)
 
 static void brpoplpush_command(client *c) { bmove_generic(c, false, true, &c->argv[3]); }
 
-#define LIST_ROW(name, proc, arity, flags, first, last, since, cx, summary)                 \
-    {name, proc, arity, flags, first, last, 1, "list", since, cx, summary, NULL, NULL}
+/* Arguments, for COMMAND DOCS (redis-cli's hints). */
+static const command_arg side[] = {
+    {"left", ARG_PURE_TOKEN, "LEFT", 0, NULL},
+    {"right", ARG_PURE_TOKEN, "RIGHT", 0, NULL},
+    {0}};
+static const command_arg key_elements_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"element", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg key_count_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg key_only_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {0}};
+static const command_arg range_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"start", ARG_INTEGER, NULL, 0, NULL},
+    {"stop", ARG_INTEGER, NULL, 0, NULL},
+    {0}};
+static const command_arg lindex_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"index", ARG_INTEGER, NULL, 0, NULL},
+    {0}};
+static const command_arg lset_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"index", ARG_INTEGER, NULL, 0, NULL},
+    {"element", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg lrem_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"count", ARG_INTEGER, NULL, 0, NULL},
+    {"element", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg where[] = {
+    {"before", ARG_PURE_TOKEN, "BEFORE", 0, NULL},
+    {"after", ARG_PURE_TOKEN, "AFTER", 0, NULL},
+    {0}};
+static const command_arg linsert_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"where", ARG_ONEOF, NULL, 0, where},
+    {"pivot", ARG_STRING, NULL, 0, NULL},
+    {"element", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg lpos_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"element", ARG_STRING, NULL, 0, NULL},
+    {"rank", ARG_INTEGER, "RANK", ARGF_OPTIONAL, NULL},
+    {"num-matches", ARG_INTEGER, "COUNT", ARGF_OPTIONAL, NULL},
+    {"len", ARG_INTEGER, "MAXLEN", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg lmove_args[] = {
+    {"source", ARG_KEY, NULL, 0, NULL},
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"wherefrom", ARG_ONEOF, NULL, 0, side},
+    {"whereto", ARG_ONEOF, NULL, 0, side},
+    {0}};
+static const command_arg rpoplpush_args[] = {
+    {"source", ARG_KEY, NULL, 0, NULL},
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {0}};
+static const command_arg bpop_args[] = {
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {"timeout", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+static const command_arg blmove_args[] = {
+    {"source", ARG_KEY, NULL, 0, NULL},
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"wherefrom", ARG_ONEOF, NULL, 0, side},
+    {"whereto", ARG_ONEOF, NULL, 0, side},
+    {"timeout", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+static const command_arg brpoplpush_args[] = {
+    {"source", ARG_KEY, NULL, 0, NULL},
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"timeout", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+
+#define LIST_ROW(name, proc, arity, flags, first, last, since, cx, summary, args)           \
+    {name, proc, arity, flags, first, last, 1, "list", since, cx, summary, args, NULL}
 
 const command_def cmd_list_table[] = {
     LIST_ROW("lpush", lpush_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.0.0",
              "O(1) for each element added, so O(N) to add N elements",
-             "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+             "Prepends one or more elements to a list. Creates the key if it doesn't exist.", key_elements_args),
     LIST_ROW("rpush", rpush_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.0.0",
              "O(1) for each element added, so O(N) to add N elements",
-             "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+             "Appends one or more elements to a list. Creates the key if it doesn't exist.", key_elements_args),
     LIST_ROW("lpushx", lpushx_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "2.2.0",
              "O(1) for each element added, so O(N) to add N elements",
-             "Prepends one or more elements to a list only when the list exists."),
+             "Prepends one or more elements to a list only when the list exists.", key_elements_args),
     LIST_ROW("rpushx", rpushx_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "2.2.0",
              "O(1) for each element added, so O(N) to add N elements",
-             "Appends an element to a list only when the list exists."),
+             "Appends an element to a list only when the list exists.", key_elements_args),
     LIST_ROW("lpop", lpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
              "O(N) where N is the number of elements returned",
-             "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+             "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", key_count_args),
     LIST_ROW("rpop", rpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
              "O(N) where N is the number of elements returned",
-             "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+             "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", key_count_args),
     LIST_ROW("llen", llen_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-             "Returns the length of a list."),
+             "Returns the length of a list.", key_only_args),
     LIST_ROW("lrange", lrange_command, 4, CMD_READONLY, 1, 1, "1.0.0",
              "O(log N + M) where M is the number of elements returned (a seek, then a walk)",
-             "Returns a range of elements from a list."),
+             "Returns a range of elements from a list.", range_args),
     LIST_ROW("lindex", lindex_command, 3, CMD_READONLY, 1, 1, "1.0.0",
-             "O(1) (positions are keys; Redis is O(N))", "Returns an element from a list by its index."),
+             "O(1) (positions are keys; Redis is O(N))", "Returns an element from a list by its index.", lindex_args),
     LIST_ROW("lset", lset_command, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, "1.0.0",
-             "O(1) (positions are keys; Redis is O(N))", "Sets the value of an element in a list by its index."),
+             "O(1) (positions are keys; Redis is O(N))", "Sets the value of an element in a list by its index.", lset_args),
     LIST_ROW("lrem", lrem_command, 4, CMD_WRITE, 1, 1, "1.0.0",
              "O(N) where N is the length of the list (the items after the first removed one are rewritten)",
-             "Removes elements from a list. Deletes the list if the last element was removed."),
+             "Removes elements from a list. Deletes the list if the last element was removed.", lrem_args),
     LIST_ROW("ltrim", ltrim_command, 4, CMD_WRITE, 1, 1, "1.0.0",
              "O(N) where N is the number of elements to be removed by the operation.",
-             "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+             "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", range_args),
     LIST_ROW("linsert", linsert_command, 5, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.2.0",
              "O(N) where N is the length of the list (the items after the pivot are rewritten)",
-             "Inserts an element before or after another element in a list."),
+             "Inserts an element before or after another element in a list.", linsert_args),
     LIST_ROW("lpos", lpos_command, -3, CMD_READONLY, 1, 1, "6.0.6",
              "O(N) where N is the number of elements in the list, for the average case.",
-             "Returns the index of matching elements in a list."),
+             "Returns the index of matching elements in a list.", lpos_args),
     LIST_ROW("lmove", lmove_command, 5, CMD_WRITE | CMD_DENYOOM, 1, 2, "6.2.0", "O(1)",
-             "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+             "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove_args),
     LIST_ROW("rpoplpush", rpoplpush_command, 3, CMD_WRITE | CMD_DENYOOM, 1, 2, "1.2.0", "O(1)",
-             "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+             "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush_args),
     LIST_ROW("blpop", blpop_command, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, "2.0.0",
              "O(N) where N is the number of provided keys.",
-             "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+             "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", bpop_args),
     LIST_ROW("brpop", brpop_command, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, "2.0.0",
              "O(N) where N is the number of provided keys.",
-             "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+             "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", bpop_args),
     LIST_ROW("blmove", blmove_command, 6, CMD_WRITE | CMD_DENYOOM | CMD_BLOCKING, 1, 2, "6.2.0", "O(1)",
-             "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+             "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove_args),
     LIST_ROW("brpoplpush", brpoplpush_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_BLOCKING, 1, 2, "2.2.0", "O(1)",
-             "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+             "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush_args),
     {0},
 };

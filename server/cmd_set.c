@@ -455,55 +455,95 @@ static void sscan_command(client *c)
     cp_scan_command(c, &m, CP_SET, CP_SCAN_KEYS);
 }
 
-#define SET_ROW(name, proc, arity, flags, first, last, since, cx, summary)                  \
-    {name, proc, arity, flags, first, last, 1, "set", since, cx, summary, NULL, NULL}
+/* Arguments, for COMMAND DOCS (redis-cli's hints). */
+static const command_arg key_members_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg key_member_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg key_only_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {0}};
+static const command_arg keys_args[] = {
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg store_args[] = {
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg sintercard_args[] = {
+    {"numkeys", ARG_INTEGER, NULL, 0, NULL},
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {"limit", ARG_INTEGER, "LIMIT", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg key_count_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg smove_args[] = {
+    {"source", ARG_KEY, NULL, 0, NULL},
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg scan_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"cursor", ARG_INTEGER, NULL, 0, NULL},
+    {"pattern", ARG_PATTERN, "MATCH", ARGF_OPTIONAL, NULL},
+    {"count", ARG_INTEGER, "COUNT", ARGF_OPTIONAL, NULL},
+    {0}};
+
+#define SET_ROW(name, proc, arity, flags, first, last, since, cx, summary, args)            \
+    {name, proc, arity, flags, first, last, 1, "set", since, cx, summary, args, NULL}
 
 const command_def cmd_set_table[] = {
     SET_ROW("sadd", sadd_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.0.0",
             "O(1) for each element added, so O(N) to add N elements",
-            "Adds one or more members to a set. Creates the key if it doesn't exist."),
+            "Adds one or more members to a set. Creates the key if it doesn't exist.", key_members_args),
     SET_ROW("srem", srem_command, -3, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
             "O(N) where N is the number of members to be removed.",
-            "Removes one or more members from a set. Deletes the set if the last member was removed."),
+            "Removes one or more members from a set. Deletes the set if the last member was removed.", key_members_args),
     SET_ROW("sismember", sismember_command, 3, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-            "Determines whether a member belongs to a set."),
+            "Determines whether a member belongs to a set.", key_member_args),
     SET_ROW("smismember", smismember_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "6.2.0",
             "O(N) where N is the number of elements being checked for membership",
-            "Determines whether multiple members belong to a set."),
+            "Determines whether multiple members belong to a set.", key_members_args),
     SET_ROW("scard", scard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-            "Returns the number of members in a set."),
+            "Returns the number of members in a set.", key_only_args),
     SET_ROW("smembers", smembers_command, 2, CMD_READONLY, 1, 1, "1.0.0",
-            "O(N) where N is the set cardinality.", "Returns all members of a set."),
+            "O(N) where N is the set cardinality.", "Returns all members of a set.", key_only_args),
     SET_ROW("sinter", sinter_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            "Returns the intersect of multiple sets."),
+            "Returns the intersect of multiple sets.", keys_args),
     SET_ROW("sunion", sunion_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) where N is the total number of elements in all given sets and M the number of sets (each member is probed in the earlier sets)",
-            "Returns the union of multiple sets."),
+            "Returns the union of multiple sets.", keys_args),
     SET_ROW("sdiff", sdiff_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) where N is the cardinality of the first set and M the number of sets.",
-            "Returns the difference of multiple sets."),
+            "Returns the difference of multiple sets.", keys_args),
     SET_ROW("sinterstore", sinterstore_command, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, "1.0.0",
             "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            "Stores the intersect of multiple sets in a key."),
+            "Stores the intersect of multiple sets in a key.", store_args),
     SET_ROW("sunionstore", sunionstore_command, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, "1.0.0",
             "O(N*M) where N is the total number of elements in all given sets and M the number of sets",
-            "Stores the union of multiple sets in a key."),
+            "Stores the union of multiple sets in a key.", store_args),
     SET_ROW("sdiffstore", sdiffstore_command, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, "1.0.0",
             "O(N*M) where N is the cardinality of the first set and M the number of sets.",
-            "Stores the difference of multiple sets in a key."),
+            "Stores the difference of multiple sets in a key.", store_args),
     SET_ROW("sintercard", sintercard_command, -3, CMD_READONLY, 0, 0, "7.0.0",
             "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            "Returns the number of members of the intersect of multiple sets."),
+            "Returns the number of members of the intersect of multiple sets.", sintercard_args),
     SET_ROW("spop", spop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
             "O(N) where N is the cardinality of the set (one walk; Redis is O(count))",
-            "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
+            "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", key_count_args),
     SET_ROW("srandmember", srandmember_command, -2, CMD_READONLY, 1, 1, "1.0.0",
             "O(N) where N is the cardinality of the set (one walk; Redis is O(count))",
-            "Get one or multiple random members from a set"),
+            "Get one or multiple random members from a set", key_count_args),
     SET_ROW("smove", smove_command, 4, CMD_WRITE | CMD_FAST, 1, 2, "1.0.0", "O(1)",
-            "Moves a member from one set to another."),
+            "Moves a member from one set to another.", smove_args),
     SET_ROW("sscan", sscan_command, -3, CMD_READONLY, 1, 1, "2.0.0",
-            "O(1) for every call. O(N) for a complete iteration.", "Iterates over members of a set."),
+            "O(1) for every call. O(N) for a complete iteration.", "Iterates over members of a set.", scan_args),
     {0},
 };

@@ -939,91 +939,241 @@ static void setop_command(client *c, bool inter)
 static void zunionstore_command(client *c) { setop_command(c, false); }
 static void zinterstore_command(client *c) { setop_command(c, true); }
 
-#define Z_ROW(name, proc, arity, flags, first, last, since, cx, summary)                    \
-    {name, proc, arity, flags, first, last, 1, "sorted-set", since, cx, summary, NULL, NULL}
+/* Arguments, for COMMAND DOCS (redis-cli's hints). */
+static const command_arg z_cond[] = {
+    {"nx", ARG_PURE_TOKEN, "NX", 0, NULL},
+    {"xx", ARG_PURE_TOKEN, "XX", 0, NULL},
+    {0}};
+static const command_arg z_cmp[] = {
+    {"gt", ARG_PURE_TOKEN, "GT", 0, NULL},
+    {"lt", ARG_PURE_TOKEN, "LT", 0, NULL},
+    {0}};
+static const command_arg z_pair[] = {
+    {"score", ARG_DOUBLE, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg zadd_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"condition", ARG_ONEOF, NULL, ARGF_OPTIONAL, z_cond},
+    {"comparison", ARG_ONEOF, NULL, ARGF_OPTIONAL, z_cmp},
+    {"change", ARG_PURE_TOKEN, "CH", ARGF_OPTIONAL, NULL},
+    {"increment", ARG_PURE_TOKEN, "INCR", ARGF_OPTIONAL, NULL},
+    {"data", ARG_BLOCK, NULL, ARGF_MULTIPLE, z_pair},
+    {0}};
+static const command_arg zincrby_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"increment", ARG_INTEGER, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg key_members_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
+    {0}};
+static const command_arg key_member_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg key_only_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {0}};
+static const command_arg score_range_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"min", ARG_DOUBLE, NULL, 0, NULL},
+    {"max", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+static const command_arg lex_range_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"min", ARG_STRING, NULL, 0, NULL},
+    {"max", ARG_STRING, NULL, 0, NULL},
+    {0}};
+static const command_arg rank_range_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"start", ARG_INTEGER, NULL, 0, NULL},
+    {"stop", ARG_INTEGER, NULL, 0, NULL},
+    {0}};
+static const command_arg zrank_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"member", ARG_STRING, NULL, 0, NULL},
+    {"withscore", ARG_PURE_TOKEN, "WITHSCORE", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg z_limit[] = {
+    {"offset", ARG_INTEGER, NULL, 0, NULL},
+    {"count", ARG_INTEGER, NULL, 0, NULL},
+    {0}};
+static const command_arg z_sortby[] = {
+    {"byscore", ARG_PURE_TOKEN, "BYSCORE", 0, NULL},
+    {"bylex", ARG_PURE_TOKEN, "BYLEX", 0, NULL},
+    {0}};
+static const command_arg zrange_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"start", ARG_STRING, NULL, 0, NULL},
+    {"stop", ARG_STRING, NULL, 0, NULL},
+    {"sortby", ARG_ONEOF, NULL, ARGF_OPTIONAL, z_sortby},
+    {"rev", ARG_PURE_TOKEN, "REV", ARGF_OPTIONAL, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg zrangestore_args[] = {
+    {"dst", ARG_KEY, NULL, 0, NULL},
+    {"src", ARG_KEY, NULL, 0, NULL},
+    {"min", ARG_STRING, NULL, 0, NULL},
+    {"max", ARG_STRING, NULL, 0, NULL},
+    {"sortby", ARG_ONEOF, NULL, ARGF_OPTIONAL, z_sortby},
+    {"rev", ARG_PURE_TOKEN, "REV", ARGF_OPTIONAL, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {0}};
+static const command_arg zrangebyscore_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"min", ARG_DOUBLE, NULL, 0, NULL},
+    {"max", ARG_DOUBLE, NULL, 0, NULL},
+    {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {0}};
+static const command_arg zrevrangebyscore_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"max", ARG_DOUBLE, NULL, 0, NULL},
+    {"min", ARG_DOUBLE, NULL, 0, NULL},
+    {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {0}};
+static const command_arg zrangebylex_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"min", ARG_STRING, NULL, 0, NULL},
+    {"max", ARG_STRING, NULL, 0, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {0}};
+static const command_arg zrevrangebylex_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"max", ARG_STRING, NULL, 0, NULL},
+    {"min", ARG_STRING, NULL, 0, NULL},
+    {"limit", ARG_BLOCK, "LIMIT", ARGF_OPTIONAL, z_limit},
+    {0}};
+static const command_arg zrevrange_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"start", ARG_INTEGER, NULL, 0, NULL},
+    {"stop", ARG_INTEGER, NULL, 0, NULL},
+    {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg key_count_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg bzpop_args[] = {
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {"timeout", ARG_DOUBLE, NULL, 0, NULL},
+    {0}};
+static const command_arg zrand_opts[] = {
+    {"count", ARG_INTEGER, NULL, 0, NULL},
+    {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg zrandmember_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"options", ARG_BLOCK, NULL, ARGF_OPTIONAL, zrand_opts},
+    {0}};
+static const command_arg scan_args[] = {
+    {"key", ARG_KEY, NULL, 0, NULL},
+    {"cursor", ARG_INTEGER, NULL, 0, NULL},
+    {"pattern", ARG_PATTERN, "MATCH", ARGF_OPTIONAL, NULL},
+    {"count", ARG_INTEGER, "COUNT", ARGF_OPTIONAL, NULL},
+    {0}};
+static const command_arg z_agg[] = {
+    {"sum", ARG_PURE_TOKEN, "SUM", 0, NULL},
+    {"min", ARG_PURE_TOKEN, "MIN", 0, NULL},
+    {"max", ARG_PURE_TOKEN, "MAX", 0, NULL},
+    {0}};
+static const command_arg zstore_args[] = {
+    {"destination", ARG_KEY, NULL, 0, NULL},
+    {"numkeys", ARG_INTEGER, NULL, 0, NULL},
+    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
+    {"weight", ARG_INTEGER, "WEIGHTS", ARGF_OPTIONAL | ARGF_MULTIPLE, NULL},
+    {"aggregate", ARG_ONEOF, "AGGREGATE", ARGF_OPTIONAL, z_agg},
+    {0}};
+
+#define Z_ROW(name, proc, arity, flags, first, last, since, cx, summary, args)              \
+    {name, proc, arity, flags, first, last, 1, "sorted-set", since, cx, summary, args, NULL}
 
 const command_def cmd_zset_table[] = {
     Z_ROW("zadd", zadd_command, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.2.0",
           "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-          "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+          "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", zadd_args),
     Z_ROW("zincrby", zincrby_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.2.0",
           "O(log(N)) where N is the number of elements in the sorted set.",
-          "Increments the score of a member in a sorted set."),
+          "Increments the score of a member in a sorted set.", zincrby_args),
     Z_ROW("zrem", zrem_command, -3, CMD_WRITE | CMD_FAST, 1, 1, "1.2.0",
           "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-          "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+          "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", key_members_args),
     Z_ROW("zscore", zscore_command, 3, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
-          "Returns the score of a member in a sorted set."),
+          "Returns the score of a member in a sorted set.", key_member_args),
     Z_ROW("zmscore", zmscore_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "6.2.0",
           "O(N) where N is the number of members being requested.",
-          "Returns the score of one or more members in a sorted set."),
+          "Returns the score of one or more members in a sorted set.", key_members_args),
     Z_ROW("zcard", zcard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
-          "Returns the number of members in a sorted set."),
+          "Returns the number of members in a sorted set.", key_only_args),
     Z_ROW("zcount", zcount_command, 4, CMD_READONLY, 1, 1, "2.0.0",
           "O(log(N) + M) with M the number of elements counted (no rank counts in the index; Redis is O(log(N)))",
-          "Returns the count of members in a sorted set that have scores within a range."),
+          "Returns the count of members in a sorted set that have scores within a range.", score_range_args),
     Z_ROW("zlexcount", zlexcount_command, 4, CMD_READONLY, 1, 1, "2.8.9",
           "O(N) with N the number of elements walked (no rank counts in the index; Redis is O(log(N)))",
-          "Returns the number of members in a sorted set within a lexicographical range."),
+          "Returns the number of members in a sorted set within a lexicographical range.", lex_range_args),
     Z_ROW("zrank", zrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
           "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
-          "Returns the index of a member in a sorted set ordered by ascending scores."),
+          "Returns the index of a member in a sorted set ordered by ascending scores.", zrank_args),
     Z_ROW("zrevrank", zrevrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
           "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
-          "Returns the index of a member in a sorted set ordered by descending scores."),
+          "Returns the index of a member in a sorted set ordered by descending scores.", zrank_args),
     Z_ROW("zrange", zrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
           "O(log(N)+M) by score or lex, O(start+M) by index, with M the number of elements returned; reverse walks add O(64 log N) per distinct score",
-          "Returns members in a sorted set within a range of indexes."),
+          "Returns members in a sorted set within a range of indexes.", zrange_args),
     Z_ROW("zrangestore", zrangestore_command, -5, CMD_WRITE | CMD_DENYOOM, 1, 2, "6.2.0",
           "O(log(N)+M) as ZRANGE, plus M writes",
-          "Stores a range of members from sorted set in a key."),
+          "Stores a range of members from sorted set in a key.", zrangestore_args),
     Z_ROW("zrangebyscore", zrangebyscore_command, -4, CMD_READONLY, 1, 1, "1.0.5",
           "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements being returned.",
-          "Returns members in a sorted set within a range of scores."),
+          "Returns members in a sorted set within a range of scores.", zrangebyscore_args),
     Z_ROW("zrevrangebyscore", zrevrangebyscore_command, -4, CMD_READONLY, 1, 1, "2.2.0",
           "O(log(N)+M), plus O(64 log N) per distinct score walked backwards",
-          "Returns members in a sorted set within a range of scores in reverse order."),
+          "Returns members in a sorted set within a range of scores in reverse order.", zrevrangebyscore_args),
     Z_ROW("zrangebylex", zrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
           "O(N) with N the elements before the range's end (members of equal score are walked from the first)",
-          "Returns members in a sorted set within a lexicographical range."),
+          "Returns members in a sorted set within a lexicographical range.", zrangebylex_args),
     Z_ROW("zrevrangebylex", zrevrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
           "O(N) with N the number of elements of the score group walked",
-          "Returns members in a sorted set within a lexicographical range in reverse order."),
+          "Returns members in a sorted set within a lexicographical range in reverse order.", zrevrangebylex_args),
     Z_ROW("zrevrange", zrevrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
           "O(start+M) elements, plus O(64 log N) per distinct score walked backwards",
-          "Returns members in a sorted set within a range of indexes in reverse order."),
+          "Returns members in a sorted set within a range of indexes in reverse order.", zrevrange_args),
     Z_ROW("zremrangebyscore", zremrangebyscore_command, 4, CMD_WRITE, 1, 1, "1.2.0",
           "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements removed by the operation.",
-          "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+          "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", score_range_args),
     Z_ROW("zremrangebyrank", zremrangebyrank_command, 4, CMD_WRITE, 1, 1, "2.0.0",
           "O(start+M) with M the number of elements removed by the operation.",
-          "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+          "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", rank_range_args),
     Z_ROW("zremrangebylex", zremrangebylex_command, 4, CMD_WRITE, 1, 1, "2.8.9",
           "O(N) with N the elements before the range's end",
-          "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+          "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", lex_range_args),
     Z_ROW("zpopmin", zpopmin_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
           "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
-          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
     Z_ROW("zpopmax", zpopmax_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
           "O(64 log(N) * D + M) with D the distinct scores among the M popped",
-          "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+          "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
     Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
           "O(N) where N is the number of elements in the sorted set (one walk; Redis is O(count))",
-          "Returns one or more random members from a sorted set."),
+          "Returns one or more random members from a sorted set.", zrandmember_args),
     Z_ROW("zscan", zscan_command, -3, CMD_READONLY, 1, 1, "2.8.0",
           "O(1) for every call. O(N) for a complete iteration.",
-          "Iterates over members and scores of a sorted set."),
+          "Iterates over members and scores of a sorted set.", scan_args),
     Z_ROW("zunionstore", zunionstore_command, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.0.0",
           "O(N log(N)) with N the total number of elements in the input sets",
-          "Stores the union of multiple sorted sets in a key."),
+          "Stores the union of multiple sorted sets in a key.", zstore_args),
     Z_ROW("zinterstore", zinterstore_command, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, "2.0.0",
           "O(N log(N)) with N the total number of elements in the input sets",
-          "Stores the intersect of multiple sorted sets in a key."),
+          "Stores the intersect of multiple sorted sets in a key.", zstore_args),
     Z_ROW("bzpopmin", bzpopmin_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
           "O(log(N)) with N being the number of elements in the sorted set.",
-          "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+          "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpop_args),
     Z_ROW("bzpopmax", bzpopmax_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
           "O(64 log(N)) (the highest score is found by a binary search of seeks)",
-          "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+          "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpop_args),
     {0},
 };
