@@ -62,7 +62,8 @@ static bool take_expire(client *c, int *j, unsigned flag, set_opts *o)
 }
 
 /* Redis's parseExtendedStringArgumentsOrReply, for SET (getex false) and
- * GETEX (getex true). false: the syntax error was replied. */
+ * GETEX (getex true). false: the syntax error was replied. Each line reads
+ * "legal if <conditions>, and then set the flag" (the |= is never 0). */
 static bool parse_set_opts(client *c, int first, bool getex, set_opts *o)
 {
     memset(o, 0, sizeof *o);
