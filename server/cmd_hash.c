@@ -16,11 +16,7 @@
  * main record (cp_lookup: WRONGTYPE) → change in ONE batch (sub-records +
  * the new count) → reply.
  *
- * @interview(query.n-plus-one): What is the N+1 problem, and how does a
- * key-value store avoid it? Fetching a list and then each item with its
- * own request costs N+1 round trips; HMGET (or MGET, or a pipeline) asks
- * for N fields in ONE request: one round trip and one command-dispatch,
- * with N cheap point lookups inside the server (hmget_command).
+ * Interview topics: query.n-plus-one (hmget_command).
  */
 #include <limits.h>
 #include <math.h>
@@ -127,6 +123,11 @@ static void hget_command(client *c)
     reply_field(c, &m, &c->argv[2]);
 }
 
+/* @interview(query.n-plus-one): What is the N+1 problem, and how does a
+ * key-value store avoid it? Fetching a list and then each item with its
+ * own request costs N+1 round trips; HMGET (or MGET, or a pipeline) asks
+ * for N fields in ONE request: one round trip and one command-dispatch,
+ * with N cheap point lookups inside the server (hmget_command). */
 static void hmget_command(client *c)
 {
     cp_meta m;

@@ -19,15 +19,7 @@
  * [head, tail)" keeps index arithmetic trivial; the e2e tests check it by
  * reading lists back both by index (point lookups) and by range (walks).
  *
- * @interview(queue.async): How do you build a reliable work queue on a
- * key-value store? Producers LPUSH jobs; a worker moves a job with LMOVE
- * queue processing RIGHT LEFT (or BLMOVE to wait), which pops it from the
- * queue and pushes it onto a processing list in ONE atomic batch, so a
- * worker that crashes never loses the job: a reaper moves jobs that stay
- * too long in the processing list back to the queue, and the worker LREMs
- * the job when done. That is at-least-once delivery: jobs must be
- * idempotent. A plain RPOP would lose the job if the worker died after the
- * pop.
+ * Interview topics: queue.async (lmove_generic).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -555,6 +547,15 @@ static void lpos_command(client *c)
 
 /* ---- LMOVE / RPOPLPUSH ---------------------------------------------------- */
 
+/* @interview(queue.async): How do you build a reliable work queue on a
+ * key-value store? Producers LPUSH jobs; a worker moves a job with LMOVE
+ * queue processing RIGHT LEFT (or BLMOVE to wait), which pops it from the
+ * queue and pushes it onto a processing list in ONE atomic batch, so a
+ * worker that crashes never loses the job: a reaper moves jobs that stay
+ * too long in the processing list back to the queue, and the worker LREMs
+ * the job when done. That is at-least-once delivery: jobs must be
+ * idempotent. A plain RPOP would lose the job if the worker died after the
+ * pop. */
 /* Pop from src's side `from_left`, push onto dst's side `to_left`, in one
  * batch; reply the element (or null when src is empty). dst may be src. */
 static void lmove_generic(client *c, const resp_arg *srckey, const resp_arg *dstkey,

@@ -14,21 +14,8 @@
  * ZRANK / ZREVRANK O(rank), ZCOUNT / ZLEXCOUNT O(log n + m), ZRANGE by
  * index O(start + m). See zset.c for what an order-statistics tree adds.
  *
- * @interview(queue.priority-jobs): How do you schedule jobs by priority or
- * run them later? Put each job in a sorted set with its priority, or its
- * due time in unix ms, as the score: ZADD jobs <due> <id>. Workers take the
- * smallest with ZPOPMIN (or BZPOPMIN to wait), or, for delayed jobs, poll
- * ZRANGE jobs -inf <now> BYSCORE LIMIT 0 10 and ZREM what they claim (the
- * ZREM's reply tells who won). The score index keeps them ordered, so
- * "next due" is a seek, not a scan.
- *
- * @interview(ratelimit.strategies): How does a sliding-window rate limiter
- * work on a sorted set? Each request is a member scored with its time:
- * ZREMRANGEBYSCORE key 0 <now-window>, then ZCARD key (requests in the
- * window), then ZADD key <now> <request-id> and EXPIRE key <window>, in
- * one MULTI/EXEC. Unlike a fixed window (INCR + EXPIRE) it has no burst at
- * window edges; it costs one member per request, where a token bucket
- * costs two numbers per client.
+ * Interview topics: queue.priority-jobs (zset_pop), ratelimit.strategies
+ * (remrange_generic).
  */
 #include <limits.h>
 #include <math.h>
@@ -558,6 +545,13 @@ static int remove_items(chalk_batch *b, cp_meta *m, const zlist *l)
     return rc;
 }
 
+/* @interview(ratelimit.strategies): How does a sliding-window rate limiter
+ * work on a sorted set? Each request is a member scored with its time:
+ * ZREMRANGEBYSCORE key 0 <now-window>, then ZCARD key (requests in the
+ * window), then ZADD key <now> <request-id> and EXPIRE key <window>, in
+ * one MULTI/EXEC. Unlike a fixed window (INCR + EXPIRE) it has no burst at
+ * window edges; it costs one member per request, where a token bucket
+ * costs two numbers per client. */
 static void remrange_generic(client *c, int by)
 {
     static const char *const events[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
@@ -635,6 +629,13 @@ static void zrangestore_command(client *c)
     zlist_free(&l);
 }
 
+/* @interview(queue.priority-jobs): How do you schedule jobs by priority or
+ * run them later? Put each job in a sorted set with its priority, or its
+ * due time in unix ms, as the score: ZADD jobs <due> <id>. Workers take the
+ * smallest with ZPOPMIN (or BZPOPMIN to wait), or, for delayed jobs, poll
+ * ZRANGE jobs -inf <now> BYSCORE LIMIT 0 10 and ZREM what they claim (the
+ * ZREM's reply tells who won). The score index keeps them ordered, so
+ * "next due" is a seek, not a scan. */
 /* Pop up to count elements from the low (max=false) or high end of key.
  * Used by ZPOPMIN / ZPOPMAX and the blocking forms. Returns CHALK_OK
  * with *l filled (empty if the key is absent), or an error (replied when

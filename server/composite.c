@@ -18,13 +18,7 @@
  * goes to the page cache. The gain: one log, one recovery path, one
  * replication stream for every type.
  *
- * @interview(db.sql-vs-nosql): How do tables map onto a key-value store?
- * A row becomes a key built from the table and the primary key, and a
- * table is a key range: here a hash field is [db]['h'][keylen][key][field]
- * → value, so HGETALL is a range scan of one prefix, the way a clustered
- * primary-key index is scanned in an SQL engine. What the KV store leaves
- * to the application is what SQL gives: joins, constraints and secondary
- * indexes kept in step (see the sorted-set score index in cmd_zset.c).
+ * Interview topics: db.sql-vs-nosql (cp_subkey), perf.single-thread (cp_reap).
  */
 #include "composite.h"
 
@@ -135,6 +129,13 @@ int cp_begin(chalk_batch *b, const cp_meta *m)
     return n < 0 ? (int)n : CHALK_OK;
 }
 
+/* @interview(db.sql-vs-nosql): How do tables map onto a key-value store?
+ * A row becomes a key built from the table and the primary key, and a
+ * table is a key range: here a hash field is [db]['h'][keylen][key][field]
+ * → value, so HGETALL is a range scan of one prefix, the way a clustered
+ * primary-key index is scanned in an SQL engine. What the KV store leaves
+ * to the application is what SQL gives: joins, constraints and secondary
+ * indexes kept in step (see the sorted-set score index in cmd_zset.c). */
 int cp_subkey(ks_buf *out, int db, int kind, const void *key, size_t klen,
               const void *s1, size_t n1, const void *s2, size_t n2)
 {

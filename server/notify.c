@@ -14,12 +14,7 @@
  * the server deletes the key (lazily on access or by the expiry cycle), not
  * at the exact expiry time.
  *
- * @interview(realtime.notifications): How can clients react to changes in
- * the data without polling? Keyspace notifications publish every change
- * (or chosen classes: expirations 'x', lists 'l'...) on pub/sub channels
- * named after the key or the event, so a cache can invalidate its copy on
- * "set"/"del", and a scheduler can act on "expired" keys. Like all pub/sub
- * they are fire-and-forget: a subscriber that reconnects must resync.
+ * Interview topics: realtime.notifications (notify_keyspace_event).
  */
 #include "notify.h"
 
@@ -66,6 +61,12 @@ static size_t channel_name(char *buf, size_t size, char **heap, const char *kind
     return total;
 }
 
+/* @interview(realtime.notifications): How can clients react to changes in
+ * the data without polling? Keyspace notifications publish every change
+ * (or chosen classes: expirations 'x', lists 'l'...) on pub/sub channels
+ * named after the key or the event, so a cache can invalidate its copy on
+ * "set"/"del", and a scheduler can act on "expired" keys. Like all pub/sub
+ * they are fire-and-forget: a subscriber that reconnects must resync. */
 void notify_keyspace_event(int type, const char *event, int db, const void *key, size_t klen)
 {
     int flags = notify_parse_flags(server.cfg.notify_keyspace_events);

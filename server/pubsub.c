@@ -23,16 +23,7 @@
  * cluster; PUBSUB SHARDCHANNELS answers empty) and a hash table of
  * channels (the sorted array makes SUBSCRIBE O(channels) to insert).
  *
- * @interview(realtime.notifications): How do you push real-time
- * notifications, and what is lost when a subscriber is away? Pub/sub fans
- * a message out to every connected subscriber at once (PUBLISH is
- * O(subscribers)); it is at-most-once: a client that is offline or
- * reconnecting misses messages, and a slow one is cut off at its buffer
- * limit. When every message must arrive, use a list per recipient (LPUSH
- * + BLMOVE with a processing list) or a log with consumer offsets (Redis
- * streams, Kafka), which keep messages until they are acknowledged; pub/sub
- * is for "tell whoever is listening now" (presence, cache invalidation,
- * live dashboards).
+ * Interview topics: realtime.notifications (pubsub_publish).
  */
 #include "pubsub.h"
 
@@ -421,6 +412,16 @@ static void deliver(client *c, const pubsub_str *pat, const void *ch, size_t cle
     check_subscriber_limit(c);
 }
 
+/* @interview(realtime.notifications): How do you push real-time
+ * notifications, and what is lost when a subscriber is away? Pub/sub fans
+ * a message out to every connected subscriber at once (PUBLISH is
+ * O(subscribers)); it is at-most-once: a client that is offline or
+ * reconnecting misses messages, and a slow one is cut off at its buffer
+ * limit. When every message must arrive, use a list per recipient (LPUSH
+ * + BLMOVE with a processing list) or a log with consumer offsets (Redis
+ * streams, Kafka), which keep messages until they are acknowledged; pub/sub
+ * is for "tell whoever is listening now" (presence, cache invalidation,
+ * live dashboards). */
 long pubsub_publish(const void *channel, size_t clen, const void *msg, size_t mlen)
 {
     struct pubsub_server *r = server.pubsub;

@@ -17,14 +17,7 @@
  * the number of keys below each node) would answer "how many keys before
  * K" in O(log n) and give those back.
  *
- * @interview(index.optimization): How do you add a secondary index to a
- * key-value store, and what does it cost? Store a second record whose key
- * starts with the indexed value (here the score, encoded so byte order is
- * numeric order) and ends with the primary key (the member); a range query
- * becomes a seek plus a walk (ZRANGEBYSCORE). Each write now updates two
- * records atomically (zs_put deletes the old index entry and writes the
- * new), which is the write amplification every index costs; the index is
- * worth it when reads by that value are frequent.
+ * Interview topics: index.optimization (zs_put).
  */
 #include "zset.h"
 
@@ -51,6 +44,14 @@ int zs_score(const cp_meta *m, const void *member, size_t len, double *score)
     return rc;
 }
 
+/* @interview(index.optimization): How do you add a secondary index to a
+ * key-value store, and what does it cost? Store a second record whose key
+ * starts with the indexed value (here the score, encoded so byte order is
+ * numeric order) and ends with the primary key (the member); a range query
+ * becomes a seek plus a walk (ZRANGEBYSCORE). Each write now updates two
+ * records atomically (zs_put deletes the old index entry and writes the
+ * new), which is the write amplification every index costs; the index is
+ * worth it when reads by that value are frequent. */
 int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,
            bool had_old, double old)
 {
