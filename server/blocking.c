@@ -31,6 +31,9 @@
  * Left out on purpose: being served from a replica's stream (no
  * replication yet) and a radix tree of deadlines (see above). The cost:
  * each blocked client re-runs its command once per tick.
+ *
+ * Interview topics: queue.async and queue.priority-jobs (the waiting side
+ * of BLMOVE and BZPOPMIN; the answers sit at lmove_generic, zset_pop).
  */
 #include "blocking.h"
 

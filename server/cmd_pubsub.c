@@ -3,6 +3,8 @@
  * PUNSUBSCRIBE PUBLISH PUBSUB (CHANNELS NUMSUB NUMPAT SHARDCHANNELS
  * SHARDNUMSUB HELP). The machinery (channels, patterns, delivery, the
  * slow-subscriber limit, RESP2 subscribed mode) is in pubsub.c.
+ *
+ * Interview topics: realtime.notifications (pubsub.c, pubsub_publish).
  */
 #include "commands.h"
 #include "pubsub.h"

@@ -18,6 +18,9 @@
  * Left out on purpose: O(1) random members. SPOP / SRANDMEMBER draw their
  * positions and walk the set once (composite.c, cp_random_items): O(N) in
  * the size of the set where Redis is O(count).
+ *
+ * Interview topics: db.sql-vs-nosql (a set is a key range: composite.c,
+ * cp_subkey).
  */
 #include <limits.h>
 #include <stdlib.h>
