@@ -31,13 +31,8 @@ uint64_t idx_hash(const void *key, size_t klen)
 
 int idx_keycmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-    size_t common = alen < blen ? alen : blen;
     /* memcmp with a NULL pointer is undefined even for length 0, and an
-     * empty key may well arrive as (NULL, 0). */
-    if (common > 0) {
-        int c = memcmp(a, b, common);
-        if (c != 0)
-            return c;
-    }
-    return (alen > blen) - (alen < blen);
+     * empty key may well arrive as (NULL, 0): the inline version never
+     * touches a pointer when the common length is 0. */
+    return idx_keycmp_inline(a, alen, b, blen);
 }

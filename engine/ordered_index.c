@@ -140,7 +140,7 @@ enum { ITER_NONE, ITER_AT, ITER_END };
 
 static int cmp_entry(const idx_entry *e, const void *key, size_t klen)
 {
-    return idx_keycmp(e->key, e->klen, key, klen);
+    return idx_keycmp_inline(e->key, e->klen, key, klen);
 }
 
 /* The first entry of a node's subtree (the node must not be empty). */
