@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "commands.h"
+#include "multi.h"
 #include "repl_hooks.h"
 #include "server.h"
 #include "util.h"
@@ -43,6 +44,8 @@ static void format_flags(const client *c, char *out)
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_WAITING) *p++ = 'b';
     if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
+    if (multi_queued(c) >= 0) *p++ = 'x';      /* in MULTI (multi.c) */
+    if (multi_dirty_cas(c)) *p++ = 'd';        /* a WATCHed key was touched */
     if (p == out) *p++ = 'N';
     *p = '\0';
 }
@@ -54,11 +57,11 @@ static int client_info_line(const client *c, char *out, size_t len, int64_t now)
     format_flags(c, flags);
     return snprintf(out, len,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
-        "ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 "
+        "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 "
         "omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000, flags, c->db,
-        c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->reply_bytes,
+        multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->reply_bytes,
         c->qcap + c->reply_bytes + sizeof *c, c->last_cmd, c->resp, c->lib_name, c->lib_ver);
 }
 

@@ -464,6 +464,16 @@ void discard_command(client *c)
     reply_ok(c);
 }
 
+int multi_queued(const client *c)
+{
+    return c->mstate && (c->mstate->flags & MS_MULTI) ? c->mstate->nq : -1;
+}
+
+bool multi_dirty_cas(const client *c)
+{
+    return c->mstate && (c->mstate->flags & MS_DIRTY_CAS);
+}
+
 void multi_reset(client *c)
 {
     if (!c->mstate)

@@ -36,6 +36,10 @@ void multi_touch_batch(const chalk_batch *b);
 /* True while c's EXEC runs its queued commands (a blocking command must
  * then not block: Redis runs BLPOP in MULTI as LPOP). */
 bool multi_in_exec(const client *c);
+/* CLIENT LIST: queued commands (-1 outside MULTI), and whether a watched
+ * key was touched (flag 'd': EXEC will fail). */
+int  multi_queued(const client *c);
+bool multi_dirty_cas(const client *c);
 void multi_client_free(client *c);
 void multi_reset(client *c);         /* DISCARD + UNWATCH, no reply */
 /* 0, or the number of the watched-keys table invariant that is broken

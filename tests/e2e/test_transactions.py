@@ -345,3 +345,20 @@ def test_blocking_command_inside_exec_does_not_block(server):
     r.cmd("RPUSH", "l", "a")
     r.cmd("BLPOP", "l", "0")
     assert r.cmd("EXEC") == [None, 1, [b"l", b"a"]]
+
+
+def test_client_list_shows_multi_state(server):
+    r, other = server.raw(), server.client()
+    r.cmd("CLIENT", "SETNAME", "txer")
+    r.cmd("WATCH", "k")
+    r.cmd("MULTI")
+    r.cmd("SET", "a", "1")
+    r.cmd("SET", "b", "2")
+    other.set("k", "touched")
+    line = [l for l in other.execute_command("CLIENT", "LIST").splitlines() if "name=txer" in l][0]
+    fields = dict(f.split("=", 1) for f in line.split())
+    assert fields["multi"] == "2" and "x" in fields["flags"] and "d" in fields["flags"]
+    assert r.cmd("EXEC") is None
+    line = [l for l in other.execute_command("CLIENT", "LIST").splitlines() if "name=txer" in l][0]
+    fields = dict(f.split("=", 1) for f in line.split())
+    assert fields["multi"] == "-1" and fields["flags"] == "N"
