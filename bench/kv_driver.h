@@ -43,7 +43,9 @@ typedef struct kv_driver {
      * Returns 0 and *out, or -1 after printing why to stderr. */
     int (*open)(const char *dir, int durable, void **out);
     /* Apply n puts as one atomic batch (n == 1: the engine's plain put).
-     * Returns 0 or -1. */
+     * Returns 0 or -1. The peers' put_batch must be safe to call from
+     * several threads at once on one handle (the group-commit row);
+     * Chalk's is never called so (its API is single-threaded). */
     int (*put_batch)(void *db, const kv_pair *pairs, size_t n);
     /* Make sure every put so far was handed to the OS (not fsynced): the
      * end of a timed fill. NULL when put_batch already does it. */

@@ -42,7 +42,6 @@ typedef struct ldb {
     leveldb_options_t      *opt;
     leveldb_writeoptions_t *wopt;
     leveldb_readoptions_t  *ropt;
-    leveldb_writebatch_t   *batch;
 } ldb;
 
 static const char *ldb_version(void)
@@ -57,7 +56,6 @@ static int ldb_close(void *h)
     ldb *l = h;
     if (l->db)
         leveldb_close(l->db);
-    leveldb_writebatch_destroy(l->batch);
     leveldb_readoptions_destroy(l->ropt);
     leveldb_writeoptions_destroy(l->wopt);
     leveldb_options_destroy(l->opt);
@@ -76,7 +74,6 @@ static int ldb_open(const char *dir, int durable, void **out)
     l->wopt = leveldb_writeoptions_create();
     leveldb_writeoptions_set_sync(l->wopt, (unsigned char)durable);
     l->ropt = leveldb_readoptions_create();
-    l->batch = leveldb_writebatch_create();
     char *err = NULL;
     l->db = leveldb_open(l->opt, dir, &err);
     if (err) {
@@ -96,10 +93,13 @@ static int ldb_put_batch(void *h, const kv_pair *p, size_t n)
     if (n == 1) {
         leveldb_put(l->db, l->wopt, p->key, p->klen, p->val, p->vlen, &err);
     } else {
-        leveldb_writebatch_clear(l->batch);
+        /* A batch per call, not one per handle: put_batch is called from
+         * several threads at once by the group-commit row. */
+        leveldb_writebatch_t *batch = leveldb_writebatch_create();
         for (size_t i = 0; i < n; i++)
-            leveldb_writebatch_put(l->batch, p[i].key, p[i].klen, p[i].val, p[i].vlen);
-        leveldb_write(l->db, l->wopt, l->batch, &err);
+            leveldb_writebatch_put(batch, p[i].key, p[i].klen, p[i].val, p[i].vlen);
+        leveldb_write(l->db, l->wopt, batch, &err);
+        leveldb_writebatch_destroy(batch);
     }
     if (err) {
         fprintf(stderr, "leveldb write: %s\n", err);
@@ -136,7 +136,6 @@ typedef struct rdb {
     rocksdb_options_t      *opt;
     rocksdb_writeoptions_t *wopt;
     rocksdb_readoptions_t  *ropt;
-    rocksdb_writebatch_t   *batch;
 } rdb;
 
 static const char *rdb_version(void) { return ROCKSDB_VERSION_STRING; }
@@ -146,7 +145,6 @@ static int rdb_close(void *h)
     rdb *r = h;
     if (r->db)
         rocksdb_close(r->db);
-    rocksdb_writebatch_destroy(r->batch);
     rocksdb_readoptions_destroy(r->ropt);
     rocksdb_writeoptions_destroy(r->wopt);
     rocksdb_options_destroy(r->opt);
@@ -165,7 +163,6 @@ static int rdb_open(const char *dir, int durable, void **out)
     r->wopt = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(r->wopt, (unsigned char)durable);
     r->ropt = rocksdb_readoptions_create();
-    r->batch = rocksdb_writebatch_create();
     char *err = NULL;
     r->db = rocksdb_open(r->opt, dir, &err);
     if (err) {
@@ -185,10 +182,11 @@ static int rdb_put_batch(void *h, const kv_pair *p, size_t n)
     if (n == 1) {
         rocksdb_put(r->db, r->wopt, p->key, p->klen, p->val, p->vlen, &err);
     } else {
-        rocksdb_writebatch_clear(r->batch);
+        rocksdb_writebatch_t *batch = rocksdb_writebatch_create();   /* per call: see ldb */
         for (size_t i = 0; i < n; i++)
-            rocksdb_writebatch_put(r->batch, p[i].key, p[i].klen, p[i].val, p[i].vlen);
-        rocksdb_write(r->db, r->wopt, r->batch, &err);
+            rocksdb_writebatch_put(batch, p[i].key, p[i].klen, p[i].val, p[i].vlen);
+        rocksdb_write(r->db, r->wopt, batch, &err);
+        rocksdb_writebatch_destroy(batch);
     }
     if (err) {
         fprintf(stderr, "rocksdb write: %s\n", err);
