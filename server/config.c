@@ -144,8 +144,9 @@ int config_parse_memory(const char *s, long long *out)
     return 0;
 }
 
-/* client-output-buffer-limit: "<class> <hard> <soft> <secs>" repeated; we
- * enforce the "normal" class (replicas and pub/sub come with their issues). */
+/* client-output-buffer-limit: "<class> <hard> <soft> <secs>" repeated, for
+ * the classes normal, replica (alias slave) and pubsub; a class not named
+ * keeps its value. All or nothing: a bad group changes no class. */
 static int parse_obuf(chalk_config *cfg, const char *value)
 {
     resp_parser p = {0};
@@ -153,33 +154,28 @@ static int parse_obuf(chalk_config *cfg, const char *value)
         resp_parser_free(&p);
         return -1;
     }
-    long long v[3] = {cfg->obuf_hard, cfg->obuf_soft, cfg->obuf_soft_secs};
+    long long v[3][3];
+    memcpy(v, cfg->obuf, sizeof v);
     int rc = 0;
     for (int i = 0; i < p.argc && rc == 0; i += 4) {
         const char *cls = p.argv[i].ptr;
-        if (strcasecmp(cls, "normal") && strcasecmp(cls, "replica") &&
-            strcasecmp(cls, "slave") && strcasecmp(cls, "pubsub")) {
-            rc = -1;
-            break;
-        }
+        int k = !strcasecmp(cls, "normal") ? OBUF_NORMAL
+              : !strcasecmp(cls, "replica") || !strcasecmp(cls, "slave") ? OBUF_REPLICA
+              : !strcasecmp(cls, "pubsub") ? OBUF_PUBSUB : -1;
         long long h, s, secs;
-        if (config_parse_memory(p.argv[i + 1].ptr, &h) || config_parse_memory(p.argv[i + 2].ptr, &s) ||
+        if (k < 0 || config_parse_memory(p.argv[i + 1].ptr, &h) ||
+            config_parse_memory(p.argv[i + 2].ptr, &s) ||
             !string_to_ll(p.argv[i + 3].ptr, p.argv[i + 3].len, &secs) || secs < 0) {
             rc = -1;
             break;
         }
-        if (strcasecmp(cls, "normal") == 0) {
-            v[0] = h;
-            v[1] = s;
-            v[2] = secs;
-        }
+        v[k][OBUF_HARD] = h;
+        v[k][OBUF_SOFT] = s;
+        v[k][OBUF_SOFT_SECS] = secs;
     }
     resp_parser_free(&p);
-    if (rc == 0) {
-        cfg->obuf_hard = v[0];
-        cfg->obuf_soft = v[1];
-        cfg->obuf_soft_secs = v[2];
-    }
+    if (rc == 0)
+        memcpy(cfg->obuf, v, sizeof v);
     return rc;
 }
 
@@ -292,8 +288,9 @@ int config_get(const chalk_config *cfg, const char *name, char *out, size_t outl
     case T_OCTAL: snprintf(out, outlen, "%llo", *(const long long *)field); break;
     case T_ENUM: snprintf(out, outlen, "%s", d->names[*(const int *)field]); break;
     case T_OBUF:
-        snprintf(out, outlen, "normal %lld %lld %lld replica 268435456 67108864 60 pubsub 33554432 8388608 60",
-                 cfg->obuf_hard, cfg->obuf_soft, cfg->obuf_soft_secs);
+        snprintf(out, outlen, "normal %lld %lld %lld replica %lld %lld %lld pubsub %lld %lld %lld",
+                 cfg->obuf[0][0], cfg->obuf[0][1], cfg->obuf[0][2], cfg->obuf[1][0], cfg->obuf[1][1],
+                 cfg->obuf[1][2], cfg->obuf[2][0], cfg->obuf[2][1], cfg->obuf[2][2]);
         break;
     case T_STRING: snprintf(out, outlen, "%s", *(char *const *)field ? *(char *const *)field : ""); break;
     }

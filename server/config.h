@@ -12,6 +12,8 @@
 enum { IO_AUTO = 0, IO_URING, IO_EPOLL };
 enum { FSYNC_NO = 0, FSYNC_EVERYSEC, FSYNC_ALWAYS };   /* = enum chalk_fsync */
 enum { PROT_NO = 0, PROT_YES, PROT_LOCAL };           /* enable-*-command */
+enum { OBUF_NORMAL = 0, OBUF_REPLICA, OBUF_PUBSUB };  /* output limit classes */
+enum { OBUF_HARD = 0, OBUF_SOFT, OBUF_SOFT_SECS };
 
 typedef struct chalk_config {
     long long port;
@@ -30,7 +32,8 @@ typedef struct chalk_config {
     int io_backend;                   /* IO_* */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
-    long long obuf_hard, obuf_soft, obuf_soft_secs; /* class "normal" */
+    long long obuf[3][3];             /* client-output-buffer-limit: per class
+                                         (OBUF_*): hard, soft, soft seconds */
     char *obuf_spec;                  /* the whole client-output-buffer-limit */
     long long slowlog_log_slower_than;/* microseconds, -1 = off */
     long long slowlog_max_len;

@@ -508,16 +508,28 @@ void client_on_sent(client *c, ssize_t n)
         client_close_async(c);
 }
 
-/* Output buffer limits, class "normal" (client-output-buffer-limit). */
+/* Which client-output-buffer-limit class applies to c. */
+static int obuf_class(const client *c)
+{
+    if (repl_client_type_is(c, "replica"))
+        return OBUF_REPLICA;
+    if (pubsub_client_count(c) > 0)
+        return OBUF_PUBSUB;
+    return OBUF_NORMAL;
+}
+
+/* Output buffer limits (client-output-buffer-limit), per class: over the
+ * hard limit, or over the soft limit for soft-seconds, the client goes. */
 static void check_output_limits(client *c, int64_t now)
 {
-    long long hard = server.cfg.obuf_hard, soft = server.cfg.obuf_soft;
+    const long long *lim = server.cfg.obuf[obuf_class(c)];
+    long long hard = lim[OBUF_HARD], soft = lim[OBUF_SOFT];
     bool over_hard = hard > 0 && c->reply_bytes > (size_t)hard;
     bool over_soft = false;
     if (soft > 0 && c->reply_bytes > (size_t)soft) {
         if (!c->soft_limit_since)
             c->soft_limit_since = now;
-        over_soft = now - c->soft_limit_since >= server.cfg.obuf_soft_secs * 1000;
+        over_soft = now - c->soft_limit_since >= lim[OBUF_SOFT_SECS] * 1000;
     } else {
         c->soft_limit_since = 0;
     }

@@ -64,9 +64,18 @@ static void test_file_syntax(void **state)
     assert_string_equal(cfg.bind, "127.0.0.1 ::1");
     assert_string_equal(cfg.requirepass, "a b");
     assert_int_equal(cfg.appendfsync, FSYNC_ALWAYS);
-    assert_int_equal(cfg.obuf_hard, 1024 * 1024);
-    assert_int_equal(cfg.obuf_soft, 512 * 1024);
-    assert_int_equal(cfg.obuf_soft_secs, 10);
+    assert_int_equal(cfg.obuf[OBUF_NORMAL][OBUF_HARD], 1024 * 1024);
+    assert_int_equal(cfg.obuf[OBUF_NORMAL][OBUF_SOFT], 512 * 1024);
+    assert_int_equal(cfg.obuf[OBUF_NORMAL][OBUF_SOFT_SECS], 10);
+    assert_int_equal(cfg.obuf[OBUF_PUBSUB][OBUF_HARD], 32 * 1024 * 1024);   /* default kept */
+    assert_int_equal(config_load_string(&cfg, "client-output-buffer-limit slave 1mb 0 0 pubsub 2mb 1mb 5\n",
+                                        err, sizeof err), 0);
+    assert_int_equal(cfg.obuf[OBUF_REPLICA][OBUF_HARD], 1024 * 1024);
+    assert_int_equal(cfg.obuf[OBUF_PUBSUB][OBUF_SOFT_SECS], 5);
+    assert_int_equal(cfg.obuf[OBUF_NORMAL][OBUF_HARD], 1024 * 1024);        /* untouched */
+    assert_int_equal(config_load_string(&cfg, "client-output-buffer-limit normal 1 2 3 bogus 1 2 3\n",
+                                        err, sizeof err), -1);
+    assert_int_equal(cfg.obuf[OBUF_NORMAL][OBUF_HARD], 1024 * 1024);        /* all or nothing */
     assert_int_equal(config_load_string(&cfg, "port 7000\nbogus 1\n", err, sizeof err), -1);
     assert_non_null(strstr(err, "line 2"));
     assert_non_null(strstr(err, "Bad directive"));
