@@ -22,9 +22,10 @@
  *                    operation of the recovery from it (cutting the torn
  *                    tail, creating the next segment, ...): recovery is
  *                    restartable and still finds every acknowledged batch.
- *   short_writes     Half of the log's pwrites write only part of what was
- *                    asked (as POSIX allows): every batch still acknowledged
- *                    and whole, and crash points still recover a prefix.
+ *   short_writes     Half of the log's pwrites (then of all pwrites) write
+ *                    only part of what was asked, as POSIX allows: every
+ *                    batch still acknowledged and whole, and crash points
+ *                    still recover a prefix.
  *   fsync_eio        The Nth fdatasync fails (once, or for good). The
  *                    batches it covered are never acknowledged, no batch is
  *                    acknowledged after a failed one, later writes get
@@ -48,9 +49,6 @@
  *
  *   failed_batch_is_not_served
  *                    A batch whose write failed is not served by reads.
- *
- * Disabled until the engine is fixed (define the macro to run it):
- * CHALK_KNOWN_ENGINE_BUG_SHORT_WRITE_IS_EIO, described at its test.
  *
  * Left out: the io_uring path (the vfs forces pwrite; test_crash_kill.c
  * covers io_uring for process crashes) and expiry (time-dependent states).
@@ -402,14 +400,11 @@ static void short_write_points(size_t min_len)
 
 static void test_short_writes(void **state) { short_write_points(64); }
 
-#ifdef CHALK_KNOWN_ENGINE_BUG_SHORT_WRITE_IS_EIO
 /* The same with every write eligible, the 32-byte segment header and the
- * compaction manifest included. Known engine bug: seg_create() (segment.c)
- * and the manifest writer (compaction.c) treat a short pwrite as EIO
- * instead of looping, so an open or a roll fails on a short write (e.g.
- * seed=3000: "open failed without any fault: I/O error"). */
+ * compaction manifest included. This found an engine bug, since fixed
+ * (07a7ebd): seg_create() and the manifest writer treated a short pwrite as
+ * EIO instead of writing the rest, so an open or a roll failed. */
 static void test_short_writes_everywhere(void **state) { short_write_points(2); }
-#endif
 
 /* A crash, then a crash during the recovery from it, at every op of both. */
 static void test_crash_during_recovery(void **state)
@@ -650,9 +645,7 @@ int main(void)
         cmocka_unit_test(test_crash_points_weaker_policies),
         cmocka_unit_test(test_crash_during_recovery),
         cmocka_unit_test(test_short_writes),
-#ifdef CHALK_KNOWN_ENGINE_BUG_SHORT_WRITE_IS_EIO
         cmocka_unit_test(test_short_writes_everywhere),
-#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
