@@ -307,3 +307,22 @@ def test_reload_rewires_the_engine_event_fd(backend):
             assert c.cmd("DEBUG", "RELOAD") == "OK"
             assert c.cmd("DEBUG", "POPULATE", "10", f"r{i}") == "OK"
         assert c.cmd("DBSIZE") == 20
+
+
+def test_always_reply_released_only_after_fsync():
+    """Under appendfsync always, by the time a write's reply arrives, an
+    fsync covering it has completed: a second client that asks right after
+    always sees the fsync counter past its value from before the write.
+    (Were the reply sent at once, the counter would often still be behind:
+    an fsync takes longer than a loopback round trip.)"""
+    with start_server(appendfsync="always") as srv:
+        a, b = srv.raw(), srv.raw()
+
+        def fsyncs():
+            text = b.cmd("INFO", "persistence").decode()
+            return int(text.split("chalk_fsyncs:")[1].split()[0])
+
+        for i in range(30):
+            before = fsyncs()
+            assert a.cmd("DEBUG", "POPULATE", "1", f"w{i}") == "OK"
+            assert fsyncs() > before
