@@ -187,8 +187,11 @@ int server_open_engine(void)
  * became durable. They release held replies (hold_reply_release). */
 void server_on_engine_event(void)
 {
-    if (server.db)
-        chalk_poll(server.db);
+    if (!server.db)
+        return;
+    int rc = chalk_poll(server.db);
+    if (rc < 0)
+        server_log(LL_WARNING, "engine: chalk_poll: %s", chalk_strerror(rc));
 }
 
 /* ---- start-up ------------------------------------------------------------ */
