@@ -25,10 +25,22 @@
 #include "commands.h"
 #include "repl_internal.h"
 
+/* During shutdown (after repl_shutdown) a last command may still arrive
+ * while the loop drains: there is no replication state any more. */
+static bool repl_alive(client *c)
+{
+    if (server.repl)
+        return true;
+    reply_error(c, "-LOADING Chalk is shutting down");
+    return false;
+}
+
 /* REPLICAOF host port | REPLICAOF NO ONE */
 static void replicaof_command(client *c)
 {
     struct repl_state *st = server.repl;
+    if (!repl_alive(c))
+        return;
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
         if (st->link != LINK_NONE) {
             follower_stop();
@@ -61,6 +73,8 @@ static void replicaof_command(client *c)
 
 static void role_command(client *c)
 {
+    if (!repl_alive(c))
+        return;
     if (repl_is_replica())
         follower_role(c);
     else
@@ -71,6 +85,8 @@ static void role_command(client *c)
 static void wait_command(client *c)
 {
     long long n, timeout;
+    if (!repl_alive(c))
+        return;
     if (repl_is_replica()) {
         reply_error(c, "WAIT cannot be used with replica instances. Please also note that since "
                     "Redis 4.0 if a replica is configured to be writable (which is not the "
@@ -83,9 +99,23 @@ static void wait_command(client *c)
     leader_wait(c, (long)n, timeout);
 }
 
-static void replconf_command(client *c) { leader_replconf(c); }
-static void psync_command(client *c) { leader_psync(c, false); }
-static void sync_command(client *c) { leader_psync(c, true); }
+static void replconf_command(client *c)
+{
+    if (server.repl)
+        leader_replconf(c);               /* an ACK during shutdown: no reply */
+}
+
+static void psync_command(client *c)
+{
+    if (repl_alive(c))
+        leader_psync(c, false);
+}
+
+static void sync_command(client *c)
+{
+    if (repl_alive(c))
+        leader_psync(c, true);
+}
 
 static const command_arg replicaof_args[] = {
     {"host", ARG_STRING, NULL, 0, NULL}, {"port", ARG_INTEGER, NULL, 0, NULL}, {0}};

@@ -44,7 +44,6 @@
 
 #define SNAPSHOT_STEP_BYTES (256 * 1024)       /* per replica per tick */
 #define SNAPSHOT_MAX_QUEUED (4 * 1024 * 1024)  /* don't outrun the socket */
-#define PENDING_MAX (256LL * 1024 * 1024)      /* Redis's replica hard limit */
 
 enum replica_state { R_HANDSHAKE, R_SNAPSHOT, R_ONLINE };
 
@@ -129,9 +128,12 @@ void leader_drop_all_replicas(const char *why)
 
 /* ---- the stream to each replica ------------------------------------------ */
 
+/* The stream buffered during a full sync counts against the replica
+ * class of client-output-buffer-limit (hard limit), as Redis's does. */
 static int pending_add(struct repl_replica *r, const char *p, size_t len)
 {
-    if ((long long)(r->plen + len) > PENDING_MAX)
+    long long hard = server.cfg.obuf[OBUF_REPLICA][OBUF_HARD];
+    if (hard > 0 && (long long)(r->plen + len) > hard)
         return -1;
     if (r->plen + len > r->pcap) {
         size_t cap = r->pcap ? r->pcap : 64 * 1024;
@@ -265,6 +267,12 @@ static int start_full(struct repl_replica *r, bool is_sync)
     st->sync_full++;
     server_log(LL_NOTICE, "Starting full sync of replica %s at offset %lld (snapshot streamed "
                "from the engine, EOF-marked)", r->c->addr, st->offset);
+    long long hard = server.cfg.obuf[OBUF_REPLICA][OBUF_HARD];
+    if (hard > 0 && hard < server.cfg.repl_backlog_size)
+        server_log(LL_WARNING, "WARNING: the replica output buffer hard limit (%lld bytes) is "
+                   "smaller than repl-backlog-size (%lld): a replica that falls behind is cut "
+                   "before the backlog runs out, and comes back for another full sync (a known "
+                   "cause of full-resync loops)", hard, server.cfg.repl_backlog_size);
     return 0;
 }
 
