@@ -301,6 +301,17 @@ idx_entry *hidx_find(hidx *h, uint64_t hash, const void *key, size_t klen)
     return link != NULL ? *link : NULL;
 }
 
+/* Link e, a key absent from both tables, at the head of its bucket. */
+static void link_new(hidx *h, idx_entry *e)
+{
+    maybe_grow(h);
+    int t = rehashing(h) ? 1 : 0; /* during a resize, new keys go to the new table */
+    idx_entry **head = &h->table[t][e->hash & (h->size[t] - 1)];
+    e->hnext = *head;
+    *head = e;
+    h->used[t]++;
+}
+
 idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err)
 {
     int t;
@@ -315,13 +326,17 @@ idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err)
         old->hnext = NULL;
         return old;
     }
-    maybe_grow(h);
-    t = rehashing(h) ? 1 : 0;     /* during a resize, new keys go to the new table */
-    idx_entry **head = &h->table[t][e->hash & (h->size[t] - 1)];
-    e->hnext = *head;
-    *head = e;
-    h->used[t]++;
+    link_new(h, e);
     return NULL;
+}
+
+void hidx_insert_new(hidx *h, idx_entry *e)
+{
+    int t;
+    (void)t;
+    hidx_rehash_step(h, HIDX_STEP_BUCKETS);
+    assert(find_link(h, e->hash, e->key, e->klen, &t) == NULL);   /* the contract */
+    link_new(h, e);
 }
 
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen)

@@ -89,6 +89,11 @@ idx_entry *hidx_find(hidx *h, uint64_t hash, const void *key, size_t klen);
  * replaced (unlinked, for the caller to free), or NULL. Sets *err to 0, or
  * to CHALK_ENOMEM (then nothing changed) when err is non-NULL. */
 idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err);
+/* Link e (e->hash set) whose key is in NO table: the caller has just
+ * looked it up with hidx_find and not found it, with no change since. It
+ * skips hidx_insert's duplicate search: a new key walks its chain once,
+ * not twice. Cannot fail (chaining needs no memory to link). */
+void hidx_insert_new(hidx *h, idx_entry *e);
 /* Unlink and return the entry with this key, or NULL. */
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
 size_t hidx_count(const hidx *h);

@@ -200,12 +200,13 @@ int db_index_put(chalk_db *db, const void *key, size_t klen, uint64_t hash, uint
         int err = 0;
         e = db_entry_new(db, key, klen, hash);
         if (!e) return CHALK_ENOMEM;
-        hidx_insert(db->h, e, &err);
-        if (!err) {
-            oidx_insert(db->o, e, &err);
-            if (err) hidx_remove(db->h, hash, key, klen);
+        hidx_insert_new(db->h, e);             /* hidx_find just missed it */
+        oidx_insert(db->o, e, &err);
+        if (err) {
+            hidx_remove(db->h, hash, key, klen);
+            db_entry_free(db, e);
+            return CHALK_ENOMEM;
         }
-        if (err) { db_entry_free(db, e); return CHALK_ENOMEM; }
     }
     e->seq = seq;
     e->segment_id = seg;
