@@ -29,7 +29,6 @@
 #include "keyops.h"
 #include "notify.h"
 #include "score.h"
-#include "util.h"
 #include "zset.h"
 
 static void reply_score(client *c, double d)
@@ -126,7 +125,7 @@ static int zadd_one(client *c, chalk_batch *b, cp_meta *m, int flags, double sco
 
 static bool parse_score(client *c, const resp_arg *a, double *out)
 {
-    if (string_to_double(a->ptr, a->len, out))
+    if (zs_parse_double(a->ptr, a->len, out))
         return true;
     reply_error(c, ERR_NOT_FLOAT);
     return false;
@@ -361,7 +360,7 @@ static bool zrange_parse(client *c, int lo, zs_range *r, bool *ws)
     *r = (zs_range){.by = ZR_RANK, .limit = -1};
     if (!parse_range_opts(c, lo + 2, true, true, r, ws, &has_limit))
         return false;
-    if (has_limit && r->by == ZR_RANK) {
+    if (has_limit && r->by == ZR_RANK && (r->offset != 0 || r->limit != -1)) {
         reply_error(c, "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
         return false;
     }
@@ -845,7 +844,7 @@ static int setop_parse(client *c, struct setop *op, cp_meta **metas)
     for (int i = 3 + (int)n; i < c->argc; i++) {
         if (arg_is(&c->argv[i], "weights") && i + n < c->argc) {
             for (int k = 0; k < n; k++)
-                if (!string_to_double(c->argv[i + 1 + k].ptr, c->argv[i + 1 + k].len, &op->weights[k])) {
+                if (!zs_parse_double(c->argv[i + 1 + k].ptr, c->argv[i + 1 + k].len, &op->weights[k])) {
                     reply_error(c, "weight value is not a float");
                     return -1;
                 }

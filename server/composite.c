@@ -23,6 +23,7 @@
 #include "composite.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -808,8 +809,13 @@ void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, boo
         reply_null(c);
         return;
     }
+    if (count == LLONG_MIN) {
+        reply_error(c, "value is out of range, value must between -9223372036854775807 and "
+                       "9223372036854775807");
+        return;
+    }
     if (count < -(1LL << 40) || count > (1LL << 40)) {
-        reply_error(c, "value is out of range");
+        reply_error(c, "value is out of range");      /* Chalk's cap: memory */
         return;
     }
     cp_item *items;

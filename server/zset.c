@@ -21,6 +21,8 @@
  */
 #include "zset.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,19 +83,33 @@ int zs_del(chalk_batch *b, const cp_meta *m, const void *member, size_t len, dou
 
 /* ---- bounds ----------------------------------------------------------------- */
 
+/* Redis's zslParseRange: strtod over the rest, which must be consumed
+ * ("(" alone is an exclusive 0, as in Redis); s is NUL-terminated. */
 bool zs_parse_score_bound(const char *s, size_t len, double *v, bool *excl)
 {
-    *excl = len > 0 && s[0] == '(';
+    (void)len;
+    *excl = s[0] == '(';
     if (*excl)
-        s++, len--;
-    if (len == 0 || len > 128)
-        return false;
-    char buf[130];
-    memcpy(buf, s, len);
-    buf[len] = '\0';
+        s++;
     char *end;
-    double d = strtod(buf, &end);
-    if (end != buf + len || isnan(d) || buf[0] == ' ')
+    double d = strtod(s, &end);
+    if (*end != '\0' || isnan(d))
+        return false;
+    *v = d;
+    return true;
+}
+
+/* Redis's getDoubleFromObject: no leading space, all consumed, not NaN,
+ * and no overflow to ±inf or underflow to 0 ("inf" itself is fine). */
+bool zs_parse_double(const char *s, size_t len, double *v)
+{
+    if (len == 0 || isspace((unsigned char)s[0]))
+        return false;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (*end != '\0' || isnan(d) ||
+        (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || fpclassify(d) == FP_ZERO)))
         return false;
     *v = d;
     return true;

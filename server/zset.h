@@ -50,8 +50,12 @@ typedef bool zs_visit_fn(void *arg, const char *member, size_t len, double score
  * distinct score, then a forward walk of the group. */
 int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg);
 
-/* Parse Redis's score bound "1.5", "(1.5", "-inf", "+inf". */
+/* Parse Redis's score bound "1.5", "(1.5", "-inf", "+inf" (s must be
+ * NUL-terminated, as request arguments are). */
 bool zs_parse_score_bound(const char *s, size_t len, double *v, bool *excl);
+/* Parse a score or weight argument with Redis's rules (no leading space,
+ * no NaN, no overflow / underflow). s NUL-terminated. */
+bool zs_parse_double(const char *s, size_t len, double *v);
 /* Parse Redis's lex bound "[a", "(a", "-", "+". */
 bool zs_parse_lex_bound(const char *s, size_t len, zs_lex *out);
 

@@ -114,6 +114,7 @@ spop s 1 2
 srandmember nokey
 srandmember nokey 3
 srandmember s 0
+srandmember s -9223372036854775808
 sadd big 1 2 3 4 5
 spop big 10
 exists big

@@ -201,6 +201,18 @@ zrangebyscore inf 0 0 withscores
 zrangebyscore inf -0 0
 zrank inf e
 zrank inf d
+zadd edge 1e400 a
+zadd edge 1e-400 a
+zadd edge " 1" a
+zadd edge 0x10 a
+zadd edge 1.5abc a
+zadd edge 1 a
+zcount edge ( 1
+zcount edge "" +inf
+zrange edge 0 -1 limit 0 -1
+zrange edge 0 -1 limit 0 1
+zunionstore edge2 1 edge weights 1e400
+zunionstore edge2 1 edge weights nan
 zadd nan 1 a
 zincrby nan nan a
 zadd nan incr +inf a
