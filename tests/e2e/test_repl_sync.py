@@ -148,6 +148,37 @@ def test_exec_arrives_whole():
         assert fr.mget("a", "b") == ["399", "399"]
 
 
+def test_exec_is_one_unit_in_the_stream():
+    """What a replica receives for a MULTI/EXEC is ONE CHALK.APPLY holding
+    every op of the transaction, in order (read from a raw SYNC)."""
+    with start_server() as leader:
+        raw = leader.raw()
+        raw.send(b"SYNC\r\n")
+        line = raw.read_line()
+        assert line.startswith(b"$EOF:") and len(line) == 45, line
+        mark = line[5:]
+        while mark not in raw.buf:
+            raw._fill()
+        raw.buf = raw.buf[raw.buf.index(mark) + 40:]
+        p = leader.client().pipeline(transaction=True)
+        p.set("a", 1)
+        p.incr("a")
+        p.hset("h", "f", "v")
+        p.delete("gone")
+        p.execute()
+        leader.client().set("next", "unit")
+        unit = raw.read_reply()
+        while unit == [b"PING"]:
+            unit = raw.read_reply()
+        assert unit[0] == b"CHALK.APPLY"
+        assert unit[1:5] == [b"P", b"\x00ka", b"\x001", b"0"]
+        assert unit[5:9] == [b"P", b"\x00ka", b"\x002", b"0"]
+        assert b"\x00khnext" not in unit and b"\x00knext" not in unit
+        assert [x for x in unit[9:] if x in (b"P", b"D")] == [b"P", b"P"]   # hash field + meta
+        nxt = raw.read_reply()
+        assert nxt[0] == b"CHALK.APPLY" and nxt[2] == b"\x00knext"
+
+
 def test_expiry_is_driven_by_the_leader():
     """A follower hides an expired key on read but does not delete it on its
     own clock; the leader's delete arrives through the stream."""
@@ -159,6 +190,7 @@ def test_expiry_is_driven_by_the_leader():
         wait_until(lambda: f.client().get("gone") == "x", what="gone replicated")
         wait_until(lambda: f.client().get("gone") is None, what="hidden after expiry")
         wait_until(lambda: r.exists("gone") == 0 and in_sync(leader, f), what="leader expired it")
+        assert f.client().info("stats")["expired_keys"] == 0     # never on its own clock
         assert f.client().execute_command("DEBUG", "DIGEST") == r.execute_command("DEBUG", "DIGEST")
 
 
