@@ -96,6 +96,7 @@ static void config_resetstat_command(client *c)
     memset(server.ops_sample_out, 0, sizeof server.ops_sample_out);
     memset(server.ops_sample_ms, 0, sizeof server.ops_sample_ms);
     commands_reset_stats();
+    server.nerrorstats = 0;
     reply_ok(c);
 }
 

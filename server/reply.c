@@ -118,6 +118,28 @@ void reply_simple(client *c, const char *s)
 
 void reply_ok(client *c) { reply_raw(c, "+OK\r\n", 5); }
 
+/* INFO errorstats: errors counted by their first word ("ERR", "WRONGTYPE",
+ * "NOAUTH"), the RESP counterpart of counting HTTP responses by status. */
+static void count_error(const char *msg)
+{
+    char prefix[32];
+    size_t n = 0;
+    while (msg[n] && msg[n] != ' ' && n < sizeof prefix - 1) {
+        prefix[n] = msg[n];
+        n++;
+    }
+    prefix[n] = '\0';
+    for (int i = 0; i < server.nerrorstats; i++)
+        if (strcmp(server.errorstats[i].prefix, prefix) == 0) {
+            server.errorstats[i].count++;
+            return;
+        }
+    if (server.nerrorstats == (int)(sizeof server.errorstats / sizeof server.errorstats[0]))
+        return;                        /* a bounded table: the first 64 kinds */
+    memcpy(server.errorstats[server.nerrorstats].prefix, prefix, n + 1);
+    server.errorstats[server.nerrorstats++].count = 1;
+}
+
 /* An error may not contain CR or LF (it would break the framing): they are
  * replaced by spaces, as Redis's addReplyErrorLength does. */
 void reply_error(client *c, const char *msg)
@@ -131,6 +153,7 @@ void reply_error(client *c, const char *msg)
         if (buf[i] == '\r' || buf[i] == '\n')
             buf[i] = ' ';
     server.stat_total_errors++;
+    count_error(buf + 1);
     reply_raw(c, buf, len);
     reply_raw(c, "\r\n", 2);
 }

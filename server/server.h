@@ -187,6 +187,8 @@ struct server {
     uint64_t slowlog_next_id;
     latency_event latency[8];
     int nlatency;
+    struct { char prefix[32]; uint64_t count; } errorstats[64]; /* INFO errorstats */
+    int nerrorstats;
 
     struct command *commands;         /* the dispatch table (commands.c) */
     int ncommands;

@@ -138,6 +138,9 @@ def test_info_fields(server):
     assert "cmdstat_ping" in info and info["cmdstat_ping"]["calls"] >= 1
     assert info["total_commands_processed"] >= 1
     assert "used_cpu_user" in info and "chalk_segments" in info
+    server.raw().cmd("NOSUCH")
+    server.raw().cmd("SELECT", "99")
+    assert "errorstat_ERR:count=2" in server.cli("info", "errorstats")   # Redis's format
 
 
 def test_config_get_set(server):
