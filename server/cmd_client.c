@@ -70,7 +70,7 @@ static int client_info_line(const client *c, char *out, size_t len, int64_t now)
 static bool list_filter(client *c, const client *o)
 {
     if (c->argc >= 4 && arg_is(&c->argv[2], "type"))
-        return arg_is(&c->argv[3], "normal") && !(o->flags & CLIENT_MONITOR);
+        return repl_client_type_is(o, c->argv[3].ptr);   /* normal, master, replica, pubsub */
     if (c->argc >= 4 && arg_is(&c->argv[2], "id")) {
         for (int i = 3; i < c->argc; i++)
             if (strtoull(c->argv[i].ptr, NULL, 10) == o->id)
