@@ -229,13 +229,19 @@ static void lrange_command(client *c)
         reply_null(c);            /* never: the invariant says no holes */
 }
 
+/* LINDEX and LSET look the key up before parsing the index (Redis's
+ * order: a missing key answers null / "no such key" whatever the index). */
 static void lindex_command(client *c)
 {
     long long idx;
-    if (!arg_ll(c, &c->argv[2], &idx))
-        return;
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
+    int found = cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m);
+    if (found <= 0) {
+        if (found == 0)
+            reply_null(c);
+        return;
+    }
+    if (!arg_ll(c, &c->argv[2], &idx))
         return;
     int64_t pos;
     chalk_value v;
@@ -250,16 +256,16 @@ static void lindex_command(client *c)
 static void lset_command(client *c)
 {
     long long idx;
-    if (!arg_ll(c, &c->argv[2], &idx))
-        return;
     cp_meta m;
     if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
         return;
-    int64_t pos;
     if (!m.exists) {
         reply_error(c, ERR_NOKEY);
         return;
     }
+    int64_t pos;
+    if (!arg_ll(c, &c->argv[2], &idx))
+        return;
     if (!list_index(&m, idx, &pos)) {
         reply_error(c, ERR_OOR);
         return;
@@ -481,12 +487,15 @@ static bool lpos_parse(client *c, struct lpos_opts *o)
     *o = (struct lpos_opts){.rank = 1};
     for (int i = 3; i < c->argc; i += 2) {
         const resp_arg *opt = &c->argv[i];
-        if (i + 1 >= c->argc) {
-            reply_error(c, ERR_SYNTAX);
+        bool known = arg_is(opt, "rank") || arg_is(opt, "count") || arg_is(opt, "maxlen");
+        if (!known || i + 1 >= c->argc) {
+            reply_error(c, ERR_SYNTAX);   /* the name is checked before the value */
             return false;
         }
         long long v;
-        if (!arg_ll(c, &c->argv[i + 1], &v))
+        const char *err = arg_is(opt, "count") ? "COUNT can't be negative"
+                        : arg_is(opt, "maxlen") ? "MAXLEN can't be negative" : NULL;
+        if (!arg_ll_range(c, &c->argv[i + 1], LLONG_MIN, LLONG_MAX, err, &v))
             return false;
         if (arg_is(opt, "rank")) {
             if (v == 0 || v == LLONG_MIN) {

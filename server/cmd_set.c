@@ -309,12 +309,8 @@ static void sdiffstore_command(client *c) { algebra_store_command(c, OP_DIFF); }
 static void sintercard_command(client *c)
 {
     long long numkeys, limit = 0;
-    if (!arg_ll(c, &c->argv[1], &numkeys))
+    if (!arg_ll_range(c, &c->argv[1], 1, LLONG_MAX, "numkeys should be greater than 0", &numkeys))
         return;
-    if (numkeys <= 0) {
-        reply_error(c, "numkeys should be greater than 0");
-        return;
-    }
     if (numkeys > c->argc - 2) {
         reply_error(c, "Number of keys can't be greater than number of args");
         return;

@@ -46,13 +46,13 @@ static void reply_score(client *c, double d)
 enum { ZA_NX = 1, ZA_XX = 2, ZA_GT = 4, ZA_LT = 8, ZA_CH = 16, ZA_INCR = 32 };
 
 /* Parse ZADD's flags; returns the index of the first score, or -1 replied. */
-static int zadd_flags(client *c, int *flags)
+static int zadd_flags(client *c, int *flags, int forced)
 {
     static const struct { const char *name; int flag; } words[] = {
         {"nx", ZA_NX}, {"xx", ZA_XX}, {"gt", ZA_GT}, {"lt", ZA_LT}, {"ch", ZA_CH}, {"incr", ZA_INCR},
     };
     int i = 2;
-    *flags = 0;
+    *flags = forced;
     for (; i < c->argc; i++) {
         int f = 0;
         for (size_t w = 0; w < sizeof words / sizeof *words; w++)
@@ -195,12 +195,19 @@ out:
 
 static void zadd_command(client *c)
 {
-    int flags, first = zadd_flags(c, &flags);
+    int flags, first = zadd_flags(c, &flags, 0);
     if (first >= 0)
         zadd_generic(c, first, flags);
 }
 
-static void zincrby_command(client *c) { zadd_generic(c, 2, ZA_INCR); }
+/* ZINCRBY is ZADD INCR, flags included (Redis parses "ZINCRBY k NX 1"
+ * as ZADD's flags too, and then lacks a pair: syntax error). */
+static void zincrby_command(client *c)
+{
+    int flags, first = zadd_flags(c, &flags, ZA_INCR);
+    if (first >= 0)
+        zadd_generic(c, first, flags);
+}
 
 /* ---- point reads ----------------------------------------------------------- */
 
@@ -356,9 +363,9 @@ static void range_reply(client *c, const zs_range *r, bool withscores)
 /* The whole parse for ZRANGE's form (argv[lo], argv[lo+1], options). */
 static bool zrange_parse(client *c, int lo, zs_range *r, bool *ws)
 {
-    bool has_limit;
+    bool has_limit, store = lo == 3;  /* ZRANGESTORE: no WITHSCORES */
     *r = (zs_range){.by = ZR_RANK, .limit = -1};
-    if (!parse_range_opts(c, lo + 2, true, true, r, ws, &has_limit))
+    if (!parse_range_opts(c, lo + 2, true, !store, r, ws, &has_limit))
         return false;
     if (has_limit && r->by == ZR_RANK && (r->offset != 0 || r->limit != -1)) {
         reply_error(c, "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
@@ -386,8 +393,16 @@ static void range_fixed(client *c, int by, bool rev, bool allow_ws)
 {
     zs_range r = {.by = by, .rev = rev, .limit = -1};
     bool ws, has_limit;
-    if (!parse_range_opts(c, 4, false, allow_ws, &r, &ws, &has_limit))
+    if (!parse_range_opts(c, 4, false, true, &r, &ws, &has_limit))
         return;
+    if (ws && !allow_ws) {
+        reply_error(c, "syntax error, WITHSCORES not supported in combination with BYLEX");
+        return;
+    }
+    if (has_limit && by == ZR_RANK && (r.offset != 0 || r.limit != -1)) {
+        reply_error(c, "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        return;
+    }
     const resp_arg *a = &c->argv[2], *b = &c->argv[3];
     bool swap = rev && by != ZR_RANK;
     if (parse_bounds(c, &r, swap ? b : a, swap ? a : b))
@@ -399,21 +414,7 @@ static void zrevrangebyscore_command(client *c) { range_fixed(c, ZR_SCORE, true,
 static void zrangebylex_command(client *c) { range_fixed(c, ZR_LEX, false, false); }
 static void zrevrangebylex_command(client *c) { range_fixed(c, ZR_LEX, true, false); }
 
-static void zrevrange_command(client *c)
-{
-    zs_range r = {.by = ZR_RANK, .rev = true, .limit = -1};
-    bool ws = false;
-    if (c->argc == 5 && !(ws = arg_is(&c->argv[4], "withscores"))) {
-        reply_error(c, ERR_SYNTAX);
-        return;
-    }
-    if (c->argc > 5) {
-        reply_error(c, ERR_SYNTAX);
-        return;
-    }
-    if (parse_bounds(c, &r, &c->argv[2], &c->argv[3]))
-        range_reply(c, &r, ws);
-}
+static void zrevrange_command(client *c) { range_fixed(c, ZR_RANK, true, true); }
 
 /* ---- counting ---------------------------------------------------------------------- */
 
@@ -460,7 +461,11 @@ static bool rank_visit(void *arg, const char *mem, size_t len, double score)
 static void rank_generic(client *c, bool rev)
 {
     bool withscore = c->argc == 4 && arg_is(&c->argv[3], "withscore");
-    if (c->argc > 4 || (c->argc == 4 && !withscore)) {
+    if (c->argc > 4) {
+        reply_errorf(c, "wrong number of arguments for '%s' command", rev ? "zrevrank" : "zrank");
+        return;
+    }
+    if (c->argc == 4 && !withscore) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
@@ -817,7 +822,8 @@ struct setop {
     bool inter;
 };
 
-/* Parse numkeys, the keys' types, WEIGHTS and AGGREGATE. 0 or -1 replied. */
+/* Parse numkeys, the keys' types (checked first, as Redis does), WEIGHTS
+ * and AGGREGATE. 0 or -1 replied. */
 static int setop_parse(client *c, struct setop *op, cp_meta **metas)
 {
     long long n;
@@ -841,6 +847,19 @@ static int setop_parse(client *c, struct setop *op, cp_meta **metas)
     }
     for (int i = 0; i < n; i++)
         op->weights[i] = 1;
+    for (int i = 0; i < n; i++) {
+        const resp_arg *k = &c->argv[3 + i];
+        int rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_ZSET, &(*metas)[i]);
+        if (rc == CP_WRONGTYPE)
+            rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_SET, &(*metas)[i]);
+        if (rc < 0) {
+            if (rc == CP_WRONGTYPE)
+                reply_error(c, ERR_WRONGTYPE);
+            else
+                reply_engine_error(c, rc);
+            return -1;
+        }
+    }
     for (int i = 3 + (int)n; i < c->argc; i++) {
         if (arg_is(&c->argv[i], "weights") && i + n < c->argc) {
             for (int k = 0; k < n; k++)
@@ -858,19 +877,6 @@ static int setop_parse(client *c, struct setop *op, cp_meta **metas)
             }
         } else {
             reply_error(c, ERR_SYNTAX);
-            return -1;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        const resp_arg *k = &c->argv[3 + i];
-        int rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_ZSET, &(*metas)[i]);
-        if (rc == CP_WRONGTYPE)
-            rc = cp_lookup_quiet(c->db, k->ptr, k->len, KS_SET, &(*metas)[i]);
-        if (rc < 0) {
-            if (rc == CP_WRONGTYPE)
-                reply_error(c, ERR_WRONGTYPE);
-            else
-                reply_engine_error(c, rc);
             return -1;
         }
     }
