@@ -510,7 +510,7 @@ static int finish_full(struct repl_handshake *h)
     char path[4200];
     state_path(path, sizeof path, "repl-state");
     unlink(path);                       /* a crash mid-load must not claim a position */
-    server_log(LL_NOTICE, "MASTER <-> REPLICA sync: payload verified (%llu keys); flushing the "
+    server_log(LL_NOTICE, "MASTER <-> REPLICA sync: payload verified (%llu records); flushing the "
                "old data and loading it", (unsigned long long)h->records);
     int64_t t0 = now_ms();
     int rc = snap_load_file(h->tmp_path, &st->load_keys);
@@ -528,7 +528,7 @@ static int finish_full(struct repl_handshake *h)
     stream_ensure_backlog();
     leader_drop_all_replicas("this server loaded a new data set");
     st->saved_offset = -1;
-    server_log(LL_NOTICE, "MASTER <-> REPLICA sync: finished with success (%llu keys loaded in "
+    server_log(LL_NOTICE, "MASTER <-> REPLICA sync: finished with success (%llu records loaded in "
                "%lld ms, replid %s offset %lld)", (unsigned long long)st->load_keys,
                (long long)(now_ms() - t0), st->replid, st->offset);
     return 0;

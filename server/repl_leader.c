@@ -332,7 +332,7 @@ static void snapshot_step(struct repl_replica *r)
     reply_raw(r->c, r->eofmark, 40);
     if (r->plen)
         reply_raw(r->c, r->pending, r->plen);      /* rule 1 */
-    server_log(LL_NOTICE, "Synchronization with replica %s succeeded: %llu keys in %lld ms, "
+    server_log(LL_NOTICE, "Synchronization with replica %s succeeded: %llu records in %lld ms, "
                "then %zu bytes of stream buffered meanwhile", r->c->addr,
                (unsigned long long)r->snap.records, (long long)(now_ms() - r->sync_start_ms), r->plen);
     free(r->pending);
