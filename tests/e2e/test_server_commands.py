@@ -207,7 +207,8 @@ def test_maxclients_error():
 @pytest.mark.parametrize("backend", ["epoll", "uring"])
 def test_io_backends_and_unix_socket(backend, tmp_path):
     sock = str(tmp_path / "chalk.sock")
-    with start_server(io_backend=backend, unixsocket=sock) as srv:
+    with start_server(io_backend=backend, unixsocket=sock, unixsocketperm="700") as srv:
+        assert oct(os.stat(sock).st_mode & 0o777) == "0o700"
         name = "io_uring" if backend == "uring" else "epoll"
         assert f"io-backend={name}" in srv.log()
         r = redis.Redis(unix_socket_path=sock, decode_responses=True)
