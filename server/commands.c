@@ -180,10 +180,10 @@ static void reply_unknown(client *c)
  * the first line that looks like HTTP, and log it. */
 static bool looks_like_http(client *c)
 {
-    const char *name = c->argv[0].ptr;
-    if (strcasecmp(name, "post") == 0 || strcasecmp(name, "host:") == 0)
+    const resp_arg *name = &c->argv[0];
+    if (arg_is(name, "post") || arg_is(name, "host:"))
         return true;
-    return strcasecmp(name, "get") == 0 && c->argc == 3 && strncmp(c->argv[2].ptr, "HTTP/", 5) == 0;
+    return c->argc == 3 && arg_is(name, "get") && strncmp(c->argv[2].ptr, "HTTP/", 5) == 0;
 }
 
 static bool debug_allowed(client *c)
