@@ -17,24 +17,49 @@
  *   R2. A batch is applied whole, at its COMMIT record (record.c).
  *   R3. A tombstone stays as a marker until the end, so that an older PUT
  *       met later (in a merged segment) cannot resurrect the key.
- *   R4. In the NEWEST non-merged segment, anything from the first invalid
- *       record (or from the start of a batch without its COMMIT) to the end
- *       is a torn append: truncated, logged, counted. Only that segment can
- *       hold unsynced bytes: db_roll syncs a segment before the next exists.
- *   R5. Anywhere else it is corruption: open fails with CHALK_ECORRUPT
- *       naming the file and offset, unless options.repair truncates there.
+ *   R4. The bad point of a segment is its first invalid record, or the
+ *       start of a batch without its COMMIT. In the NEWEST non-merged
+ *       segment it is a TORN TAIL if and only if no record that verifies,
+ *       with a seq higher than the last whole batch before it, starts after
+ *       the bad record (segment.h, seg_find_valid_after): a crash mid-
+ *       append leaves only garbage, zeros or nothing after the bad point.
+ *       A torn tail is truncated, logged, counted. Only the newest segment
+ *       can hold unsynced bytes: db_roll syncs a segment before the next
+ *       one exists.
+ *   R5. Anything else is CORRUPTION: a bad point in a sealed segment, or in
+ *       the newest one with valid records after it. Open fails with
+ *       CHALK_ECORRUPT naming the file and offset, unless options.repair
+ *       truncates there (logged, with how many valid records it drops).
  *       Cost of hint files: a merged segment loaded from its hint is not
  *       read at open, so a bit flip in it is found when that value is read
  *       (chalk_get returns CHALK_ECORRUPT, never the bad bytes) or by
  *       chalk-check, not at open. Bitcask makes the same trade.
  *
+ * Why R4 refuses when valid records follow, although a power loss can
+ * cause that too: the page cache may write the dirty pages of the unsynced
+ * tail back out of order, so a lost (zero) page can sit before a page that
+ * did reach the disk (fault_vfs.c, FAULT_CRASH_REORDER). The records after
+ * such a hole were never synced, so never acknowledged under ALWAYS, and
+ * cutting them would be right. But a bit flip, or a sector the disk
+ * returns as zeros, in the synced part looks exactly the same, and there
+ * the records after it may be acknowledged. Recovery cannot tell the two
+ * apart (the log does not record where the last fdatasync ended), so it
+ * takes the side that loses nothing: it refuses, names the file and the
+ * offset, and leaves the cut to the operator (repair=1, or chalk-check
+ * --repair --force). Redis does the same with an AOF damaged in its middle
+ * (only a truncated tail is loaded; redis-check-aof --fix cuts). The cost:
+ * after a power loss that wrote pages out of order, open may need repair.
+ * What no rule can save: a bit flip in the very last record looks like a
+ * torn append and is cut (that record's acknowledgement is lost).
+ *
  * @interview(storage.recovery): How does a log-structured store recover
  * after a crash, and how does it tell a torn write from corruption? It
  * replays every segment in order, verifying each record's checksums, and
  * rebuilds the in-memory index (newest sequence number wins). A bad record
- * at the tail of the newest segment is the expected result of a crash mid-
- * append and is truncated; a bad record anywhere else cannot come from a
- * crash (sealed segments were fsynced) so it is reported, never skipped.
+ * at the tail of the newest segment, with nothing valid after it, is the
+ * expected result of a crash mid-append and is truncated; a bad record
+ * anywhere else, or one followed by valid records, cannot be told from
+ * damage to acknowledged data, so it is reported, never skipped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -123,27 +148,61 @@ static int pending_push(struct pending_batch *pb, const struct record_view *rv, 
     return 0;
 }
 
-/* R4/R5: cut segment `path` at `bad_off`, or refuse. */
-static int handle_bad_tail(chalk_db *db, const char *path, int newest, uint64_t bad_off,
-                           uint64_t *size, const char *why)
+/* The first problem of a segment, as scan_segment found it. */
+struct bad_point {
+    const char *why;           /* NULL: the segment is clean */
+    uint64_t    off;           /* where a cut would go: the bad record, or
+                                  the start of the batch it belongs to */
+    uint64_t    scan_from;     /* where later records could start */
+    uint64_t    last_seq;      /* seq of the last whole batch before it */
+};
+
+/* Truncate `path` to bad->off and make the cut durable; log it. */
+static int cut_segment(chalk_db *db, const char *path, const struct bad_point *bad,
+                       uint64_t *size, const char *what, uint64_t valid_after)
 {
-    if (!newest && !db->opt.repair) {
-        db_logf(db, CHALK_LOG_ERROR, "corruption in sealed segment %s at offset %llu: %s "
-                "(open with repair=1 to truncate there)", path, (unsigned long long)bad_off, why);
-        return CHALK_ECORRUPT;
-    }
     int fd = db->vfs->open(db->vfs->ctx, path, O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return CHALK_EIO;
-    int rc = db->vfs->ftruncate(db->vfs->ctx, fd, bad_off);
+    int rc = db->vfs->ftruncate(db->vfs->ctx, fd, bad->off);
     if (rc == 0) rc = db->vfs->fdatasync(db->vfs->ctx, fd);
     db->vfs->close(db->vfs->ctx, fd);
     if (rc < 0) return seg_errno_to_chalk(rc);
-    db_logf(db, CHALK_LOG_WARN, "%s %s at offset %llu (%s): dropped %llu bytes",
-            newest ? "torn tail of" : "repair: truncated sealed segment", path,
-            (unsigned long long)bad_off, why, (unsigned long long)(*size - bad_off));
-    db->truncated_bytes += *size - bad_off;
-    *size = bad_off;
+    db_logf(db, CHALK_LOG_WARN, "%s %s at offset %llu (%s): dropped %llu bytes%s", what, path,
+            (unsigned long long)bad->off, bad->why, (unsigned long long)(*size - bad->off),
+            valid_after ? ", valid records among them" : "");
+    db->truncated_bytes += *size - bad->off;
+    *size = bad->off;
     return 0;
+}
+
+/* R4/R5: cut segment `path` at its bad point, or refuse. r is still open on
+ * it (the scan for later records reads through it). */
+static int handle_bad_point(chalk_db *db, struct seg_reader *r, const char *path, int newest,
+                            const struct bad_point *bad, uint64_t *size)
+{
+    struct seg_after after = { 0 };
+    if (newest) {
+        int rc = seg_find_valid_after(r, bad->scan_from, bad->last_seq, &after);
+        if (rc) return rc;
+        if (after.records == 0) return cut_segment(db, path, bad, size, "torn tail of", 0);
+    }
+    if (!db->opt.repair) {
+        if (newest)
+            db_logf(db, CHALK_LOG_ERROR, "corruption in newest segment %s at offset %llu: %s; "
+                    "but %llu valid records follow (the first at offset %llu, seq %llu), so this "
+                    "is not a torn append and they may be acknowledged writes (open with "
+                    "repair=1 to truncate there, dropping them)", path,
+                    (unsigned long long)bad->off, bad->why, (unsigned long long)after.records,
+                    (unsigned long long)after.first_off, (unsigned long long)after.first_seq);
+        else
+            db_logf(db, CHALK_LOG_ERROR, "corruption in sealed segment %s at offset %llu: %s "
+                    "(open with repair=1 to truncate there)", path,
+                    (unsigned long long)bad->off, bad->why);
+        return CHALK_ECORRUPT;
+    }
+    return cut_segment(db, path, bad, size, newest ? "repair: truncated newest segment"
+                                                   : "repair: truncated sealed segment",
+                       after.records);
 }
 
 /* Replay one segment's records (rule R2). On return *r is still open (its
@@ -153,25 +212,31 @@ static int scan_segment(chalk_db *db, struct seg_reader *r, const char *path, in
 {
     struct pending_batch pb = { 0 };
     struct record_view rv;
-    uint64_t off, bad_off = 0;
-    const char *why = NULL;
+    struct bad_point bad = { 0 };
+    uint64_t off, last_seq = 0;
     int rc;
     uint32_t seg = r->header.segment_id;
     while ((rc = seg_reader_next(r, &rv, &off)) == 1) {
         if (pb.n && rv.seq != pb.v[0].seq) {      /* a batch without its COMMIT */
-            why = "batch without its commit record";
-            bad_off = pb.start;
+            bad = (struct bad_point){ "batch without its commit record", pb.start, off, last_seq };
             break;
         }
         if (!pb.n) pb.start = off;
         if ((rc = pending_push(&pb, &rv, off)) != 0) goto out;
-        if ((rv.flags & REC_F_COMMIT) && (rc = apply_batch(db, &pb, seg)) != 0) goto out;
+        if (!(rv.flags & REC_F_COMMIT)) continue;
+        last_seq = rv.seq;
+        if ((rc = apply_batch(db, &pb, seg)) != 0) goto out;
     }
-    if (rc == 0 && pb.n) { why = "batch without its commit record at end of file"; bad_off = pb.start; }
-    if (rc == CHALK_ECORRUPT) { why = r->why; bad_off = pb.n ? pb.start : off; rc = 0; }
-    if (rc < 0 && rc != CHALK_ECORRUPT) goto out;
+    if (rc == 0 && pb.n)
+        bad = (struct bad_point){ "batch without its commit record at end of file", pb.start,
+                                  r->file_size, last_seq };
+    if (rc == CHALK_ECORRUPT) {
+        bad = (struct bad_point){ r->why, pb.n ? pb.start : off, r->resume, last_seq };
+        rc = 0;
+    }
+    if (rc < 0) goto out;
     *size = r->file_size;
-    rc = why ? handle_bad_tail(db, path, newest, bad_off, size, why) : 0;
+    rc = bad.why ? handle_bad_point(db, r, path, newest, &bad, size) : 0;
 out:
     pending_clear(&pb);
     free(pb.v);

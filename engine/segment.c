@@ -11,8 +11,16 @@
  * lie about where the log ends; recovery would then need to find the end by
  * scanning for zeros. Cost: the file system allocates blocks as we go.
  *
+ * The second idea: after a bad record, the bytes that FOLLOW it tell a
+ * crash from damage (seg_find_valid_after; the rule is in segment.h). A
+ * crash mid-append leaves nothing valid after the bad point; a record that
+ * verifies there means the log went on, so the bad bytes are damage to
+ * data that was once whole. Recovery and chalk-check both ask this one
+ * function, so they cannot disagree.
+ *
  * Interview topics: storage.log-structured (see record.h), storage.recovery
- * (seg_reader_next is the verified walk recovery builds on).
+ * (seg_reader_next is the verified walk recovery builds on; the torn-or-
+ * damaged question is answered at seg_find_valid_after).
  */
 #include "segment.h"
 
@@ -186,12 +194,14 @@ int seg_reader_next(struct seg_reader *r, struct record_view *rec, uint64_t *rec
     uint64_t left = r->file_size - r->off;
     if (left == 0) return 0;
     *rec_off = r->off;
+    r->resume = r->off + 1;                    /* until the header verifies */
     if (left < REC_HEADER_SIZE) { r->why = "truncated record header"; return CHALK_ECORRUPT; }
     int rc = window_fill(r, r->off, REC_HEADER_SIZE);
     if (rc) return rc;
     const uint8_t *p = r->buf + (r->off - r->buf_off);
     int64_t n = record_decode_header(p, REC_HEADER_SIZE, rec);
     if (n < 0) { r->why = "bad record header (checksum, kind or lengths)"; return CHALK_ECORRUPT; }
+    r->resume = r->off + (uint64_t)n;         /* the verified length */
     /* The header is verified, but its size may still run past the file (a
      * torn append): refuse before allocating anything that large. */
     if ((uint64_t)n > left) { r->why = "record runs past the end of the file"; return CHALK_ECORRUPT; }
@@ -203,6 +213,32 @@ int seg_reader_next(struct seg_reader *r, struct record_view *rec, uint64_t *rec
     rec->value = rec->key + rec->klen;
     r->off += (uint64_t)n;
     return 1;
+}
+
+/* @interview(storage.recovery): How can recovery tell a torn write from a
+ * corrupted one, when both fail the checksum? By what follows: appends are
+ * sequential, so a crash can only leave garbage, zeros or nothing AFTER the
+ * bad bytes. A later record that verifies (with a newer sequence number)
+ * proves the damage is in the middle of the log, where acknowledged writes
+ * may sit on both sides, so it must be reported rather than cut. */
+int seg_find_valid_after(struct seg_reader *r, uint64_t from, uint64_t min_seq,
+                         struct seg_after *out)
+{
+    struct record_view rv;
+    uint64_t off;
+    int rc;
+    memset(out, 0, sizeof *out);
+    for (uint64_t at = from; at < r->file_size && r->file_size - at >= REC_OVERHEAD; at++) {
+        r->off = at;
+        rc = seg_reader_next(r, &rv, &off);
+        if (rc == CHALK_EIO || rc == CHALK_ENOMEM) return rc;
+        if (rc != 1 || rv.seq <= min_seq) continue;   /* nothing here, or stale */
+        out->first_off = at;
+        out->first_seq = rv.seq;
+        do out->records++; while ((rc = seg_reader_next(r, &rv, &off)) == 1);
+        return rc == CHALK_EIO || rc == CHALK_ENOMEM ? rc : 0;
+    }
+    return 0;
 }
 
 void seg_reader_close(struct seg_reader *r)

@@ -56,6 +56,11 @@ struct seg_reader {
     uint64_t  buf_off;
     size_t    buf_len;
     const char *why;           /* after an error: what was wrong, for the log */
+    uint64_t  resume;          /* after CHALK_ECORRUPT: the first offset at
+                                  which a LATER record could start — the end
+                                  of the bad record when its header verified
+                                  (its length is then trustworthy), else the
+                                  byte after its start */
 };
 
 /* Open path and validate its header. Returns 0, CHALK_EIO, CHALK_ECORRUPT
@@ -71,5 +76,37 @@ int seg_reader_open(struct seg_reader *r, const char *path);
 int seg_reader_next(struct seg_reader *r, struct record_view *rec, uint64_t *rec_off);
 
 void seg_reader_close(struct seg_reader *r);
+
+/* ---- torn tail or damage? ------------------------------------------------ */
+/* A crash in the middle of an append can only damage the END of the log:
+ * whatever follows the first bad byte was written later, so it is garbage,
+ * zeros, or nothing. A record that verifies AFTER a bad one proves the log
+ * went on past the damage. The rule recovery (recover.c, rules R4/R5) and
+ * chalk-check (tools/check.c) both apply, through this one function:
+ *
+ *   The bad point of the newest segment is a TORN TAIL if and only if no
+ *   record that verifies (both checksums) and whose seq is higher than that
+ *   of the last whole batch before the bad point starts at or after the
+ *   bad record's end (its stated end when its header verified, else the
+ *   byte after its start). Otherwise it is CORRUPTION.
+ *
+ * The seq condition: a verified record with an older seq cannot be a
+ * continuation of this log (seqs only grow within a segment), so it proves
+ * nothing. */
+struct seg_after {
+    uint64_t first_off;        /* offset of the first record found */
+    uint64_t first_seq;        /* its seq */
+    uint64_t records;          /* it plus the records chained after it that
+                                  verify; 0 = nothing valid follows */
+};
+
+/* Scan r's file from offset `from` byte by byte for the first record that
+ * verifies with a seq above min_seq, then count the records chained after
+ * it. Uses r's window (one read per MiB) and moves r->off: the reader is
+ * only good for seg_reader_close (or its fd) afterwards. Cost: one header
+ * checksum per byte scanned, paid only after a problem was found.
+ * Returns 0 (see out->records), CHALK_EIO or CHALK_ENOMEM. */
+int seg_find_valid_after(struct seg_reader *r, uint64_t from, uint64_t min_seq,
+                         struct seg_after *out);
 
 #endif /* CHALK_SEGMENT_H */

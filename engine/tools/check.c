@@ -22,9 +22,13 @@
  * damage too, or a crash that wrote the last unsynced pages out of order;
  * the tool cannot know which, and cutting there would drop those records —
  * perhaps acknowledged ones — so --repair refuses both unless --force is
- * given too. To see what follows a bad record, the tool scans forward byte
- * by byte for any record whose two checksums verify (a false match needs a
- * 32-bit and a 64-bit checksum to collide).
+ * given too. To see what follows a bad record, the tool asks the engine's
+ * own scan (seg_find_valid_after in segment.c, which recovery uses for the
+ * same decision, so the two cannot disagree): byte by byte for a record
+ * whose two checksums verify (a false match needs a 32-bit and a 64-bit
+ * checksum to collide) and whose seq is newer than the last whole batch
+ * before the problem. The engine refuses to open in exactly the cases
+ * this tool calls CORRUPT, and truncates exactly what it calls TORN TAIL.
  *
  * Exit status: 0 every segment clean (or every problem repaired), 1 a
  * problem remains, 2 usage or I/O error (or the directory is in use).
@@ -83,6 +87,7 @@ struct seg_report {
     const char  *why;
     int          header_bad;
     uint64_t     scan_from;     /* where to look for valid records after it */
+    uint64_t     last_seq;      /* seq of the last whole batch before it */
     uint64_t     valid_after;   /* verifiable records found from scan_from */
     uint64_t     first_valid_after;
     enum verdict verdict;
@@ -93,52 +98,15 @@ struct options {
     int         repair, force, quiet;
 };
 
-/* ---- looking for valid records past a bad one ------------------------- */
-
-/* Count the records that verify, chained from the first offset >= from at
- * which one does. Reads the rest of the file into memory (only done after
- * a problem was found). */
-static int scan_after(const char *path, uint64_t from, uint64_t size, struct seg_report *rep)
-{
-    if (from >= size)
-        return 0;
-    size_t n = (size_t)(size - from);
-    uint8_t *buf = malloc(n);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t got = 0;
-    while (buf && fd >= 0 && got < n) {            /* short reads are normal */
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(from + got));
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (fd >= 0)
-        close(fd);
-    if (!buf || got < n) {
-        free(buf);
-        return -1;
-    }
-    struct record_view rv;
-    for (size_t at = 0; at + REC_OVERHEAD <= n; at++) {
-        if (record_decode(buf + at, n - at, &rv) <= 0)
-            continue;
-        rep->first_valid_after = from + at;
-        for (int64_t len; (len = record_decode(buf + at, n - at, &rv)) > 0; at += (size_t)len)
-            rep->valid_after++;
-        break;
-    }
-    free(buf);
-    return 0;
-}
-
 /* ---- checking one segment --------------------------------------------- */
 
 /* Walk the records; stop at the first bad one. Batch framing: records of a
  * batch share a seq and the last one carries COMMIT. scan_from is where the
  * records that might follow the problem start: the next batch (a batch cut
- * off in the middle of the file), the byte after a bad record, or the end
- * (a last batch without its COMMIT whose records are all valid: a torn
- * batch, its valid records are expected and prove nothing). */
+ * off in the middle of the file), the end of a bad record whose header
+ * verified or else the byte after its start (the reader's `resume`), or the
+ * end of the file (a last batch without its COMMIT whose records are all
+ * valid: a torn batch, its valid records are expected and prove nothing). */
 static int walk_records(struct seg_reader *r, struct seg_report *rep)
 {
     struct record_view rv;
@@ -156,11 +124,12 @@ static int walk_records(struct seg_reader *r, struct seg_report *rep)
         if (!in_batch) {
             rep->batches++;
             rep->good_end = off + rv.size;
+            rep->last_seq = rv.seq;
         }
     }
     if (rc == CHALK_ECORRUPT) {
         rep->bad_off = r->off;
-        rep->scan_from = r->off + 1;
+        rep->scan_from = r->resume;
         rep->why = r->why;
     } else if (rc == 0 && in_batch) {
         rep->bad_off = rep->good_end;
@@ -204,17 +173,27 @@ static void check_segment(const char *dir, uint32_t id, int newest, struct seg_r
     rep->file_size = r.file_size;
     rep->merged = (r.header.flags & SEG_F_MERGED) != 0;
     rc = walk_records(&r, rep);
-    seg_reader_close(&r);
-    if (rc == 0) {
-        rep->verdict = SEG_CLEAN;
-    } else if (rc != CHALK_ECORRUPT) {
+    if (rc == CHALK_ECORRUPT) {
+        /* The engine's own rule (segment.h): torn iff nothing valid and
+         * newer follows. Asked for sealed segments too, for the report. */
+        struct seg_after after;
+        const char *why = rep->why;
+        rc = seg_find_valid_after(&r, rep->scan_from, rep->last_seq, &after);
+        rep->why = rc == 0 ? why : code_name(rc);
+        rep->valid_after = after.records;
+        rep->first_valid_after = after.first_off;
+        if (rc == 0)
+            rc = CHALK_ECORRUPT;
+    } else if (rc != 0) {
         rep->why = code_name(rc);
-        rep->verdict = SEG_IO_ERROR;
-    } else if (scan_after(path, rep->scan_from, rep->file_size, rep) < 0) {
-        rep->verdict = SEG_IO_ERROR;
-    } else {
-        rep->verdict = newest && rep->valid_after == 0 ? SEG_TORN_TAIL : SEG_CORRUPT;
     }
+    seg_reader_close(&r);
+    if (rc == 0)
+        rep->verdict = SEG_CLEAN;
+    else if (rc != CHALK_ECORRUPT)
+        rep->verdict = SEG_IO_ERROR;
+    else
+        rep->verdict = newest && rep->valid_after == 0 ? SEG_TORN_TAIL : SEG_CORRUPT;
 }
 
 /* The id of the newest segment that is not a compaction output: the only
