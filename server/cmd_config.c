@@ -11,6 +11,9 @@
  * a remote attacker who got a connection must not be able to point the
  * server at another directory (the classic Redis-to-shell attack wrote a
  * crontab or an authorized_keys file with CONFIG SET dir + SAVE).
+ *
+ * Settings the engine keeps a copy of (appendfsync) are handed to it after
+ * the whole SET succeeded: apply_to_engine().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,21 @@ static bool protected_allowed(client *c)
     return mode == PROT_YES || (mode == PROT_LOCAL && (c->flags & CLIENT_LOCAL));
 }
 
+/* Settings the engine holds a copy of are handed to it once the whole
+ * CONFIG SET succeeded (so a rolled-back SET never reaches the engine).
+ * appendfsync: chalk_set_fsync keeps every promise already made (a write
+ * accepted under always still waits for its fsync after a switch to no).
+ * server_write reads server.cfg.appendfsync to decide whether to hold a
+ * reply, and the engine now agrees with it. */
+static void apply_to_engine(void)
+{
+    if (!server.db)
+        return;
+    int rc = chalk_set_fsync(server.db, (enum chalk_fsync)server.cfg.appendfsync);
+    if (rc != CHALK_OK)                /* only CHALK_EINVAL: the table's range */
+        server_log(LL_WARNING, "chalk_set_fsync: %s", chalk_strerror(rc));
+}
+
 static void config_set_command(client *c)
 {
     if (c->argc % 2 != 0) {
@@ -76,9 +94,10 @@ static void config_set_command(client *c)
             break;
         }
     }
-    if (i == n)
+    if (i == n) {
+        apply_to_engine();
         reply_ok(c);
-    else                               /* roll back what was applied */
+    } else                               /* roll back what was applied */
         while (--i >= 0)
             config_set(&server.cfg, c->argv[2 + 2 * i].ptr, old[i], false, err, sizeof err);
     free(old);

@@ -13,9 +13,10 @@
  * same text ("port 6380\ndir /tmp/x\n") and applied after the file, so
  * flags win, as with redis-server.
  *
- * Left out on purpose: `include`, and changing appendfsync, dir, bind or
- * port at run time (the engine and the listeners are set up once; CONFIG
- * SET refuses them as immutable). Settings Redis has but Chalk does not use
+ * Left out on purpose: `include`, and changing dir, bind or port at run
+ * time (the engine and the listeners are set up once; CONFIG SET refuses
+ * them as immutable). appendfsync does change at run time: cmd_config.c
+ * hands it to the engine (chalk_set_fsync). Settings Redis has but Chalk does not use
  * (save, appendonly, maxmemory...) are accepted and reported so that
  * redis.conf files and redis-benchmark keep working; CONFIG GET shows them.
  */
@@ -65,7 +66,7 @@ static const config_def table[] = {
     {"unixsocket", T_STRING, OFF(unixsocket), "", 0, 0, NULL, F_IMMUTABLE | F_PROTECTED},
     {"unixsocketperm", T_OCTAL, OFF(unixsocketperm), "0", 0, 0777, NULL, F_IMMUTABLE},
     {"dir", T_STRING, OFF(dir), "./data", 0, 0, NULL, F_IMMUTABLE | F_PROTECTED},
-    {"appendfsync", T_ENUM, OFF(appendfsync), "everysec", 0, 0, fsync_names, F_IMMUTABLE},
+    {"appendfsync", T_ENUM, OFF(appendfsync), "everysec", 0, 0, fsync_names, 0},
     {"databases", T_INT, OFF(databases), "16", 1, 256, NULL, F_IMMUTABLE},
     {"maxclients", T_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 0},
     {"timeout", T_INT, OFF(timeout), "0", 0, INT_MAX, NULL, 0},

@@ -340,6 +340,18 @@ typedef struct chalk_stats {
 } chalk_stats;
 void chalk_stats_get(chalk_db *db, chalk_stats *out);
 
+/* Change the fsync policy of an open engine (CONFIG SET appendfsync;
+ * engine/policy.c). Non-blocking. Each batch keeps the promise of the
+ * policy it was written under: batches not yet issued to the log follow the
+ * stronger of the old and new policy (leaving ALWAYS, those already queued
+ * are still fdatasync'ed before their callbacks run); from the return on,
+ * every new batch follows `policy`. Entering ALWAYS also queues a background
+ * fdatasync of what earlier policies left unsynced. A batch already handed
+ * to the OS without a sync is never reported as fsync'ed.
+ * Returns CHALK_OK (also when the policy is unchanged) or CHALK_EINVAL (not
+ * a CHALK_FSYNC_* value; nothing changed). */
+int chalk_set_fsync(chalk_db *db, enum chalk_fsync policy);
+
 /* ---- atomic groups (engine/txn.c) --------------------------------------- */
 /* An atomic group makes several chalk_write() calls ONE batch in the log:
  * recovery applies all of them or none. Each write still changes the
