@@ -57,8 +57,12 @@ struct blocked_state {
 bool blocking_parse_timeout(client *c, const resp_arg *a, long long *ms)
 {
     double secs;
-    if (!string_to_double(a->ptr, a->len, &secs) || isinf(secs) || secs * 1000 > 9.2e18) {
+    if (!string_to_double(a->ptr, a->len, &secs)) {
         reply_error(c, "timeout is not a float or out of range");
+        return false;
+    }
+    if (secs * 1000 > 9.2e18) {          /* Redis 7.2's text (and +inf) */
+        reply_error(c, "timeout is out of range");
         return false;
     }
     if (secs < 0) {

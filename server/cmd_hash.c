@@ -373,10 +373,7 @@ static void hincrbyfloat_command(client *c)
 
 static void hscan_command(client *c)
 {
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
-    cp_scan_command(c, &m, CP_HASH, CP_SCAN_VALUES);
+    cp_scan_command(c, KS_HASH, CP_HASH, CP_SCAN_VALUES);
 }
 
 static void hrandfield_command(client *c)
@@ -384,7 +381,7 @@ static void hrandfield_command(client *c)
     cp_meta m;
     long long count = 1;
     bool withvalues = false, single = c->argc == 2;
-    if (c->argc >= 3 && !arg_ll(c, &c->argv[2], &count))
+    if (c->argc >= 3 && !cp_random_count(c, &c->argv[2], &count))
         return;
     if (c->argc == 4 && !(withvalues = arg_is(&c->argv[3], "withvalues"))) {
         reply_error(c, ERR_SYNTAX);

@@ -19,18 +19,30 @@ static void publish_command(client *c)
     reply_long(c, pubsub_publish(c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr, c->argv[2].len));
 }
 
+/* Redis's addReplySubcommandSyntaxError, for [pattern] subcommands. */
+static bool at_most_one_arg(client *c)
+{
+    if (c->argc <= 3)
+        return true;
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.128s'. Try PUBSUB HELP.",
+                 c->argv[1].ptr);
+    return false;
+}
+
 static void pubsub_channels_command(client *c)
 {
-    if (c->argc > 3) {
-        reply_error(c, "Unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.");
+    if (!at_most_one_arg(c))
         return;
-    }
     pubsub_channels_reply(c, c->argc == 3 ? c->argv[2].ptr : NULL, c->argc == 3 ? c->argv[2].len : 0);
 }
 
 static void pubsub_numsub_command(client *c) { pubsub_numsub_reply(c, 2); }
 static void pubsub_numpat_command(client *c) { reply_long(c, pubsub_numpat()); }
-static void pubsub_shardchannels_command(client *c) { reply_array(c, 0); }
+static void pubsub_shardchannels_command(client *c)
+{
+    if (at_most_one_arg(c))
+        reply_array(c, 0);
+}
 
 static void pubsub_shardnumsub_command(client *c)
 {
@@ -55,6 +67,8 @@ static void pubsub_help_command(client *c)
         "    Return the currently active shard level channels matching a <pattern> (default: '*').",
         "SHARDNUMSUB [<shardchannel> ...]",
         "    Return the number of subscribers for the specified shard level channel(s)",
+        "HELP",
+        "    Prints this help.",
         NULL,
     };
     reply_help(c, "PUBSUB", lines);

@@ -396,7 +396,7 @@ static void srandmember_command(client *c)
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    if (c->argc == 3 && !arg_ll(c, &c->argv[2], &count))
+    if (c->argc == 3 && !cp_random_count(c, &c->argv[2], &count))
         return;
     cp_meta m;
     if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &m) < 0)
@@ -448,10 +448,7 @@ static void smove_command(client *c)
 
 static void sscan_command(client *c)
 {
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &m) < 0)
-        return;
-    cp_scan_command(c, &m, CP_SET, CP_SCAN_KEYS);
+    cp_scan_command(c, KS_SET, CP_SET, CP_SCAN_KEYS);
 }
 
 /* Arguments, for COMMAND DOCS (redis-cli's hints). */

@@ -740,7 +740,7 @@ static void zrandmember_command(client *c)
 {
     long long count = 1;
     bool ws = false;
-    if (c->argc >= 3 && !arg_ll(c, &c->argv[2], &count))
+    if (c->argc >= 3 && !cp_random_count(c, &c->argv[2], &count))
         return;
     if ((c->argc == 4 && !(ws = arg_is(&c->argv[3], "withscores"))) || c->argc > 4) {
         reply_error(c, ERR_SYNTAX);
@@ -754,10 +754,7 @@ static void zrandmember_command(client *c)
 
 static void zscan_command(client *c)
 {
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
-        return;
-    cp_scan_command(c, &m, CP_ZMEMBER, CP_SCAN_SCORES);
+    cp_scan_command(c, KS_ZSET, CP_ZMEMBER, CP_SCAN_SCORES);
 }
 
 /* ---- ZUNIONSTORE / ZINTERSTORE ------------------------------------------------------

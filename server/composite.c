@@ -22,6 +22,7 @@
  */
 #include "composite.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -507,6 +508,17 @@ long *cp_prev_dups(client *c, int first, int step, long n)
     return prev;
 }
 
+bool cp_random_count(client *c, const resp_arg *a, long long *count)
+{
+    if (!arg_ll(c, a, count))
+        return false;
+    if (*count != LLONG_MIN)
+        return true;
+    reply_error(c, "value is out of range, value must between -9223372036854775807 and "
+                   "9223372036854775807");
+    return false;
+}
+
 uint64_t cp_random(void)
 {
     return ((uint64_t)random() << 33) ^ ((uint64_t)random() << 11) ^ (uint64_t)random();
@@ -554,17 +566,25 @@ struct scan_opts {
     long long count;
 };
 
-static bool scan_parse(client *c, struct scan_opts *o)
+/* Redis's parseScanCursorOrReply: strtoul rules (a leading '-' wraps,
+ * as in Redis), no leading space, nothing after the digits. */
+static bool scan_cursor(client *c, uint64_t *cursor)
 {
+    const char *s = c->argv[2].ptr;
     char *end;
-    o->match = NULL;
-    o->count = 10;
     errno = 0;
-    o->cursor = strtoull(c->argv[2].ptr, &end, 10);
-    if (errno || end == c->argv[2].ptr || *end || c->argv[2].ptr[0] == '-') {
+    *cursor = strtoull(s, &end, 10);
+    if (isspace((unsigned char)s[0]) || *end || errno == ERANGE) {
         reply_error(c, "invalid cursor");
         return false;
     }
+    return true;
+}
+
+static bool scan_parse(client *c, struct scan_opts *o)
+{
+    o->match = NULL;
+    o->count = 10;
     for (int i = 3; i < c->argc; i += 2) {
         if (i + 1 >= c->argc) {
             reply_error(c, ERR_SYNTAX);
@@ -630,9 +650,19 @@ static int scan_page(const cp_meta *m, int kind, const char *from, size_t flen,
     return CHALK_OK;
 }
 
-void cp_scan_command(client *c, const cp_meta *m, int kind, int mode)
+void cp_scan_command(client *c, int type, int kind, int mode)
 {
     struct scan_opts o;
+    cp_meta mm, *m = &mm;
+    int found;
+    if (!scan_cursor(c, &o.cursor) || (found = cp_lookup(c, c->db, &c->argv[1], type, m)) < 0)
+        return;
+    if (!found) {                      /* Redis: no key, no option checks */
+        reply_array(c, 2);
+        reply_bulk(c, "0", 1);
+        reply_array(c, 0);
+        return;
+    }
     if (!scan_parse(c, &o))
         return;
     char from[7];
@@ -805,16 +835,16 @@ static void reply_item_value(client *c, const cp_item *it, int mode)
 void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,
                      int mode)
 {
-    if (single && !m->exists) {
-        reply_null(c);
+    if (!m->exists) {
+        if (single)
+            reply_null(c);
+        else
+            reply_array(c, 0);
         return;
     }
-    if (count == LLONG_MIN) {
-        reply_error(c, "value is out of range, value must between -9223372036854775807 and "
-                       "9223372036854775807");
-        return;
-    }
-    if (count < -(1LL << 40) || count > (1LL << 40)) {
+    if (count > 0 && (uint64_t)count > m->count)
+        count = (long long)m->count;  /* distinct: at most all of them */
+    if (count < -(1LL << 40)) {
         reply_error(c, "value is out of range");      /* Chalk's cap: memory */
         return;
     }

@@ -179,16 +179,21 @@ long *cp_prev_dups(client *c, int first, int step, long n);
 /* After a successful change of m: publish keyspace event `event` of
  * class `type` (notify.h), and "del" if the change emptied (deleted) it. */
 void cp_notify(int type, const char *event, const cp_meta *m);
+/* Parse a RANDMEMBER-style count (Redis: -LONG_MAX..LONG_MAX, its error
+ * text). false: replied. */
+bool cp_random_count(client *c, const resp_arg *a, long long *count);
 /* A pseudo-random 64-bit number (libc random(), seeded per process). */
 uint64_t cp_random(void);
 
 
 /* ---- HSCAN / SSCAN / ZSCAN ----------------------------------------------- */
 enum { CP_SCAN_KEYS = 0, CP_SCAN_VALUES = 1, CP_SCAN_SCORES = 2 };
-/* Reply one page of a scan over (kind) sub-records of the collection m,
- * parsing argv[2] (cursor) and the MATCH / COUNT options after it. `mode`:
- * keys only, key + raw value, or key + score. */
-void cp_scan_command(client *c, const cp_meta *m, int kind, int mode);
+/* The whole of HSCAN / SSCAN / ZSCAN key cursor [MATCH p] [COUNT n], in
+ * Redis's order: parse the cursor, look up argv[1] expecting `type`
+ * (WRONGTYPE; a missing key is an empty scan), parse the options, reply
+ * one page of its `kind` sub-records. `mode`: keys only, key + raw
+ * value, or key + score. */
+void cp_scan_command(client *c, int type, int kind, int mode);
 /* Reply the value of ci's current sub-record: raw bytes (CP_SCAN_VALUES)
  * or a score formatted as text (CP_SCAN_SCORES); null if unreadable. */
 void cp_reply_value(client *c, cp_iter *ci, int mode);
@@ -209,7 +214,8 @@ int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool valu
 void cp_items_free(cp_item *items, long n);
 /* The reply of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER: `single` (no count
  * argument) is one bulk or null; else count > 0 distinct members, count < 0
- * |count| members with repeats; mode adds values or scores. */
+ * |count| members with repeats; mode adds values or scores. The caller
+ * parsed count with cp_random_count. */
 void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,
                      int mode);
 
