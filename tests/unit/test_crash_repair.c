@@ -10,6 +10,15 @@
  *                  CHALK_ECORRUPT (so every time); after
  *                  `chalk-check --repair --force` a plain open succeeds and
  *                  serves exactly what an open with repair=1 serves.
+ *   newest_flips   For a one-bit flip at every byte of the newest segment
+ *                  past its header: before its last record (valid records
+ *                  follow) chalk_open refuses with CHALK_ECORRUPT and
+ *                  chalk-check calls it corrupt (exit 1), `--repair` alone
+ *                  refuses to cut (exit 1, file unchanged), and after
+ *                  `--repair --force` the store equals the engine's
+ *                  repair=1 open; in the last record both call it a torn
+ *                  tail: `--repair` cuts it, and the store equals what a
+ *                  plain open makes of it. Both ask seg_find_valid_after.
  *   torn_tails     For a cut at every byte of the newest segment's last
  *                  batches: chalk-check exits 1 (a torn tail), and after
  *                  `chalk-check --repair` the store equals what recovery
@@ -31,6 +40,7 @@
 
 #include "chalk/engine.h"
 #include "crash_model.h"
+#include "segment.h"
 #include "testdir.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -205,6 +215,66 @@ static void test_sealed_flips(void **state)
     }
 }
 
+/* The offset of the last record of the template's segment `seg`. */
+static uint64_t last_record_offset(struct fx *f, size_t seg)
+{
+    char path[600];
+    struct seg_reader r;
+    struct record_view rv;
+    uint64_t off, last = 0;
+    int rc;
+    snprintf(path, sizeof path, "%s/%s", f->template_dir, f->segs[seg]);
+    assert_int_equal(seg_reader_open(&r, path), 0);
+    while ((rc = seg_reader_next(&r, &rv, &off)) == 1)
+        last = off;
+    seg_reader_close(&r);
+    assert_int_equal(rc, 0);
+    assert_true(last > SEG_HEADER_SIZE);
+    return last;
+}
+
+static void test_newest_flips(void **state)
+{
+    struct fx *f = *state;
+    char path[600], what[700];
+    if (!f->w)
+        skip();
+    size_t last = f->nsegs - 1;
+    uint64_t last_rec = last_record_offset(f, last);
+    snprintf(path, sizeof path, "%s/%s", f->template_dir, f->segs[last]);
+    int64_t size = testdir_file_size(path);
+    snprintf(path, sizeof path, "%s/%s", f->b, f->segs[last]);     /* the tool's copy */
+    for (int64_t off = SEG_HEADER_SIZE; off < size; off += STRIDE) {
+        struct served engine, tool;
+        chalk_options o;
+        chalk_db *db;
+        int mid = (uint64_t)off < last_rec;
+        damage_both(f, last, -1, (uint64_t)off, (unsigned char)(1u << (off % 8)));
+        snprintf(what, sizeof what, "flip at newest %s offset %lld", f->segs[last], (long long)off);
+        options(&o, 0);
+        int rc = chalk_open(f->a, &o, &db);
+        if (rc == CHALK_OK)
+            chalk_close(db);
+        if (rc != (mid ? CHALK_ECORRUPT : CHALK_OK))
+            fail_msg("%s: chalk_open returned %s", what, chalk_strerror(rc));
+        if (run_check(f, "", f->b) != 1)
+            fail_msg("%s: chalk-check did not exit 1", what);
+        if (mid) {
+            if (run_check(f, "--repair", f->b) != 1 || testdir_file_size(path) != size)
+                fail_msg("%s: chalk-check --repair cut without --force", what);
+            if (run_check(f, "--repair --force", f->b) != 0)
+                fail_msg("%s: chalk-check --repair --force did not exit 0", what);
+        } else if (run_check(f, "--repair", f->b) != 0) {
+            fail_msg("%s: chalk-check --repair did not exit 0 on a torn tail", what);
+        }
+        serve(f, f->a, mid, &engine);
+        serve(f, f->b, 0, &tool);
+        expect_same(&engine, &tool, what);
+        served_free(&engine);
+        served_free(&tool);
+    }
+}
+
 static void test_torn_tails(void **state)
 {
     struct fx *f = *state;
@@ -238,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sealed_flips),
+        cmocka_unit_test(test_newest_flips),
         cmocka_unit_test(test_torn_tails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
