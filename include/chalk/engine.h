@@ -83,13 +83,16 @@ typedef void (*chalk_log_fn)(void *arg, enum chalk_log_level level, const char *
 
 typedef struct chalk_options {
     uint64_t         segment_size;       /* roll to a new segment past this;
-                                            default 64 MiB */
+                                            default 64 MiB; 4096 .. 2 GiB
+                                            (record offsets are 32-bit),
+                                            else chalk_open: CHALK_EINVAL */
     enum chalk_fsync fsync;              /* default CHALK_FSYNC_EVERYSEC */
     enum chalk_io    io;                 /* default CHALK_IO_AUTO */
     int              create_if_missing;  /* default 1 */
     int              repair;             /* default 0: open fails on
-                                            corruption inside a sealed
-                                            segment; 1: truncate there */
+                                            corruption (see chalk_open);
+                                            1: truncate there (logged),
+                                            dropping every record after */
     double           compact_dead_ratio; /* start a background compaction
                                             when dead/total bytes of sealed
                                             segments exceeds this; default
@@ -115,10 +118,19 @@ typedef struct chalk_db chalk_db;
  * exclusive lock (flock on dir/LOCK), and recover: rebuild the indexes from
  * hint files plus the log after them, truncating a torn tail of the newest
  * segment (logged: how many bytes were dropped).
+ * A torn tail is a bad record (or a batch without its commit record) in the
+ * newest segment with NO record that verifies, and is newer, after it: what
+ * a crash mid-append leaves. Anything else is corruption: a bad record in a
+ * sealed segment, or one in the newest segment followed by valid records
+ * (a bit flip, a sector lost in the middle of the log — or, after a power
+ * loss, pages written back out of order: the engine cannot tell these
+ * apart, and cutting could drop acknowledged writes, so it refuses).
  * Returns CHALK_OK and *out, or: CHALK_ELOCKED (another process holds the
- * directory), CHALK_ECORRUPT (corruption inside a sealed segment, message
- * logged with file and offset; pass repair=1 to truncate), CHALK_EVERSION,
- * CHALK_EIO, CHALK_ENOMEM, CHALK_EINVAL. On error *out is NULL. */
+ * directory), CHALK_ECORRUPT (corruption as above, message logged with file
+ * and offset; pass repair=1 to truncate there, or run chalk-check),
+ * CHALK_EVERSION, CHALK_EIO, CHALK_ENOMEM, CHALK_EINVAL (an option out of
+ * range, e.g. segment_size < 4096; or dir is missing and create_if_missing
+ * is 0, or is not a directory). On error *out is NULL. */
 int chalk_open(const char *dir, const chalk_options *opt, chalk_db **out);
 
 /* Flush and fsync everything written, wait for background work (fsync,
@@ -146,7 +158,8 @@ void chalk_value_free(chalk_value *v);   /* frees data, zeroes *v; NULL ok */
  * compaction and from memory by compaction, an overwrite, or the caller
  * deleting what chalk_expire_sample() reports. */
 
-/* Returns CHALK_OK, CHALK_ETOOBIG, CHALK_EFAILED, CHALK_ENOMEM, CHALK_EIO. */
+/* Returns CHALK_OK, CHALK_ETOOBIG, CHALK_EFAILED, CHALK_ENOMEM, CHALK_EIO,
+ * CHALK_ENOSPC (the last two: a segment roll failed, see chalk_write). */
 int chalk_put(chalk_db *db, const void *key, size_t klen,
               const void *val, size_t vlen, int64_t expire_at_ms);
 
@@ -196,9 +209,13 @@ typedef void (*chalk_commit_cb)(void *arg, int status);
 /* Apply batch b: the indexes change at once (later reads see it), and its
  * records are queued for the log as one unit. cb (may be NULL) learns when
  * it is durable. The batch is copied; b may be reused on return.
- * Returns CHALK_OK, or CHALK_EFAILED (an earlier durable write failed: no
- * further writes until reopen), CHALK_ETOOBIG, CHALK_ENOMEM. On error
- * nothing was applied and cb is never called. */
+ * Returns CHALK_OK, or CHALK_EFAILED (an earlier durable write failed, or
+ * the sync that seals the active segment before a roll failed: no further
+ * writes until reopen), CHALK_EIO / CHALK_ENOSPC (the batch does not fit
+ * in the active segment and creating the next one failed; the engine is not
+ * in the failed state, and the next write tries the roll again),
+ * CHALK_ETOOBIG, CHALK_ENOMEM. On error nothing was applied and cb is
+ * never called. */
 int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *arg);
 
 /* chalk_write() then wait until the batch is durable per the policy.
@@ -351,6 +368,22 @@ void chalk_stats_get(chalk_db *db, chalk_stats *out);
  * Returns CHALK_OK (also when the policy is unchanged) or CHALK_EINVAL (not
  * a CHALK_FSYNC_* value; nothing changed). */
 int chalk_set_fsync(chalk_db *db, enum chalk_fsync policy);
+
+/* Group-commit pacing, for a caller that chooses when a group closes
+ * (chalk-server under appendfsync always: it sends the replies of a group
+ * that became durable and lets those clients write again BEFORE it issues
+ * the next group; see server/group_commit.c). Such a caller calls
+ * chalk_flush only when `inflight` is 0: a chalk_flush made while a group
+ * is in flight asks the engine to issue the next group by itself, the
+ * moment the current one completes. engine/policy.c. */
+typedef struct chalk_commit_state {
+    int      inflight;           /* 1 while a group is being written (and
+                                    fdatasync'ed) in the background */
+    size_t   pending_callbacks;  /* callbacks of batches queued for the next
+                                    group, not yet issued */
+    uint64_t fsync_usec_avg;     /* mean fdatasync latency so far; 0 = none */
+} chalk_commit_state;
+void chalk_commit_state_get(const chalk_db *db, chalk_commit_state *out);
 
 /* ---- atomic groups (engine/txn.c) --------------------------------------- */
 /* An atomic group makes several chalk_write() calls ONE batch in the log:
