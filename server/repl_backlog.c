@@ -11,8 +11,11 @@
  *
  * Invariants (backlog_check_invariants):
  *   1. histlen <= size, idx < size;
- *   2. the byte of offset end_offset sits just before idx (circularly);
- *   3. first_offset = end_offset - histlen + 1.
+ *   2. first_offset = end_offset - histlen + 1 >= 1 (the window never
+ *      starts before the history did);
+ *   3. the byte of offset end_offset sits just before idx, circularly (by
+ *      construction in backlog_append; unit_repl_backlog checks it against
+ *      a model of the whole stream).
  *
  * Left out on purpose: Redis 7's shared replication buffer (the backlog
  * and every replica's output share one list of reference-counted blocks).
@@ -104,5 +107,7 @@ int backlog_check_invariants(const repl_backlog *bl)
         return -1;
     if (backlog_first_offset(bl) > bl->end_offset + 1)
         return -1;
+    if (bl->histlen > (size_t)bl->end_offset)
+        return -1;                 /* more bytes held than were ever written */
     return 0;
 }
