@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "repl_hooks.h"
 #include "server.h"
 #include "util.h"
@@ -56,12 +57,12 @@ static int client_info_line(const client *c, char *out, size_t len, int64_t now)
     char flags[16];
     format_flags(c, flags);
     return snprintf(out, len,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld "
         "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 "
         "omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000, flags, c->db,
-        multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->reply_bytes,
+        pubsub_client_channels(c), pubsub_client_patterns(c), multi_queued(c), c->qlen - c->qpos, c->qcap - c->qlen, c->qcap, c->reply_bytes,
         c->qcap + c->reply_bytes + sizeof *c, c->last_cmd, c->resp, c->lib_name, c->lib_ver);
 }
 

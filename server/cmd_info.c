@@ -24,6 +24,7 @@
 
 #include "commands.h"
 #include "keyspace.h"
+#include "pubsub.h"
 #include "repl_hooks.h"
 #include "server.h"
 
@@ -179,7 +180,7 @@ static void section_stats(info_buf *b)
            "instantaneous_ops_per_sec:%.0f\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
            "instantaneous_input_kbps:%.2f\r\ninstantaneous_output_kbps:%.2f\r\nrejected_connections:%llu\r\n"
            "expired_keys:%llu\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:%llu\r\n"
-           "keyspace_misses:%llu\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
+           "keyspace_misses:%llu\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\n"
            "total_error_replies:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
            "total_reads_processed:%llu\r\ntotal_writes_processed:%llu\r\nchalk_io_submits:%llu\r\n\r\n",
         (unsigned long long)server.stat_connections, (unsigned long long)server.stat_commands,
@@ -187,7 +188,8 @@ static void section_stats(info_buf *b)
         (unsigned long long)server.stat_net_out, rate(server.ops_sample_in) / 1024,
         rate(server.ops_sample_out) / 1024, (unsigned long long)server.stat_rejected_conn,
         (unsigned long long)server.stat_expired_keys, (unsigned long long)server.stat_keyspace_hits,
-        (unsigned long long)server.stat_keyspace_misses, (unsigned long long)server.stat_total_errors,
+        (unsigned long long)server.stat_keyspace_misses, pubsub_numchannels(), pubsub_numpat(),
+        (unsigned long long)server.stat_total_errors,
         (unsigned long long)server.stat_evicted_clients_obl, (unsigned long long)server.stat_io_reads,
         (unsigned long long)server.stat_io_writes, (unsigned long long)server.stat_io_submits);
 }
