@@ -260,3 +260,22 @@ def test_not_a_leader_is_a_clear_error_and_a_retry():
         stop.set()
         t.join()
         ls.close()
+
+
+def test_masterauth_and_a_writable_replica():
+    """A leader with a password is followed with masterauth (AUTH in the
+    handshake); without it the follower logs the refusal and retries. With
+    replica-read-only no, a follower's own writes stay local."""
+    with start_server(requirepass="s3cret") as leader:
+        r = leader.client(password="s3cret")
+        r.set("k", "v")
+        with follower_of(leader) as bad:
+            wait_until(lambda: "NOAUTH" in bad.log() or "PSYNC refused" in bad.log(),
+                       what="refusal logged")
+            assert info(bad)["master_link_status"] == "down"
+        with follower_of(leader, masterauth="s3cret", replica_read_only=False) as f:
+            wait_until(lambda: info(f).get("master_link_status") == "up", what="link up")
+            wait_until(lambda: f.client().get("k") == "v", what="data")
+            f.client().set("local", "only")
+            assert f.client().get("local") == "only"
+            assert r.get("local") is None
