@@ -5,7 +5,9 @@
  *     everything before it intact, and the dropped bytes counted;
  *   - a bit flip in a sealed segment fails the open with CHALK_ECORRUPT;
  *     repair=1 opens it, keeping what precedes the flip;
- *   - a bit flip in the newest segment is a torn tail: truncated, not fatal;
+ *   - a bit flip in the newest segment's LAST record is a torn tail:
+ *     truncated, not fatal (a flip with valid records after it is refused:
+ *     test_crash_midlog.c);
  *   - writes after a truncation land where the log now ends.
  * Run over both I/O paths.
  */
