@@ -14,7 +14,8 @@
  *   offset      size  meaning
  *   0           1     database number (as the main record)
  *   1           1     kind: 'h' hash field, 's' set member, 'l' list item,
- *                     'm' sorted-set member→score, 'z' sorted-set score index
+ *                     'm' sorted-set member→score, 'z' sorted-set score
+ *                     index, 'g' grave
  *   2           4     klen: length of the Redis key, u32 big-endian
  *   6           klen  the Redis key
  *   6+klen      n     the suffix, by kind:
@@ -36,6 +37,9 @@
  *   1       8     count: members, u64 little-endian
  *   9       8     list only: head, position of the first item, i64 LE
  *   17      8     list only: tail, position one past the last item, i64 LE
+ * So a collection's main value is 9 bytes, a list's 25: keyops.c relies on
+ * these sizes (a string SET over a key reads the old type only when its
+ * value has one of them).
  *
  * A collection is valid iff count equals the number of its sub-records of
  * its kind(s) (a zset has count 'm' AND count 'z' records, one pair per
@@ -61,8 +65,9 @@
  * batch; other clients wait at most one slice. The queue of work is IN
  * the engine (the graves), so it survives a restart and needs no global
  * state. A key created again while its grave exists first purges the
- * leftovers in its own first batch (cp_begin): the one case where the
- * full cost is paid synchronously.
+ * leftovers in its own first batch (cp_begin; RENAME / COPY / *STORE onto
+ * it likewise): the one case where the full cost is paid synchronously. A
+ * grave whose name is a live collection again is stale and dropped.
  */
 #ifndef CHALK_COMPOSITE_H
 #define CHALK_COMPOSITE_H
