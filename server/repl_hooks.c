@@ -56,6 +56,8 @@ void repl_shutdown(void)
     st->link = LINK_NONE;
     backlog_free(st->backlog);
     free(st->unit);
+    free(st->fwd);
+    chalk_batch_free(st->apply);
     free(st);
     server.repl = NULL;
 }

@@ -74,6 +74,9 @@ struct repl_state {
     char *unit;                  /* RESP args of the unit being captured */
     size_t unit_len, unit_cap;
     long unit_args;              /* arguments in unit (after the name) */
+    chalk_batch *apply;          /* follower: reused for each CHALK.APPLY */
+    char *fwd;                   /* follower: reused to re-encode a command */
+    size_t fwd_cap;
 
     /* leader side */
     struct repl_replica *replicas;

@@ -194,13 +194,19 @@ long long stream_resp_size(const client *c)
  * and replid are the same all along the chain). */
 static void stream_forward(client *c)
 {
-    long long size = stream_resp_size(c);
-    char *buf = malloc((size_t)size + 1);
-    if (!buf) {
-        server.repl->offset += size;
-        server_log(LL_WARNING, "Replication: out of memory forwarding the stream");
-        return;
+    struct repl_state *r = server.repl;
+    size_t size = (size_t)stream_resp_size(c);
+    if (size + 1 > r->fwd_cap) {
+        char *n = realloc(r->fwd, size + 1);
+        if (!n) {
+            r->offset += (long long)size;
+            server_log(LL_WARNING, "Replication: out of memory forwarding the stream");
+            return;
+        }
+        r->fwd = n;
+        r->fwd_cap = size + 1;
     }
+    char *buf = r->fwd;
     size_t off = (size_t)sprintf(buf, "*%d\r\n", c->argc);
     for (int i = 0; i < c->argc; i++) {
         off += (size_t)sprintf(buf + off, "$%zu\r\n", c->argv[i].len);
@@ -210,7 +216,11 @@ static void stream_forward(client *c)
         off += 2;
     }
     stream_feed_bytes(buf, off);
-    free(buf);
+    if (r->fwd_cap > (1u << 20)) {        /* don't keep a huge buffer around */
+        free(r->fwd);
+        r->fwd = NULL;
+        r->fwd_cap = 0;
+    }
 }
 
 static int build_batch(client *c, chalk_batch *b)
@@ -242,11 +252,14 @@ static int build_batch(client *c, chalk_batch *b)
 /* CHALK.APPLY from our leader: one engine batch, all or nothing. */
 int stream_apply(client *c)
 {
-    chalk_batch *b = chalk_batch_new();
-    int rc = b ? build_batch(c, b) : CHALK_ENOMEM;
+    struct repl_state *r = server.repl;
+    if (!r->apply)
+        r->apply = chalk_batch_new();
+    else
+        chalk_batch_clear(r->apply);
+    int rc = r->apply ? build_batch(c, r->apply) : CHALK_ENOMEM;
     if (rc == CHALK_OK)
-        rc = server_write(NULL, b);
-    chalk_batch_free(b);
+        rc = server_write(NULL, r->apply);
     if (rc != CHALK_OK)
         server_log(LL_WARNING, "Replication: applying CHALK.APPLY from the leader failed: %s",
                    chalk_strerror(rc));
