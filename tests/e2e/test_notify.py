@@ -13,6 +13,8 @@ from redis_peer import RedisPeer
 SEQUENCE = [
     ("SET", "s", "1"), ("SET", "s2", "v", "EX", "100"), ("EXPIRE", "s", "100"),
     ("DEL", "s", "nokey"), ("RENAME", "s2", "s3"),
+    ("INCR", "n"), ("INCRBYFLOAT", "n", "1.5"), ("APPEND", "n", "x"), ("SETRANGE", "n", "0", "y"),
+    ("PERSIST", "s3"), ("GETDEL", "n"), ("MSET", "m1", "1", "m2", "2"), ("MOVE", "m1", "1"),
     ("HSET", "h", "f", "1", "g", "2"), ("HDEL", "h", "f"), ("HINCRBY", "h", "n", "1"),
     ("HINCRBYFLOAT", "h", "x", "1.5"), ("HDEL", "h", "g", "n", "x"),
     ("RPUSH", "l", "a", "b", "c"), ("LPUSH", "l", "z"), ("LPOP", "l"), ("RPOP", "l"),
