@@ -150,10 +150,39 @@ static idx_entry *first_of(const onode *n)
     return n->leaf ? AS_LEAF(n)->e[0] : AS_INNER(n)->min[0];
 }
 
+/* Ask the CPU to start loading the cache lines of e's key. */
+static inline void prefetch_key(const idx_entry *e)
+{
+    /* klen and the key's first bytes share a line; a 16-byte key may
+     * straddle into the next one (integer arithmetic: no pointer past the
+     * entry is formed for a shorter key; a prefetch never faults). */
+    __builtin_prefetch(e->key);
+    __builtin_prefetch((const void *)((uintptr_t)e->key + 15));
+}
+
+/* A binary search over entry pointers waits for one cache miss per round:
+ * each round's entry is known only after the previous comparison. But the
+ * first `rounds` rounds can only probe 2^rounds - 1 fixed positions, so load
+ * them all at once: 4 rounds in a leaf (15 of up to 62 entries, of ~6
+ * rounds) then cost about one miss instead of four. This is
+ * memory-level parallelism, the same trick as Eytzinger-layout searches,
+ * with no change to the node. Positions follow the loops below exactly:
+ * mid = (lo + hi) / 2, then [lo, mid) or [mid + 1, hi). */
+static void prefetch_search(idx_entry *const *v, int lo, int hi, int rounds)
+{
+    if (rounds == 0 || lo >= hi)
+        return;
+    int mid = (lo + hi) / 2;
+    prefetch_key(v[mid]);
+    prefetch_search(v, lo, mid, rounds - 1);
+    prefetch_search(v, mid + 1, hi, rounds - 1);
+}
+
 /* Index of the first entry >= key in a leaf (n if none). */
 static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
 {
     int lo = 0, hi = l->hdr.n;
+    prefetch_search(l->e, lo, hi, 4);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (cmp_entry(l->e[mid], key, klen) < 0)
@@ -169,6 +198,7 @@ static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
 static int inner_child(const oinner *p, const void *key, size_t klen)
 {
     int lo = 1, hi = p->hdr.n;
+    prefetch_search(p->min, lo, hi, 3);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (cmp_entry(p->min[mid], key, klen) <= 0)
