@@ -21,7 +21,8 @@
  *   repl_stream.c    units → CHALK.APPLY, the stream fan-out, applying it
  *   repl_leader.c    replicas: REPLCONF, PSYNC decision, full-sync transfer
  *   repl_snapshot.c  the full-sync payload format (writer and reader)
- *   repl_follower.c  REPLICAOF, the handshake thread, loading, the link
+ *   repl_follower.c  REPLICAOF, loading a full sync, the link, repl-state
+ *   repl_handshake.c the handshake thread (connect ... PSYNC, snapshot in)
  *   repl_hooks.c     the hooks below, start-up, INFO replication
  *   cmd_repl.c       REPLICAOF SLAVEOF ROLE WAIT REPLCONF PSYNC SYNC
  */

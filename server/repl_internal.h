@@ -7,6 +7,8 @@
 #ifndef CHALK_REPL_INTERNAL_H
 #define CHALK_REPL_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "repl_hooks.h"
@@ -52,6 +54,40 @@ int  snap_receive(snap_read_fn rd, void *arg, FILE *out, uint64_t *records,
                   char *err, size_t errlen);
 /* Replace the data set with the (verified) payload file. CHALK_OK or error. */
 int  snap_load_file(const char *path, uint64_t *records);
+
+/* ---- the handshake thread (repl_handshake.c) --------------------------- */
+enum { HS_RUNNING, HS_DONE, HS_ABANDONED };
+enum { HS_ERROR, HS_FULL, HS_CONTINUE };
+
+/* One handshake attempt: filled by the main thread, then owned by the
+ * thread until phase leaves HS_RUNNING (repl_handshake.c). */
+struct repl_handshake {
+    pthread_t tid;
+    atomic_int phase;            /* HS_RUNNING → HS_DONE | HS_ABANDONED */
+    /* in: a copy, the thread never reads server state */
+    char host[256];
+    int port, my_port, timeout_ms;
+    char user[128], pass[512];
+    char replid[41];
+    long long want;              /* first stream byte wanted; -1 = "PSYNC ? -1" */
+    char tmp_path[4200];
+    /* out */
+    int fd;
+    int result;                  /* HS_* */
+    char new_replid[41];
+    long long new_offset;
+    char err[300];
+    uint64_t records;
+    /* the thread's buffered reader; what is left after the payload is
+     * the start of the stream */
+    char buf[64 * 1024];
+    size_t bpos, blen;
+};
+
+/* The thread's body: connect, greet, PSYNC, receive a snapshot. */
+void *hs_thread(void *arg);
+/* Close the socket (if still ours) and free. */
+void hs_free(struct repl_handshake *h);
 
 /* ---- shared state (hangs off server.repl) ------------------------------- */
 enum repl_link {                 /* follower side, see repl_follower.c */
