@@ -190,13 +190,15 @@ static int handle_bad_point(chalk_db *db, struct seg_reader *r, const char *path
         if (newest)
             db_logf(db, CHALK_LOG_ERROR, "corruption in newest segment %s at offset %llu: %s; "
                     "but %llu valid records follow (the first at offset %llu, seq %llu), so this "
-                    "is not a torn append and they may be acknowledged writes (open with "
-                    "repair=1 to truncate there, dropping them)", path,
+                    "is not a torn append and they may be acknowledged writes (to truncate "
+                    "there, dropping them: open with repair=1, or run chalk-check --repair "
+                    "--force on the directory)", path,
                     (unsigned long long)bad->off, bad->why, (unsigned long long)after.records,
                     (unsigned long long)after.first_off, (unsigned long long)after.first_seq);
         else
             db_logf(db, CHALK_LOG_ERROR, "corruption in sealed segment %s at offset %llu: %s "
-                    "(open with repair=1 to truncate there)", path,
+                    "(to truncate there: open with repair=1, or run chalk-check --repair "
+                    "--force on the directory)", path,
                     (unsigned long long)bad->off, bad->why);
         return CHALK_ECORRUPT;
     }
