@@ -23,6 +23,7 @@
 
 #include "commands.h"
 #include "keyspace.h"
+#include "repl_hooks.h"
 #include "server.h"
 
 /* DEBUG SLEEP <seconds>: blocks the whole server, on purpose (it is how one
@@ -46,6 +47,7 @@ static void debug_sleep(client *c)
  * which rebuilds every index from hint files and the log. */
 static void debug_reload(client *c)
 {
+    repl_engine_closing();                 /* full syncs hold snapshots */
     int rc = chalk_close(server.db);
     server.db = NULL;
     if (rc != CHALK_OK)

@@ -62,6 +62,12 @@ void repl_shutdown(void)
     server.repl = NULL;
 }
 
+void repl_engine_closing(void)
+{
+    if (server.repl)
+        leader_drop_syncing_replicas();
+}
+
 void repl_before_sleep(void)
 {
     if (!server.repl)

@@ -41,6 +41,10 @@ struct command;
 /* ---- hooks called from files owned by others ---------------------------- */
 int  repl_init(void);                      /* server_init, after the engine */
 void repl_shutdown(void);                  /* server_shutdown, before chalk_close */
+/* Before any other chalk_close (DEBUG RELOAD): replicas in the middle of a
+ * full sync are dropped, releasing their engine snapshots; they come back
+ * and sync again. */
+void repl_engine_closing(void);
 void repl_feed_batch(const chalk_batch *b);/* server_write, after success */
 void repl_end_unit(void);                  /* after a top-level command; before sleep */
 void repl_before_sleep(void);              /* bounded full-sync work, thread results */

@@ -149,6 +149,7 @@ void repl_new_replid(char out[41]);
 /* repl_leader.c */
 void leader_feed(const char *p, size_t len);         /* every replica */
 void leader_drop_all_replicas(const char *why);
+void leader_drop_syncing_replicas(void);
 void leader_tick(void);
 void leader_cron(int64_t now);
 int  leader_count_acked(long long offset);

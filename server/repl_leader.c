@@ -126,6 +126,17 @@ void leader_drop_all_replicas(const char *why)
             drop(r, why);
 }
 
+/* Release every snapshot now (the engine is about to close): drop the
+ * replicas still receiving one. */
+void leader_drop_syncing_replicas(void)
+{
+    for (struct repl_replica *r = server.repl->replicas; r; r = r->next)
+        if (r->state == R_SNAPSHOT) {
+            snapw_free(&r->snap);
+            drop(r, "the engine is being reopened during its full sync");
+        }
+}
+
 /* ---- the stream to each replica ------------------------------------------ */
 
 /* The stream buffered during a full sync counts against the replica

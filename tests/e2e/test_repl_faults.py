@@ -127,3 +127,25 @@ def test_corrupted_snapshot_is_refused_and_retried():
 
 def test_leader_dying_mid_snapshot_is_a_retry():
     check_follower_survives("truncated", "mid-snapshot")
+
+
+def test_debug_reload_during_a_full_sync():
+    """DEBUG RELOAD closes the engine while a replica's full sync holds an
+    engine snapshot: the replica is dropped first (its snapshot released),
+    comes back, and ends with the leader's data."""
+    with start_server() as leader:
+        r = leader.client()
+        p = r.pipeline(transaction=False)
+        for i in range(3000):                     # ~60 MB: a sync of many ticks
+            p.set(f"k{i}", "x" * 20000)
+        p.execute()
+        with start_server(replicaof=f"127.0.0.1 {leader.port}") as f:
+            wait_until(lambda: r.info("replication").get("slave0", {}).get("state") == "send_bulk",
+                       timeout=30, what="a full sync in progress")
+            assert r.execute_command("DEBUG", "RELOAD") == "OK"
+            wait_until(lambda: f.client().info("replication")["master_link_status"] == "up" and
+                       f.client().info("replication")["slave_repl_offset"] ==
+                       r.info("replication")["master_repl_offset"], timeout=60, what="resynced")
+            assert "the engine is being reopened during its full sync" in leader.log()
+            assert r.info("replication")["sync_full"] >= 2
+            assert f.client().execute_command("DEBUG", "DIGEST") == r.execute_command("DEBUG", "DIGEST")
