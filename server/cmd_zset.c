@@ -1161,7 +1161,7 @@ const command_def cmd_zset_table[] = {
           "O(64 log(N) * D + M) with D the distinct scores among the M popped",
           "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
     Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
-          "O(N) where N is the number of elements in the sorted set (one walk; Redis is O(count))",
+          "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
           "Returns one or more random members from a sorted set.", zrandmember_args),
     Z_ROW("zscan", zscan_command, -3, CMD_READONLY, 1, 1, "2.8.0",
           "O(1) for every call. O(N) for a complete iteration.",

@@ -760,6 +760,47 @@ static void shuffle(cp_item *items, long n)
     }
 }
 
+/* The fast path for a few picks from a big collection: the engine's
+ * random key (a random hash-index bucket, chalk_random_key) lands on one
+ * of this collection's records with probability size / all keys, so a
+ * collection that is a good part of the data set is sampled in a few
+ * tries, without walking it. Gives up (returns how many it got) after
+ * 64 misses per pick; the caller then walks. */
+static long sample_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
+                         cp_item *items)
+{
+    ks_buf prefix;
+    if (cp_subkey(&prefix, m->db, kind, m->key, m->klen, NULL, 0, NULL, 0) < 0)
+        return 0;
+    long got = 0, misses = 0;
+    while (got < k && misses < 64 * k) {
+        chalk_value rk;
+        if (chalk_random_key(server.db, &rk) != CHALK_OK)
+            break;
+        bool mine = rk.len >= prefix.len && memcmp(rk.data, prefix.p, prefix.len) == 0;
+        const char *s = mine ? (const char *)rk.data + prefix.len : NULL;
+        size_t slen = mine ? rk.len - prefix.len : 0;
+        for (long i = 0; mine && distinct && i < got; i++)
+            if (items[i].slen == slen && memcmp(items[i].s, s, slen) == 0)
+                mine = false;
+        chalk_value v = {0};
+        if (mine && (items[got].s = malloc(slen ? slen : 1)) &&
+            (!values || chalk_get(server.db, rk.data, rk.len, &v) == CHALK_OK)) {
+            memcpy(items[got].s, s, slen);
+            items[got].slen = slen;
+            items[got].v = v.data;
+            items[got++].vlen = v.len;
+        } else {
+            if (mine)
+                free(items[got].s), items[got].s = NULL;
+            misses++;
+        }
+        chalk_value_free(&rk);
+    }
+    ks_free(&prefix);
+    return got;
+}
+
 int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
                     cp_item **out, long *n)
 {
@@ -767,6 +808,16 @@ int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool valu
     *n = 0;
     if (!m->exists || m->count == 0 || k <= 0)
         return CHALK_OK;
+    if (m->count >= CP_SAMPLE_MIN && k <= 16) {
+        cp_item *items = calloc((size_t)k, sizeof *items);
+        long got = items ? sample_items(m, kind, k, distinct, values, items) : 0;
+        if (got == k) {
+            *out = items;
+            *n = k;
+            return CHALK_OK;
+        }
+        cp_items_free(items, got);     /* too rare in the data set: walk */
+    }
     bool all = distinct && (uint64_t)k >= m->count / 2;
     long want = all ? (long)m->count : k;
     cp_item *items = calloc((size_t)want, sizeof *items);

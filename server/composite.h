@@ -211,9 +211,12 @@ typedef struct cp_item {
     size_t vlen;
 } cp_item;
 /* Pick k sub-records of `kind` of the existing collection m at random:
- * distinct ones (k > count: all of them) or with repeats. One walk of the
- * collection: O(count + k log k). *out is malloc'd (cp_items_free).
- * Returns CHALK_OK or an error. */
+ * distinct ones (k > count: all of them) or with repeats. A few picks
+ * (k <= 16) from a collection of CP_SAMPLE_MIN members or more first try
+ * the engine's random keys (expected O(all keys / count) tries); else, or
+ * if that fails, one walk of the collection: O(count + k log k). *out is
+ * malloc'd (cp_items_free). Returns CHALK_OK or an error. */
+enum { CP_SAMPLE_MIN = 1024 };
 int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
                     cp_item **out, long *n);
 void cp_items_free(cp_item *items, long n);

@@ -180,3 +180,23 @@ def test_sets_survive_restart():
         assert r.scard("i") == 150
         assert r.smembers("i") == {str(i) for i in range(150, 300)}
         assert r.dbsize() == 3
+
+
+def test_random_members_of_a_big_set_by_sampling(pair):
+    """>= 1024 members: SRANDMEMBER / SPOP sample the engine's random keys
+    instead of walking the set (composite.c, sample_items). The picks must
+    be members, distinct where asked, spread over the set, and popped ones
+    gone."""
+    a, _ = pair
+    a.sadd("big", *range(3000))
+    a.sadd("other", *range(100))
+    seen = [a.srandmember("big") for _ in range(1000)]
+    assert all(a.sismember("big", m) for m in set(seen))
+    assert len(set(seen)) > 300                 # not stuck on a few members
+    ten = a.srandmember("big", 10)
+    assert len(set(ten)) == 10
+    popped = a.spop("big", 16)
+    assert len(set(popped)) == 16 and a.scard("big") == 3000 - 16
+    assert not any(a.sismember("big", m) for m in popped)
+    assert all(a.sismember("other", m) is False or m in {str(i).encode() for i in range(100)}
+               for m in popped)
