@@ -168,8 +168,8 @@ static void drive(struct run *r, chalk_db *db)
             fail_msg("%s: chalk_write accepted batch %d after a failed durable write",
                      r->ctx, r->submitted);
         /* EFAILED: refused after a failure. EIO/ENOSPC: this write had to
-         * roll to a new segment and creating it failed (engine.h lists only
-         * EFAILED; see the report). Either way nothing was applied. */
+         * roll to a new segment and creating it failed (engine.h, at
+         * chalk_write). Either way nothing was applied. */
         if (rc != CHALK_OK) {
             if (rc != CHALK_EFAILED && rc != CHALK_EIO && rc != CHALK_ENOSPC)
                 fail_msg("%s: chalk_write returned %s", r->ctx, chalk_strerror(rc));
