@@ -31,7 +31,7 @@ static const row_info rows[ROW_COUNT] = {
     [ROW_READ_RESTART]    = { "readrestart", "ops/s", 0, "read random right after reopen" },
     [ROW_REOPEN_COLD_MS]  = { "reopen_cold", "ms", 1, "open it with its files dropped from the page cache" },
     [ROW_READ_COLD]       = { "readcold", "ops/s", 0, "10k random reads right after the cold open" },
-    [ROW_FSYNC_RATE]      = { "fsync_rate", "ops/s", 0, "the disk's fdatasync/s, measured just before the durable rows" },
+    [ROW_FSYNC_RATE]      = { "fsync_rate", "ops/s", 0, "the disk's fdatasync/s: the higher of just before and just after the durable rows" },
     [ROW_FILLSEQ_SYNC]    = { "fillseq_sync", "ops/s", 0, "fill sequential, durable batches of 100" },
     [ROW_FILLRANDOM_SYNC] = { "fillrandom_sync", "ops/s", 0, "fill random, durable batches of 100" },
     [ROW_SYNC_BATCHES]    = { "sync_batches", "batches/s", 0, "durable batches of 100 per second" },
@@ -193,10 +193,10 @@ static void print_targets(FILE *f, const bench_args *a, const kv_driver *const *
     print_target(f, "random reads: Chalk / LMDB",
                  lmdb < n ? CHALK(ROW_READRANDOM) / cell(r, reps, lmdb, ROW_READRANDOM).med : NAN,
                  1.0, 0);
-    /* Against the rate measured in Chalk's own process just before its
-     * durable fills (the run-wide rate if that is missing). */
+    /* Against the rate measured in Chalk's own process around its durable
+     * fills (the run-wide rate if that is missing). */
     double own = CHALK(ROW_FSYNC_RATE);
-    print_target(f, "durable batches/s: Chalk / disk fdatasync rate (measured just before)",
+    print_target(f, "durable batches/s: Chalk / disk fdatasync rate (measured around them)",
                  CHALK(ROW_SYNC_BATCHES) / (isnan(own) ? fsync : own), 0.8, 0);
     char what[128];
     snprintf(what, sizeof what, "recovery with hint files, seconds (measured at %zu keys%s)",
