@@ -45,7 +45,8 @@ static void check_window(const repl_backlog *bl, const char *model, long long en
         memset(&s, 0, sizeof s);
         assert_int_equal(backlog_copy_from(bl, from, collect, &s), 0);
         assert_int_equal(s.len, (size_t)(end + 1 - from));
-        assert_memory_equal(s.buf, model + from - 1, s.len ? s.len : 1);
+        if (s.len)
+            assert_memory_equal(s.buf, model + from - 1, s.len);
         assert_true(s.pieces <= 2);            /* at most one wrap */
     }
 }
