@@ -1,6 +1,6 @@
 """Generic key commands (cmd_keys.c, cmd_ttl.c, cmd_scan.c) against the real
 chalk-server: reply bytes identical to redis-server's where the reply is
-deterministic (Both, from test_strings.py), set-equal where Redis's order is
+deterministic (Both, from differential.py), set-equal where Redis's order is
 its hash order (KEYS), and the properties that define SCAN and RANDOMKEY.
 """
 import random
@@ -10,21 +10,7 @@ import time
 import pytest
 
 from chalk_harness import SLOW, start_server
-from redis_peer import RedisPeer
-from test_strings import HOSTILE, Both
-
-
-@pytest.fixture(scope="module")
-def servers():
-    with start_server() as chalk, RedisPeer() as peer:
-        yield chalk, peer
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def both(servers, request):
-    b = Both(*servers, resp=request.param)
-    yield b
-    b.close()
+from differential import HOSTILE, both, keyspace_events, servers  # noqa: F401 (pytest fixtures)
 
 
 DEL_SCRIPT = [
@@ -382,31 +368,6 @@ NOTIFY_SEQUENCE = [
 ]
 
 
-def notifications(port, flags):
-    import redis
-    r = redis.Redis(port=port)
-    r.flushall()
-    r.config_set("notify-keyspace-events", flags)
-    p = r.pubsub()
-    p.psubscribe("__key*@*__:*")
-    p.subscribe("end")
-    for _ in range(2):
-        assert p.get_message(timeout=5)["type"] in ("psubscribe", "subscribe")
-    for cmd in NOTIFY_SEQUENCE:
-        r.execute_command(*cmd)
-    r.publish("end", "end")
-    out = []
-    while True:
-        m = p.get_message(timeout=5 * SLOW)
-        assert m is not None, "notifications stopped early"
-        if m["channel"] == b"end":
-            break
-        out.append((m["channel"], m["data"]))
-    p.close()
-    r.config_set("notify-keyspace-events", "")
-    return out
-
-
 @pytest.mark.parametrize("flags", ["KEA", "E$", "Kg"])
 def test_string_and_key_events_same_as_redis(servers, flags):
     """Keyspace notifications (notify.c) from the string and key commands:
@@ -414,4 +375,5 @@ def test_string_and_key_events_same_as_redis(servers, flags):
     chalk, peer = servers
     if "unknown" in str(chalk.raw().cmd("CONFIG", "GET", "notify-keyspace-events")):
         pytest.skip("no keyspace notifications in this server")
-    assert notifications(chalk.port, flags) == notifications(peer.port, flags)
+    assert (keyspace_events(chalk.port, flags, "__key*@*__:*", NOTIFY_SEQUENCE) ==
+            keyspace_events(peer.port, flags, "__key*@*__:*", NOTIFY_SEQUENCE))

@@ -5,9 +5,9 @@ touches every type, plus class filtering and "expired" from active expiry
 import time
 
 import pytest
-import redis
 
 from chalk_harness import SLOW, start_server
+from differential import keyspace_events
 from redis_peer import RedisPeer
 
 SEQUENCE = [
@@ -31,36 +31,11 @@ SEQUENCE = [
 @pytest.mark.parametrize("flags", ["KEA", "Kg", "El", "Ehz$", "Ks", "Ez", ""])
 def test_same_events_as_redis(flags):
     with start_server() as srv, RedisPeer() as peer:
-        # "end" is published on a channel of its own: when it arrives,
-        # every notification of the sequence has arrived before it.
-        got = events_with_end(srv.port, flags)
-        want = events_with_end(peer.port, flags)
+        got = keyspace_events(srv.port, flags, "__key*@0__:*", SEQUENCE)
+        want = keyspace_events(peer.port, flags, "__key*@0__:*", SEQUENCE)
         assert got == want
         if flags == "KEA":
             assert len(got) > 80
-
-
-def events_with_end(port, flags):
-    r = redis.Redis(port=port)
-    r.flushall()
-    r.config_set("notify-keyspace-events", flags)
-    p = r.pubsub()
-    p.psubscribe("__key*@0__:*")
-    p.subscribe("end")
-    for _ in range(2):
-        assert p.get_message(timeout=5)["type"] in ("psubscribe", "subscribe")
-    for cmd in SEQUENCE:
-        r.execute_command(*cmd)
-    r.publish("end", "end")
-    out = []
-    while True:
-        m = p.get_message(timeout=5 * SLOW)
-        assert m is not None, "notifications stopped early"
-        if m["channel"] == b"end":
-            break
-        out.append((m["channel"], m["data"]))
-    p.close()
-    return out
 
 
 def test_expired_event_from_active_expiry():

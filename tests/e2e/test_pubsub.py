@@ -5,16 +5,9 @@ messages, and a slow subscriber cut off at the pubsub output limit."""
 import time
 
 import pytest
-import redis
 
 from chalk_harness import SLOW, RawConn, start_server
-from redis_peer import RedisPeer
-
-
-@pytest.fixture(scope="module")
-def servers():
-    with start_server() as srv, RedisPeer() as peer:
-        yield srv, peer
+from differential import servers  # noqa: F401 (pytest fixture)
 
 
 def raw_pair(servers):

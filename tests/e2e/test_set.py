@@ -1,55 +1,7 @@
 """Set commands, differentially against redis-server (same replies, errors
 by text), plus SSCAN coverage, SPOP/SRANDMEMBER rules and restart."""
-import pytest
-import redis
-
 from chalk_harness import start_server
-from redis_peer import RedisPeer
-
-
-@pytest.fixture(scope="module")
-def servers():
-    with start_server() as srv, RedisPeer() as peer:
-        yield srv, peer
-
-
-@pytest.fixture
-def pair(servers):
-    srv, peer = servers
-    a = redis.Redis(port=srv.port)
-    b = redis.Redis(port=peer.port)
-    a.flushall()
-    b.flushall()
-    yield a, b
-    a.close()
-    b.close()
-
-
-def run(r, args):
-    try:
-        return r.execute_command(*args)
-    except redis.ResponseError as e:
-        return "ERR " + str(e)
-
-
-def raw(r):
-    """The same connection pool, without redis-py's reply conversions, so
-    that both servers' replies are compared as they came."""
-    c = redis.Redis(connection_pool=r.connection_pool)
-    c.response_callbacks = {}
-    return c
-
-
-def same(pair, script, unordered=()):
-    """Run each line on both servers; lines whose command is in `unordered`
-    compare their array replies as sorted lists."""
-    a, b = raw(pair[0]), raw(pair[1])
-    for line in script.strip().splitlines():
-        args = line.split()
-        x, y = run(a, args), run(b, args)
-        if args[0].lower() in unordered and isinstance(x, list) and isinstance(y, list):
-            x, y = sorted(x), sorted(y)
-        assert x == y, f"{line!r}: chalk {x!r} != redis {y!r}"
+from differential import pair, same, servers  # noqa: F401 (pytest fixtures)
 
 
 SCRIPT = """

@@ -1,8 +1,8 @@
 """String commands (cmd_string.c, cmd_lcs.c) against the real chalk-server.
 
-The strongest evidence of "what Redis does" is Redis: `Both` sends every
-command to chalk-server AND to Debian's redis-server (redis_peer.py) and
-asserts the reply BYTES are identical, in RESP2 and in RESP3. The sequences
+The strongest evidence of "what Redis does" is Redis: `Both` (differential.py)
+sends every command to chalk-server AND to Debian's redis-server (redis_peer.py)
+and asserts the reply BYTES are identical, in RESP2 and in RESP3. The sequences
 below cover normal use, every option combination SET and GETEX accept or
 refuse, and hostile integers (LLONG_MIN, LLONG_MAX, -1, 0, 2^31, 2^63) for
 every integer argument. Then redis-py and redis-cli for everyday use, and
@@ -10,80 +10,7 @@ the size limit of APPEND / SETRANGE (refused before allocating).
 """
 import pytest
 
-from chalk_harness import RawConn, start_server
-from redis_peer import RedisPeer
-
-HOSTILE = ["-9223372036854775808", "9223372036854775807", "-1", "0", "2147483648",
-           "9223372036854775808", "-9223372036854775809", "abc", "1.5", "", " 1", "+1", "01"]
-
-
-class Tap(RawConn):
-    """A RawConn that also returns the exact bytes of each reply."""
-
-    def __init__(self, port):
-        super().__init__(port, 30)
-        self.got = b""
-        self.used = 0
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        self.buf += chunk
-        self.got += chunk
-
-    def cmd_bytes(self, *args):
-        self.cmd(*args)
-        end = len(self.got) - len(self.buf)
-        out, self.used = self.got[self.used:end], end
-        return out
-
-
-class Both:
-    """One connection to chalk-server and one to redis-server, same commands."""
-
-    def __init__(self, chalk, peer, resp=2):
-        self.chalk = Tap(chalk.port)
-        self.redis = Tap(peer.port)
-        for conn in (self.chalk, self.redis):
-            if resp == 3:
-                conn.cmd_bytes("HELLO", "3")
-            conn.cmd_bytes("FLUSHALL")
-
-    # Remaining times depend on when each server ran the command: on a
-    # loaded machine the two may straddle a rounding boundary.
-    SLACK = {b"TTL": 1, b"PTTL": 1000}
-
-    def __call__(self, *args):
-        a = self.chalk.cmd_bytes(*args)
-        b = self.redis.cmd_bytes(*args)
-        slack = self.SLACK.get(str(args[0]).upper().encode())
-        if slack and a[:1] == b[:1] == b":" and int(a[1:]) >= 0 and int(b[1:]) >= 0:
-            assert abs(int(a[1:]) - int(b[1:])) <= slack, f"{args!r}: chalk {a!r} redis {b!r}"
-            return a
-        assert a == b, f"{args!r}:\n  chalk {a!r}\n  redis {b!r}"
-        return a
-
-    def run(self, script):
-        for line in script:
-            self(*line)
-
-    def close(self):
-        self.chalk.close()
-        self.redis.close()
-
-
-@pytest.fixture(scope="module")
-def servers():
-    with start_server() as chalk, RedisPeer() as peer:
-        yield chalk, peer
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def both(servers, request):
-    b = Both(*servers, resp=request.param)
-    yield b
-    b.close()
+from differential import HOSTILE, both, servers  # noqa: F401 (pytest fixtures)
 
 
 SET_SCRIPT = [

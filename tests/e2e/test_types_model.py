@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from chalk_harness import SLOW, start_server
+from differential import raw
 from redis_peer import RedisPeer
 
 KEYS = [f"k{i}" for i in range(12)]
@@ -52,12 +53,6 @@ def call(r, cmd):
         return r.execute_command(*cmd)
     except redis.ResponseError as e:
         return "ERR " + str(e).split(" ")[0]
-
-
-def raw(r):
-    c = redis.Redis(connection_pool=r.connection_pool)
-    c.response_callbacks = {}
-    return c
 
 
 def dump(r):
