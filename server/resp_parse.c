@@ -41,6 +41,7 @@
  * of overhead per request.
  */
 #include "resp_parse.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,34 +49,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Strict decimal to long long: optional '-', digits only, no overflow. */
+/* A count or length header: optional '-', digits only (leading zeros
+ * allowed, unlike string_to_ll for arguments), no overflow. */
 static bool parse_ll(const char *s, size_t len, long long *out)
 {
     if (len == 0 || len > 20)
         return false;
     bool neg = s[0] == '-';
     size_t i = neg ? 1 : 0;
-    if (i == len)
-        return false;
-    unsigned long long v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return false;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > LLONG_MAX)
-            return false;
-        *out = (long long)v;
-    }
-    return true;
+    return decimal_digits_to_ll(s + i, len - i, neg, out);
 }
 
 static int fail(resp_parser *p, const char *msg)

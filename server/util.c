@@ -29,35 +29,11 @@ bool string_to_ll(const char *s, size_t len, long long *out)
         *out = 0;
         return true;
     }
-    size_t i = 0;
-    bool neg = false;
-    if (s[0] == '-') {
-        neg = true;
-        i = 1;
-        if (len == 1)
-            return false;
-    }
-    if (s[i] < '1' || s[i] > '9')
-        return false;
-    unsigned long long v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return false;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > LLONG_MAX)
-            return false;
-        *out = (long long)v;
-    }
-    return true;
+    bool neg = s[0] == '-';
+    size_t i = neg ? 1 : 0;
+    if (i == len || s[i] < '1' || s[i] > '9')
+        return false;                 /* "-", "-0", "01", "+1", " 1" */
+    return decimal_digits_to_ll(s + i, len - i, neg, out);
 }
 
 bool string_to_double(const char *s, size_t len, double *out)

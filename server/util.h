@@ -5,8 +5,41 @@
 #ifndef CHALK_UTIL_H
 #define CHALK_UTIL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The digits of a decimal integer, its sign given apart, into a long long:
+ * s[0..len) must be at least one byte, every byte '0'..'9'; false when one
+ * is not or the value does not fit (down to LLONG_MIN when neg). The core
+ * that string_to_ll (Redis's rules for arguments) and the RESP parser's
+ * count and length headers (resp_parse.c) share; each checks its own sign
+ * and leading-zero rules first. Inline so that resp_parse.c still compiles
+ * alone (tests/fuzz/run.sh builds the fuzz target from that one file). */
+static inline bool decimal_digits_to_ll(const char *s, size_t len, bool neg, long long *out)
+{
+    if (len == 0)
+        return false;
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1)
+            return false;
+        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > LLONG_MAX)
+            return false;
+        *out = (long long)v;
+    }
+    return true;
+}
 
 /* Redis's string2ll: optional '-', digits, no leading zeros (except "0"),
  * no spaces, no '+', fits a long long. true on success. */
