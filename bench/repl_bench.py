@@ -58,8 +58,10 @@ def wait_synced(follower, keys, timeout):
 
 
 def lag_bytes(leader, follower):
-    lead = int(info_fields(leader.port).get("master_repl_offset", -1))
+    """Follower first, then leader: the leader's offset is the newer sample,
+    so the lag is never under-reported (nor negative)."""
     fol = int(info_fields(follower.port).get("slave_repl_offset", -1))
+    lead = int(info_fields(leader.port).get("master_repl_offset", -1))
     return lead - fol if lead >= 0 and fol >= 0 else None
 
 
