@@ -9,6 +9,10 @@
  * Left out on purpose: CLIENT TRACKING / CACHING (server-assisted client
  * caching) and CLIENT REPLY OFF/SKIP; the cost is no invalidation push
  * messages for client-side caches.
+ *
+ * Interview topics: none tagged here. CLIENT LIST is the first tool of
+ * obs.tracing (tagged in cmd_admin.c), and the omem it shows is what
+ * resilience.backpressure bounds (networking.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,6 +13,10 @@
  * carry only the positions. The cost: cluster-aware clients that need key
  * spec flags fall back to first/last/step, which is what they used before
  * Redis 7.
+ *
+ * Interview topics: none tagged here. A protocol that describes itself is
+ * RESP's answer to a schema; docs/beyond-kv.md compares it with GraphQL's
+ * introspection and gRPC's .proto files (overview.api-protocols).
  */
 #include <stdio.h>
 #include <string.h>

@@ -11,6 +11,8 @@
  * Left out on purpose: ACL users (AUTH <user> <pass> accepts only
  * "default"), so there is one password for everything; the cost is no
  * least-privilege accounts.
+ *
+ * Interview topics: auth.basics (check_auth), api.versioning (HELLO).
  */
 #include <stdio.h>
 #include <string.h>

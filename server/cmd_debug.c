@@ -14,6 +14,10 @@
  *
  * Left out on purpose: DEBUG SEGFAULT, JMAP, POPULATE and the rest of
  * Redis's internals probes.
+ *
+ * Interview topics: none tagged here. DEBUG OBJECT shows
+ * storage.log-structured at work and DEBUG RELOAD storage.recovery, both
+ * tagged in engine/.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,6 +12,8 @@
  * 4 × (alen+1) × (blen+1) bytes, so, as in Redis, it is refused when that
  * exceeds proto-max-bulk-len (before allocating), rather than being
  * computed in less memory and more time.
+ *
+ * Interview topics: none; a Redis 7 string command kept for parity.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,6 +5,11 @@
  * table of every server/cmd_*.c. Flags, arity and key positions are
  * Redis 7's.
  *
+ * The one idea: a command family is a table of rows; the machinery lives
+ * next to the state it keeps (multi.c), not next to the table.
+ *
+ * Left out on purpose: nothing beyond multi.c's own list.
+ *
  * Interview topics: tx.acid, tx.isolation, tx.optimistic-locking (multi.c).
  */
 #include "commands.h"

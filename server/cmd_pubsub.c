@@ -4,6 +4,13 @@
  * SHARDNUMSUB HELP). The machinery (channels, patterns, delivery, the
  * slow-subscriber limit, RESP2 subscribed mode) is in pubsub.c.
  *
+ * The one idea: a command family is a table of rows and thin handlers;
+ * the state (who listens to what) lives in pubsub.c.
+ *
+ * Left out on purpose: sharded pub/sub (SSUBSCRIBE, SPUBLISH), since
+ * Chalk is not a cluster; PUBSUB SHARDCHANNELS and SHARDNUMSUB answer
+ * empty.
+ *
  * Interview topics: realtime.notifications (pubsub.c, pubsub_publish).
  */
 #include "commands.h"

@@ -28,6 +28,9 @@
  * SSCAN, ZSCAN belong to the data-types issue). SCAN's TYPE filter asks
  * ks_type, which reads a value only when its size could be a collection's
  * main record.
+ *
+ * Interview topics: none tagged here; the cursor's reverse-binary walk is
+ * explained at hidx_scan in engine/hash_index.c.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -13,6 +13,9 @@
  * Left out on purpose: RDB files, so DUMP-style backups are a copy of the
  * data directory taken after SAVE (the engine's lock prevents a second
  * process from opening it meanwhile).
+ *
+ * Interview topics: none tagged here; the promise behind SAVE is
+ * tx.durability (engine/log.c, engine/policy.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

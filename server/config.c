@@ -19,6 +19,10 @@
  * hands it to the engine (chalk_set_fsync). Settings Redis has but Chalk does not use
  * (save, appendonly, maxmemory...) are accepted and reported so that
  * redis.conf files and redis-benchmark keep working; CONFIG GET shows them.
+ *
+ * Interview topics: none tagged here; the appendfsync row is the
+ * user-facing side of tx.durability (engine/policy.c), protected-mode and
+ * requirepass of security.basics (networking.c).
  */
 #include "config.h"
 

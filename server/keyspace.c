@@ -6,6 +6,9 @@
  * so both are a seek to the prefix and a walk while the prefix matches.
  * Left out: per-database counters maintained on every write (O(1) DBSIZE);
  * the cost is that DBSIZE and INFO keyspace walk the keys.
+ *
+ * Interview topics: arch.multi-tenancy, tagged in keyspace.h (numbered
+ * databases as key prefixes).
  */
 #include "keyspace.h"
 

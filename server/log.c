@@ -10,6 +10,12 @@
  * rotated by moving the file is picked up, as Redis does). Left out:
  * syslog. The cost is none for the tests and a missing integration for
  * production.
+ *
+ * The one idea: a log format is an interface. Matching redis-server's lets
+ * the habits and tools of people who run Redis work unchanged.
+ *
+ * Interview topics: none tagged here; obs.tracing (SLOWLOG, LATENCY) is in
+ * cmd_admin.c, this file only writes the lines.
  */
 #include <stdarg.h>
 #include <stdio.h>

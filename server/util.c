@@ -7,6 +7,13 @@
  * would from Redis; glob_match is Redis's matcher with its two defences
  * against pathological patterns (a nesting limit and giving up once the
  * rest of the string is too short).
+ *
+ * Left out on purpose: locale handling (strtod runs in the C locale, which
+ * Chalk never changes); the cost would be a "1,5" parsed differently by a
+ * process that called setlocale.
+ *
+ * Interview topics: none tagged here; refusing oversized or pathological
+ * input is security.basics (networking.c).
  */
 #include "util.h"
 
