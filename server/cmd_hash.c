@@ -162,15 +162,7 @@ static void hdel_command(client *c)
     m.count -= (uint64_t)deleted;
     if (rc == CHALK_OK && deleted)
         rc = cp_meta_store(b, &m);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
-    if (deleted && !cp_commit(c, b))
-        return;
-    if (deleted)
-        cp_notify(NOTIFY_HASH, "hdel", &m);
-    reply_long(c, deleted);
+    cp_reply_changed(c, b, rc, deleted, NOTIFY_HASH, "hdel", &m);
 }
 
 static void hexists_command(client *c)

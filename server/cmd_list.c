@@ -414,13 +414,7 @@ static void lrem_command(client *c)
         if (rc == CHALK_OK)
             rc = cp_meta_store(b, &m);
     }
-    if (rc != CHALK_OK)
-        reply_engine_error(c, rc);
-    else if (cp_commit(c, b)) {
-        if (removed)
-            cp_notify(NOTIFY_LIST, "lrem", &m);
-        reply_long(c, removed);
-    }
+    cp_reply_changed(c, b, rc, removed, NOTIFY_LIST, "lrem", &m);
     free(drop);
     free(keep);
     free_vals(vals, (uint64_t)n);

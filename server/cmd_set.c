@@ -56,15 +56,7 @@ static void sadd_command(client *c)
     m.count += (uint64_t)added;
     if (rc == CHALK_OK && added)
         rc = cp_meta_store(b, &m);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
-    if (added && !cp_commit(c, b))
-        return;
-    if (added)
-        cp_notify(NOTIFY_SET, "sadd", &m);
-    reply_long(c, added);
+    cp_reply_changed(c, b, rc, added, NOTIFY_SET, "sadd", &m);
 }
 
 /* Remove the n members argv[first..] from m in b; returns how many were
@@ -95,15 +87,10 @@ static void srem_command(client *c)
         return;
     chalk_batch *b = ks_batch();
     long removed = b ? set_remove_args(c, b, &m, 2, c->argc - 2) : CHALK_ENOMEM;
-    if (removed < 0) {
+    if (removed < 0)
         reply_engine_error(c, (int)removed);
-        return;
-    }
-    if (removed && !cp_commit(c, b))
-        return;
-    if (removed)
-        cp_notify(NOTIFY_SET, "srem", &m);
-    reply_long(c, removed);
+    else
+        cp_reply_changed(c, b, CHALK_OK, removed, NOTIFY_SET, "srem", &m);
 }
 
 static void sismember_command(client *c)

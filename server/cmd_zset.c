@@ -267,13 +267,7 @@ static void zrem_command(client *c)
     m.count -= (uint64_t)removed;
     if (rc == CHALK_OK && removed)
         rc = cp_meta_store(b, &m);
-    if (rc != CHALK_OK)
-        reply_engine_error(c, rc);
-    else if (!removed || cp_commit(c, b)) {
-        if (removed)
-            cp_notify(NOTIFY_ZSET, "zrem", &m);
-        reply_long(c, removed);
-    }
+    cp_reply_changed(c, b, rc, removed, NOTIFY_ZSET, "zrem", &m);
 }
 
 /* ---- range parsing -------------------------------------------------------------- */
@@ -570,13 +564,7 @@ static void remrange_generic(client *c, int by)
     int rc = b ? zs_walk(&m, &r, collect_visit, &l) : CHALK_ENOMEM;
     if (rc == CHALK_OK)
         rc = remove_items(b, &m, &l);
-    if (rc != CHALK_OK)
-        reply_engine_error(c, rc);
-    else if (!l.n || cp_commit(c, b)) {
-        if (l.n)
-            cp_notify(NOTIFY_ZSET, events[by], &m);
-        reply_long(c, l.n);
-    }
+    cp_reply_changed(c, b, rc, l.n, NOTIFY_ZSET, events[by], &m);
     zlist_free(&l);
 }
 

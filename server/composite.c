@@ -929,3 +929,17 @@ void cp_notify(int type, const char *event, const cp_meta *m)
     if (m->exists && m->count == 0)
         notify_keyspace_event(NOTIFY_GENERIC, "del", m->db, m->key, m->klen);
 }
+
+void cp_reply_changed(client *c, chalk_batch *b, int rc, long n, int type, const char *event,
+                      const cp_meta *m)
+{
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return;
+    }
+    if (n && !cp_commit(c, b))
+        return;                       /* cp_commit replied the error */
+    if (n)
+        cp_notify(type, event, m);
+    reply_long(c, n);
+}

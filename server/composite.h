@@ -184,6 +184,12 @@ long *cp_prev_dups(client *c, int first, int step, long n);
 /* After a successful change of m: publish keyspace event `event` of
  * class `type` (notify.h), and "del" if the change emptied (deleted) it. */
 void cp_notify(int type, const char *event, const cp_meta *m);
+/* The end of a command that changed n members of m through b and replies
+ * how many (HDEL SADD SREM ZREM ZREMRANGEBY* LREM): rc != CHALK_OK is
+ * replied as the error; else, when n > 0, b is committed (cp_commit) and
+ * `event` published (cp_notify); then n is replied. */
+void cp_reply_changed(client *c, chalk_batch *b, int rc, long n, int type, const char *event,
+                      const cp_meta *m);
 /* Parse a RANDMEMBER-style count (Redis: -LONG_MAX..LONG_MAX, its error
  * text). false: replied. */
 bool cp_random_count(client *c, const resp_arg *a, long long *count);
