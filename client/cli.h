@@ -1,6 +1,9 @@
 /*
  * cli.h — what the files of chalk-cli share (cli.c, cli_format.c,
  * cli_repl.c). Not a public API.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of cli.c.
  */
 #ifndef CHALK_CLI_H
 #define CHALK_CLI_H

@@ -1,6 +1,9 @@
 /*
  * conn_internal.h — the inside of a chalkc_conn, shared by the files of
  * libchalk (conn.c, pubsub.c, pool.c); not part of the public API.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of conn.c.
  */
 #ifndef CHALK_CLIENT_CONN_INTERNAL_H
 #define CHALK_CLIENT_CONN_INTERNAL_H

@@ -2,6 +2,9 @@
  * blocking.h — clients waiting in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
  * BZPOPMIN, BZPOPMAX (blocking.c). The commands themselves are in
  * cmd_list.c and cmd_zset.c; this is the waiting room they share.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of blocking.c.
  */
 #ifndef CHALK_BLOCKING_H
 #define CHALK_BLOCKING_H

@@ -2,6 +2,9 @@
  * config.h — every setting of chalk-server, in one struct, described by one
  * table (config.c) that serves the config file, the command line, CONFIG
  * GET / SET / REWRITE and the defaults.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of config.c.
  */
 #ifndef CHALK_CONFIG_H
 #define CHALK_CONFIG_H

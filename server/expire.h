@@ -1,6 +1,9 @@
 /*
  * expire.h — removing keys whose time has passed: lazily when a command
  * meets one, actively in a bounded cycle every server tick (expire.c).
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of expire.c.
  */
 #ifndef CHALK_EXPIRE_H
 #define CHALK_EXPIRE_H

@@ -1,6 +1,9 @@
 /*
  * glob.h — Redis's glob patterns (KEYS, SCAN MATCH), matched in bounded
  * work: O(pattern length × string length) steps at worst, no recursion.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of glob.c.
  */
 #ifndef CHALK_GLOB_H
 #define CHALK_GLOB_H

@@ -12,6 +12,9 @@
  * that the engine hides them together and active expiry finds them; the
  * main record of an expired key can no longer be read (chalk_get says
  * ENOTFOUND), so its type is unknown at expiry time.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of keyops.c.
  */
 #ifndef CHALK_KEYOPS_H
 #define CHALK_KEYOPS_H

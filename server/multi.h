@@ -11,6 +11,9 @@
  *                    (commands, expiry, FLUSHALL...: they all pass there)
  *   client_free_now  multi_client_free()
  *   RESET            multi_reset()
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of multi.c.
  */
 #ifndef CHALK_MULTI_H
 #define CHALK_MULTI_H

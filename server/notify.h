@@ -4,6 +4,9 @@
  * for that class of event, a message goes out on pub/sub:
  *   __keyspace@<db>__:<key>   with the event name as the message ('K')
  *   __keyevent@<db>__:<event> with the key as the message      ('E')
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of notify.c.
  */
 #ifndef CHALK_NOTIFY_H
 #define CHALK_NOTIFY_H

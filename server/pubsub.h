@@ -6,6 +6,9 @@
  * Hooks (each a single call in someone else's file):
  *   process_command  pubsub_command_allowed(): RESP2 subscribed mode
  *   client_free_now  pubsub_client_free()
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of pubsub.c.
  */
 #ifndef CHALK_PUBSUB_H
 #define CHALK_PUBSUB_H

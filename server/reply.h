@@ -6,6 +6,9 @@
  * RESP3 types degrade to RESP2 per connection, as Redis does: map → flat
  * array of 2n, set/push → array, double/big number/verbatim → bulk string,
  * boolean → integer 1/0, null → $-1 (or *-1 for a null array).
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of reply.c.
  */
 #ifndef CHALK_REPLY_H
 #define CHALK_REPLY_H

@@ -3,6 +3,9 @@
  *
  * A pure function of bytes: no sockets, no clients, no globals, so the unit
  * tests and the libFuzzer target drive it directly.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of resp_parse.c.
  */
 #ifndef CHALK_RESP_PARSE_H
 #define CHALK_RESP_PARSE_H

@@ -3,6 +3,9 @@
  * a sorted-set score (double) and a list position (int64) become 8 bytes
  * whose memcmp order is their numeric order, so the engine's ordered index
  * (which compares keys with memcmp) sorts sub-records by number.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of score.c.
  */
 #ifndef CHALK_SCORE_H
 #define CHALK_SCORE_H

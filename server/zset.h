@@ -3,6 +3,9 @@
  * blocking pops (zset.c): one member = two sub-records kept in step
  * (composite.h), and an ordered walk of the score index in either
  * direction.
+ *
+ * The design (the one idea, what is left out and what it costs, the
+ * interview topics) is at the top of zset.c.
  */
 #ifndef CHALK_ZSET_H
 #define CHALK_ZSET_H

@@ -5,6 +5,8 @@
  *
  * Examples exit 0 when what they demonstrate held, 1 when it did not, so
  * tests/e2e/test_client_examples.py can run them as tests.
+ *
+ * Interview topics: none here; each example's own file tags what it shows.
  */
 #ifndef CHALK_EXAMPLE_H
 #define CHALK_EXAMPLE_H
