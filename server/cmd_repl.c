@@ -35,6 +35,17 @@ static bool repl_alive(client *c)
     return false;
 }
 
+/* Keep the `replicaof` setting in step with the role, so that CONFIG GET
+ * shows it and CONFIG REWRITE persists it across a restart, as Redis. */
+static void remember_role(const char *host, long long port)
+{
+    char value[300] = "", err[128];
+    if (host)
+        snprintf(value, sizeof value, "%s %lld", host, port);
+    if (config_set(&server.cfg, "replicaof", value, false, err, sizeof err) < 0)
+        server_log(LL_WARNING, "REPLICAOF: could not record the setting: %s", err);
+}
+
 /* REPLICAOF host port | REPLICAOF NO ONE */
 static void replicaof_command(client *c)
 {
@@ -54,6 +65,7 @@ static void replicaof_command(client *c)
                        "previous %s valid up to offset %lld", c->addr, st->replid, st->replid2,
                        st->second_offset);
         }
+        remember_role(NULL, 0);
         reply_ok(c);
         return;
     }
@@ -66,6 +78,7 @@ static void replicaof_command(client *c)
         return;
     }
     follower_start(c->argv[1].ptr, (int)port);
+    remember_role(c->argv[1].ptr, port);
     server_log(LL_NOTICE, "REPLICAOF %s:%lld enabled (user request from '%s')", c->argv[1].ptr,
                port, c->addr);
     reply_ok(c);

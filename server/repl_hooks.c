@@ -98,10 +98,11 @@ bool repl_is_replica(void) { return server.repl && server.repl->link != LINK_NON
 
 bool repl_is_master_link(const client *c) { return server.repl && c == server.repl->master; }
 
+/* Only the command's own flags: a subcommand carries its own (CONFIG GET
+ * is not a write), and a container's are 0. */
 bool repl_command_allowed(client *c, const struct command *cmd)
 {
-    uint32_t f = cmd->def->flags | (cmd->parent ? cmd->parent->def->flags : 0);
-    if (!(f & CMD_WRITE) || !repl_is_replica() || !server.cfg.replica_read_only)
+    if (!(cmd->def->flags & CMD_WRITE) || !repl_is_replica() || !server.cfg.replica_read_only)
         return true;
     reply_error(c, "-READONLY You can't write against a read only replica.");
     return false;

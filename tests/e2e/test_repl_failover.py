@@ -93,6 +93,9 @@ def test_promoted_follower_serves_its_old_peer_a_partial_resync():
         assert bi["role"] == "master" and bi["master_replid2"] == old_id
         assert bi["second_repl_offset"] == bi["master_repl_offset"] + 1
         c.client().execute_command("REPLICAOF", "127.0.0.1", b.port)
+        # the setting follows the role (CONFIG REWRITE would persist it)
+        assert c.client().config_get("replicaof") == {"replicaof": f"127.0.0.1 {b.port}"}
+        assert b.client().config_get("replicaof") == {"replicaof": ""}
         wait_until(lambda: in_sync(b, c), what="c follows b")
         bi = info(b)
         assert bi["sync_partial_ok"] == 1 and bi["sync_full"] == 0, bi

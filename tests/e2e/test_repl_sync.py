@@ -108,6 +108,7 @@ def test_follower_refuses_writes_and_serves_reads():
             except redis.exceptions.ReadOnlyError as e:
                 assert "You can't write against a read only replica." in str(e)
         assert c.get("k") == "v"
+        assert c.config_get("replicaof") == {"replicaof": f"127.0.0.1 {leader.port}"}  # not a write
         assert c.execute_command("ROLE")[0] == "slave"
         fi = info(f)
         assert fi["role"] == "slave" and fi["master_port"] == leader.port
