@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include "commands.h"
+#include "composite.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -131,6 +132,24 @@ static bool peer_gone(client *c)
         return false;
     ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+int blocking_first_ready(client *c, int type, cp_meta *m, long long *ms)
+{
+    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], ms)) {
+        blocking_done(c);
+        return -1;
+    }
+    for (int i = 1; i < c->argc - 1; i++) {
+        int found = cp_lookup(c, c->db, &c->argv[i], type, m);
+        if (found < 0) {
+            blocking_done(c);
+            return -1;
+        }
+        if (found && blocking_may_serve(c, m->db, m->key, m->klen))
+            return i;
+    }
+    return 0;
 }
 
 bool blocking_may_serve(client *c, int db, const void *key, size_t klen)

@@ -14,6 +14,7 @@
 
 typedef struct client client;
 typedef struct resp_arg resp_arg;
+typedef struct cp_meta cp_meta;
 
 /* Parse a blocking command's timeout (seconds, fractional allowed, 0 =
  * forever) into *ms. Replies Redis's error and returns false if bad. */
@@ -22,6 +23,15 @@ bool blocking_parse_timeout(client *c, const resp_arg *a, long long *ms);
 /* May c take an element of (db, key) now? False when a client that
  * started waiting on that key earlier still waits (FIFO service). */
 bool blocking_may_serve(client *c, int db, const void *key, size_t klen);
+
+/* The start of BLPOP BRPOP BZPOPMIN BZPOPMAX (keys argv[1 .. argc-2], the
+ * timeout last): parse the timeout into *ms, then look the keys up in
+ * order. Returns the index of the first that holds a collection of `type`
+ * (keyspace.h KS_*) that c may take from now (blocking_may_serve), with
+ * its meta in *m; 0 when none does (the caller waits: blocking_wait);
+ * -1 when the timeout or a lookup failed (WRONGTYPE, an engine error):
+ * replied, and c waits no more (blocking_done). */
+int blocking_first_ready(client *c, int type, cp_meta *m, long long *ms);
 
 /* The command found nothing: wait (first call: start waiting with the
  * given timeout, 0 = forever) and return true, the handler replies

@@ -618,44 +618,37 @@ static void rpoplpush_command(client *c) { lmove_generic(c, &c->argv[1], &c->arg
 
 /* ---- blocking forms --------------------------------------------------------
  * Each tries its non-blocking form on the first key that has an element
- * and whose older waiters are served (blocking_may_serve); finding none,
+ * and whose older waiters are served (blocking_first_ready for the
+ * multi-key pops, blocking_may_serve); finding none,
  * it waits (blocking_wait), and runs again when woken. */
 
 static void bpop_generic(client *c, bool left)
 {
     long long ms;
-    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) {
-        blocking_done(c);
+    cp_meta m;
+    int ready = blocking_first_ready(c, KS_LIST, &m, &ms);
+    if (ready < 0)
+        return;
+    if (ready == 0) {
+        if (!blocking_wait(c, ms))
+            reply_null_array(c);
         return;
     }
-    for (int i = 1; i < c->argc - 1; i++) {
-        cp_meta m;
-        int found = cp_lookup(c, c->db, &c->argv[i], KS_LIST, &m);
-        if (found < 0) {
-            blocking_done(c);
-            return;
-        }
-        if (!found || !blocking_may_serve(c, m.db, m.key, m.klen))
-            continue;
-        chalk_value v = {0};
-        chalk_batch *b = ks_batch();
-        int rc = b ? list_pop_one(b, &m, left, &v) : CHALK_ENOMEM;
-        if (rc == CHALK_OK)
-            rc = cp_meta_store(b, &m);
-        blocking_done(c);
-        if (rc != CHALK_OK)
-            reply_engine_error(c, rc);
-        else if (cp_commit(c, b)) {
-            cp_notify(NOTIFY_LIST, left ? "lpop" : "rpop", &m);
-            reply_array(c, 2);
-            reply_bulk(c, m.key, m.klen);
-            reply_bulk(c, v.data, v.len);
-        }
-        chalk_value_free(&v);
-        return;
+    chalk_value v = {0};
+    chalk_batch *b = ks_batch();
+    int rc = b ? list_pop_one(b, &m, left, &v) : CHALK_ENOMEM;
+    if (rc == CHALK_OK)
+        rc = cp_meta_store(b, &m);
+    blocking_done(c);
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else if (cp_commit(c, b)) {
+        cp_notify(NOTIFY_LIST, left ? "lpop" : "rpop", &m);
+        reply_array(c, 2);
+        reply_bulk(c, m.key, m.klen);
+        reply_bulk(c, v.data, v.len);
     }
-    if (!blocking_wait(c, ms))
-        reply_null_array(c);
+    chalk_value_free(&v);
 }
 
 static void blpop_command(client *c) { bpop_generic(c, true); }

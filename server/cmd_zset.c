@@ -693,32 +693,24 @@ static void zpopmax_command(client *c) { pop_generic(c, true); }
 static void bzpop_generic(client *c, bool max)
 {
     long long ms;
-    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) {
-        blocking_done(c);
+    cp_meta m;
+    int ready = blocking_first_ready(c, KS_ZSET, &m, &ms);
+    if (ready < 0)
+        return;
+    if (ready == 0) {
+        if (!blocking_wait(c, ms))
+            reply_null_array(c);
         return;
     }
-    for (int i = 1; i < c->argc - 1; i++) {
-        cp_meta m;
-        int found = cp_lookup(c, c->db, &c->argv[i], KS_ZSET, &m);
-        if (found < 0) {
-            blocking_done(c);
-            return;
-        }
-        if (!found || !blocking_may_serve(c, m.db, m.key, m.klen))
-            continue;
-        blocking_done(c);
-        zlist l = {0};
-        if (zset_pop(c, &c->argv[i], max, 1, &l) == CHALK_OK && l.n == 1) {
-            reply_array(c, 3);
-            reply_bulk(c, m.key, m.klen);
-            reply_bulk(c, l.v[0].mem, l.v[0].len);
-            reply_score(c, l.v[0].score);
-        }
-        zlist_free(&l);
-        return;
+    blocking_done(c);
+    zlist l = {0};
+    if (zset_pop(c, &c->argv[ready], max, 1, &l) == CHALK_OK && l.n == 1) {
+        reply_array(c, 3);
+        reply_bulk(c, m.key, m.klen);
+        reply_bulk(c, l.v[0].mem, l.v[0].len);
+        reply_score(c, l.v[0].score);
     }
-    if (!blocking_wait(c, ms))
-        reply_null_array(c);
+    zlist_free(&l);
 }
 
 static void bzpopmin_command(client *c) { bzpop_generic(c, false); }
