@@ -246,14 +246,12 @@ static void smembers_command(client *c) { algebra_command(c, OP_UNION, 1); }
 static int store_set(chalk_batch *b, int db, const resp_arg *dst, const member_list *l,
                      bool *existed)
 {
-    int rc = ks_delete_key(b, db, dst->ptr, dst->len);
+    cp_meta m;
+    int rc = cp_store_begin(b, db, dst, KS_SET, l->n, &m);
     if (rc < 0)
         return rc;
     *existed = rc == 1;
-    cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_SET,
-                 .count = (uint64_t)l->n, .exists = rc == 1};
-    long purged = cp_purge(b, db, dst->ptr, dst->len);  /* all of the old dst, now */
-    rc = purged < 0 ? (int)purged : CHALK_OK;
+    rc = CHALK_OK;
     for (long i = 0; rc == CHALK_OK && i < l->n; i++)
         rc = cp_put(b, db, CP_SET, dst->ptr, dst->len, l->items[i].s, l->items[i].slen, NULL, 0,
                     "", 0);
@@ -279,10 +277,7 @@ static void algebra_store_command(client *c, int op)
         reply_engine_error(c, rc);
     else if (cp_commit(c, b)) {
         static const char *const events[] = {"sinterstore", "sunionstore", "sdiffstore"};
-        const resp_arg *dst = &c->argv[1];
-        if (l.n || existed)
-            notify_keyspace_event(l.n ? NOTIFY_SET : NOTIFY_GENERIC, l.n ? events[op] : "del",
-                                  c->db, dst->ptr, dst->len);
+        cp_notify_stored(NOTIFY_SET, events[op], c->db, &c->argv[1], l.n, existed);
         reply_long(c, l.n);
     }
     cp_items_free(l.items, l.n);

@@ -575,14 +575,12 @@ static void zremrangebylex_command(client *c) { remrange_generic(c, ZR_LEX); }
 /* Replace key dst (any type) with the sorted set l, in batch b. */
 static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *l, const char *event)
 {
-    int rc = ks_delete_key(b, db, dst->ptr, dst->len);
+    cp_meta m;
+    int rc = cp_store_begin(b, db, dst, KS_ZSET, l->n, &m);
     if (rc < 0)
         return rc;
     bool existed = rc == 1;
-    cp_meta m = {.db = db, .key = dst->ptr, .klen = dst->len, .type = KS_ZSET,
-                 .exists = rc == 1, .count = (uint64_t)l->n};
-    long purged = cp_purge(b, db, dst->ptr, dst->len);  /* all of the old dst, now */
-    rc = purged < 0 ? (int)purged : CHALK_OK;
+    rc = CHALK_OK;
     for (long i = 0; rc == CHALK_OK && i < l->n; i++)
         rc = zs_put(b, &m, l->v[i].mem, l->v[i].len, l->v[i].score, false, 0);
     m.exists = true;
@@ -590,9 +588,8 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
         rc = cp_meta_store(b, &m);
     if (rc == CHALK_OK && l->n)
         blocking_key_ready(db, dst->ptr, dst->len);   /* runs after this command */
-    if (rc == CHALK_OK && (l->n || existed))           /* published before the reply */
-        notify_keyspace_event(l->n ? NOTIFY_ZSET : NOTIFY_GENERIC, l->n ? event : "del", db,
-                              dst->ptr, dst->len);
+    if (rc == CHALK_OK)                                /* published before the reply */
+        cp_notify_stored(NOTIFY_ZSET, event, db, dst, l->n, existed);
     return rc;
 }
 

@@ -930,6 +930,26 @@ void cp_notify(int type, const char *event, const cp_meta *m)
         notify_keyspace_event(NOTIFY_GENERIC, "del", m->db, m->key, m->klen);
 }
 
+int cp_store_begin(chalk_batch *b, int db, const resp_arg *dst, int type, long n, cp_meta *m)
+{
+    int existed = ks_delete_key(b, db, dst->ptr, dst->len);
+    if (existed < 0)
+        return existed;
+    *m = (cp_meta){.db = db, .key = dst->ptr, .klen = dst->len, .type = type,
+                   .exists = existed == 1, .count = (uint64_t)n};
+    long purged = cp_purge(b, db, dst->ptr, dst->len);  /* all of the old dst, now */
+    return purged < 0 ? (int)purged : existed;
+}
+
+void cp_notify_stored(int type, const char *event, int db, const resp_arg *dst, long n,
+                      bool existed)
+{
+    if (n)
+        notify_keyspace_event(type, event, db, dst->ptr, dst->len);
+    else if (existed)
+        notify_keyspace_event(NOTIFY_GENERIC, "del", db, dst->ptr, dst->len);
+}
+
 void cp_reply_changed(client *c, chalk_batch *b, int rc, long n, int type, const char *event,
                       const cp_meta *m)
 {

@@ -190,6 +190,17 @@ void cp_notify(int type, const char *event, const cp_meta *m);
  * `event` published (cp_notify); then n is replied. */
 void cp_reply_changed(client *c, chalk_batch *b, int rc, long n, int type, const char *event,
                       const cp_meta *m);
+/* The first step of a *STORE command (SINTERSTORE ... ZUNIONSTORE
+ * ZRANGESTORE): key dst of db, whatever its type, is deleted in b with all
+ * of its sub-records (ks_delete_key, cp_purge), and *m describes the new
+ * collection of `type` and n members the caller then puts. Returns 1 if
+ * dst existed, 0 if not, or an error. */
+int cp_store_begin(chalk_batch *b, int db, const resp_arg *dst, int type, long n, cp_meta *m);
+/* The keyspace event of a *STORE into dst: `event` of class `type` when
+ * the result has n > 0 members, "del" when an empty result deleted a key
+ * that existed, nothing otherwise (Redis's rules). */
+void cp_notify_stored(int type, const char *event, int db, const resp_arg *dst, long n,
+                      bool existed);
 /* Parse a RANDMEMBER-style count (Redis: -LONG_MAX..LONG_MAX, its error
  * text). false: replied. */
 bool cp_random_count(client *c, const resp_arg *a, long long *count);
