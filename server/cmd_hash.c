@@ -174,13 +174,7 @@ static void hexists_command(client *c)
     reply_long(c, m.exists && cp_has(m.db, CP_HASH, m.key, m.klen, f->ptr, f->len));
 }
 
-static void hlen_command(client *c)
-{
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
-    reply_long(c, (long long)m.count);
-}
+static void hlen_command(client *c) { cp_card_command(c, KS_HASH); }
 
 static void hstrlen_command(client *c)
 {

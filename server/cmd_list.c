@@ -178,13 +178,7 @@ static void rpop_command(client *c) { pop_generic(c, false); }
 
 /* ---- read ----------------------------------------------------------------- */
 
-static void llen_command(client *c)
-{
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
-        return;
-    reply_long(c, (long long)m.count);
-}
+static void llen_command(client *c) { cp_card_command(c, KS_LIST); }
 
 /* Redis's range rule for LRANGE / LTRIM: clamp start and stop to the list;
  * false when the range is empty. */

@@ -111,13 +111,7 @@ static void smismember_command(client *c)
         reply_long(c, set_has(&m, c->argv[i].ptr, c->argv[i].len));
 }
 
-static void scard_command(client *c)
-{
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &m) < 0)
-        return;
-    reply_long(c, (long long)m.count);
-}
+static void scard_command(client *c) { cp_card_command(c, KS_SET); }
 
 /* ---- set algebra ---------------------------------------------------------- */
 

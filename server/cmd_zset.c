@@ -238,13 +238,7 @@ static void zmscore_command(client *c)
     }
 }
 
-static void zcard_command(client *c)
-{
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
-        return;
-    reply_long(c, (long long)m.count);
-}
+static void zcard_command(client *c) { cp_card_command(c, KS_ZSET); }
 
 static void zrem_command(client *c)
 {

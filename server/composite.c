@@ -930,6 +930,14 @@ void cp_notify(int type, const char *event, const cp_meta *m)
         notify_keyspace_event(NOTIFY_GENERIC, "del", m->db, m->key, m->klen);
 }
 
+void cp_card_command(client *c, int type)
+{
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], type, &m) < 0)
+        return;
+    reply_long(c, (long long)m.count);
+}
+
 int cp_store_begin(chalk_batch *b, int db, const resp_arg *dst, int type, long n, cp_meta *m)
 {
     int existed = ks_delete_key(b, db, dst->ptr, dst->len);

@@ -190,6 +190,10 @@ void cp_notify(int type, const char *event, const cp_meta *m);
  * `event` published (cp_notify); then n is replied. */
 void cp_reply_changed(client *c, chalk_batch *b, int rc, long n, int type, const char *event,
                       const cp_meta *m);
+/* The whole of HLEN / LLEN / SCARD / ZCARD key: the member count of
+ * argv[1], a collection of `type` (0 when absent; WRONGTYPE replied). The
+ * count lives in the main record, so this is O(1). */
+void cp_card_command(client *c, int type);
 /* The first step of a *STORE command (SINTERSTORE ... ZUNIONSTORE
  * ZRANGESTORE): key dst of db, whatever its type, is deleted in b with all
  * of its sub-records (ks_delete_key, cp_purge), and *m describes the new
