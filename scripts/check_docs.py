@@ -37,6 +37,8 @@ The rules, applied to every checked file:
              for a header, of a system header (`lmdb.h`).
   link       A relative markdown link [text](target) must point at an
              existing file or directory (anchors after `#` are not checked).
+  contents   Every chapter (docs/*.md) is linked from docs/README.md, the
+             book's table of contents, so that no chapter is unreachable.
   line       No hand-typed line numbers anywhere, code blocks included:
              `file.c:123` and `#L123` are offences.
 
@@ -245,6 +247,20 @@ def check_file(tree, path):
     return offences
 
 
+def check_contents(root):
+    """Chapters that docs/README.md does not link to, as offences."""
+    docs = os.path.join(root, "docs")
+    toc = os.path.join(docs, "README.md")
+    if not os.path.exists(toc):
+        return []
+    with open(toc, encoding="utf-8") as f:
+        linked = {os.path.normpath(os.path.join(docs, (m.group(1) or m.group(2)).split("#")[0]))
+                  for m in LINK_RE.finditer(f.read())}
+    return [f"chapter docs/{fn} is not linked from the table of contents"
+            for fn in sorted(os.listdir(docs))
+            if fn.endswith(".md") and fn != "README.md" and os.path.join(docs, fn) not in linked]
+
+
 def doc_files(root):
     docs = os.path.join(root, "docs")
     files = []
@@ -271,6 +287,10 @@ def main():
     for path in files:
         for n, why in check_file(tree, path):
             print(f"{os.path.relpath(path, root)}:{n}: {why}")
+            total += 1
+    if not args.files:
+        for why in check_contents(root):
+            print(f"docs/README.md: {why}")
             total += 1
     print(f"docs citations: {len(files)} files checked, {total} offence(s)")
     return 1 if total else 0

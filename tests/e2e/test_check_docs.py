@@ -1,6 +1,7 @@
-"""The docs citation checker: every kind of broken citation and every
-hand-typed line number fails, a clean book passes, and what is not a
-citation (code blocks, dotted methods, other projects' paths) is left alone.
+"""The docs citation checker: every kind of broken citation, every
+hand-typed line number and a chapter missing from the table of contents
+fail; a clean book passes; what is not a citation (code blocks, dotted
+methods, other projects' paths) is left alone.
 
 Runs scripts/check_docs.py on a small fake tree in a temp dir, with no
 system headers (--sys-include ''), so the result does not depend on the
@@ -49,7 +50,7 @@ def make_tree(tmp, doc=GOOD_DOC, readme="# Chalk\n\nStart with [the book](docs/R
     (tmp / "engine" / "log.c").write_text(LOG_C)
     (tmp / "tests" / "unit" / "test_log.c").write_text("int main(void) { return 0; }\n")
     (tmp / "tests" / "e2e" / "test_helpers.py").write_text("def wait_for(x):\n    return x\n")
-    (tmp / "docs" / "README.md").write_text("[engine](engine.md)\n")
+    (tmp / "docs" / "README.md").write_text("[engine](engine.md) [server](server.md) [index](INTERVIEW.md)\n")
     (tmp / "docs" / "server.md").write_text("# Server\n")
     (tmp / "docs" / "engine.md").write_text(doc)
     (tmp / "docs" / "INTERVIEW.md").write_text("engine/log.c:3 is allowed here, and `gone()` too\n")
@@ -126,3 +127,12 @@ def test_interview_index_is_not_checked(tmp_path):
     rc, out = run(make_tree(tmp_path))
     assert "INTERVIEW.md" not in out
     assert rc == 0
+
+
+def test_chapter_missing_from_contents_fails(tmp_path):
+    tree = make_tree(tmp_path)
+    (tree / "docs" / "README.md").write_text("[engine](engine.md) [index](INTERVIEW.md)\n")  # no server.md
+    (tree / "docs" / "engine.md").write_text(GOOD_DOC.replace("[server chapter](server.md#life)", "server chapter"))
+    rc, out = run(tree)
+    assert rc == 1
+    assert "chapter docs/server.md is not linked from the table of contents" in out
