@@ -120,25 +120,6 @@ static bool string_to_ld(const char *s, size_t len, long double *out)
     return true;
 }
 
-/* Redis's ld2string in human mode: 17 digits after the point, trailing
- * zeros (and a trailing point) removed, "-0" written "0". */
-static int ld_human(char *buf, size_t size, long double v)
-{
-    int n = snprintf(buf, size, "%.17Lf", v);
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    if (strchr(buf, '.')) {
-        while (n > 0 && buf[n - 1] == '0')
-            n--;
-        if (n > 0 && buf[n - 1] == '.')
-            n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0')
-        buf[0] = '0', n = 1;
-    buf[n] = '\0';
-    return n;
-}
-
 static void incrbyfloat_command(client *c)
 {
     long double by, cur = 0;
@@ -163,7 +144,7 @@ static void incrbyfloat_command(client *c)
         return;
     }
     char buf[5 * 1024];
-    int n = ld_human(buf + 1, sizeof buf - 1, sum);
+    int n = long_double_to_human(buf + 1, sizeof buf - 1, sum);   /* util.c */
     int rc = n < 0 ? CHALK_EINVAL : put_built(c, buf, (size_t)n, expire_at);
     if (rc != CHALK_OK) {
         reply_engine_error(c, rc);

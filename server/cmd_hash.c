@@ -290,23 +290,6 @@ static void hincrby_command(client *c)
         reply_long(c, cur + incr);
 }
 
-/* Redis's "human" long double form: %.17Lf with trailing zeros dropped. */
-static int format_ld(long double d, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%.17Lf", d);
-    if (n <= 0 || (size_t)n >= size)
-        return snprintf(buf, size, "%.17Lg", d);
-    if (strchr(buf, '.')) {
-        while (buf[n - 1] == '0')
-            buf[--n] = '\0';
-        if (buf[n - 1] == '.')
-            buf[--n] = '\0';
-    }
-    if (strcmp(buf, "-0") == 0)
-        n = snprintf(buf, size, "0");
-    return n;
-}
-
 static bool parse_ld(const char *s, size_t len, long double *out)
 {
     if (len == 0 || len > 5000 || (s[0] == ' ' || s[0] == '\t' || s[0] == '\n'))
@@ -352,8 +335,10 @@ static void hincrbyfloat_command(client *c)
         return;
     }
     char buf[5200];
-    int n = format_ld(sum, buf, sizeof buf);
-    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrbyfloat"))
+    int n = long_double_to_human(buf, sizeof buf, sum);     /* fits: sum is finite */
+    if (n < 0)
+        reply_engine_error(c, CHALK_EINVAL);
+    else if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrbyfloat"))
         reply_bulk(c, buf, (size_t)n);
 }
 

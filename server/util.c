@@ -43,6 +43,23 @@ bool string_to_ll(const char *s, size_t len, long long *out)
     return decimal_digits_to_ll(s + i, len - i, neg, out);
 }
 
+int long_double_to_human(char *buf, size_t size, long double v)
+{
+    int n = snprintf(buf, size, "%.17Lf", v);
+    if (n < 0 || (size_t)n >= size)
+        return -1;
+    if (strchr(buf, '.')) {
+        while (n > 0 && buf[n - 1] == '0')
+            n--;
+        if (n > 0 && buf[n - 1] == '.')
+            n--;
+    }
+    if (n == 2 && buf[0] == '-' && buf[1] == '0')
+        buf[0] = '0', n = 1;
+    buf[n] = '\0';
+    return n;
+}
+
 bool string_to_double(const char *s, size_t len, double *out)
 {
     char buf[256];

@@ -50,6 +50,11 @@ bool string_to_ll(const char *s, size_t len, long long *out);
 /* Redis's string-to-double for arguments: strtod over the whole string, no
  * leading space, not NaN; "inf", "-inf", "+inf" are allowed. */
 bool string_to_double(const char *s, size_t len, double *out);
+/* Redis's ld2string in human mode (INCRBYFLOAT, HINCRBYFLOAT): %.17Lf with
+ * trailing zeros (and a trailing point) removed, "-0" written "0". Returns
+ * the length written into buf (NUL terminated), or -1 if size is too small
+ * (5 KB holds any finite long double). */
+int long_double_to_human(char *buf, size_t size, long double v);
 /* Redis's stringmatchlen: * ? [abc] [^a-z] \x; nocase for CONFIG GET.
  * Bounded: a pattern nested too deep stops matching rather than recursing
  * without end (Redis CVE-2022-36021 class). */
