@@ -31,6 +31,7 @@
 #include "keyops.h"
 #include "notify.h"
 #include "score.h"
+#include "util.h"
 
 /* ---- positions ------------------------------------------------------------ */
 
@@ -180,23 +181,6 @@ static void rpop_command(client *c) { pop_generic(c, false); }
 
 static void llen_command(client *c) { cp_card_command(c, KS_LIST); }
 
-/* Redis's range rule for LRANGE / LTRIM: clamp start and stop to the list;
- * false when the range is empty. */
-static bool list_range(long long n, long long *start, long long *stop)
-{
-    if (*start < 0)
-        *start += n;
-    if (*stop < 0)
-        *stop += n;
-    if (*start < 0)
-        *start = 0;
-    if (*start > *stop || *start >= n)
-        return false;
-    if (*stop >= n)
-        *stop = n - 1;
-    return true;
-}
-
 static void lrange_command(client *c)
 {
     long long start, stop;
@@ -205,7 +189,7 @@ static void lrange_command(client *c)
     cp_meta m;
     if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
         return;
-    if (!list_range((long long)m.count, &start, &stop)) {
+    if (!rank_range((long long)m.count, &start, &stop)) {   /* util.c */
         reply_array(c, 0);
         return;
     }
@@ -287,7 +271,7 @@ static void ltrim_command(client *c)
         return;
     }
     long long n = (long long)m.count;
-    if (!list_range(n, &start, &stop))
+    if (!rank_range(n, &start, &stop))
         start = n, stop = n - 1;  /* keep nothing */
     chalk_batch *b = ks_batch();
     int rc = b ? CHALK_OK : CHALK_ENOMEM;

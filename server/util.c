@@ -43,6 +43,21 @@ bool string_to_ll(const char *s, size_t len, long long *out)
     return decimal_digits_to_ll(s + i, len - i, neg, out);
 }
 
+bool rank_range(long long n, long long *start, long long *stop)
+{
+    if (*start < 0)
+        *start += n;
+    if (*stop < 0)
+        *stop += n;
+    if (*start < 0)
+        *start = 0;
+    if (*start > *stop || *start >= n)
+        return false;
+    if (*stop >= n)
+        *stop = n - 1;
+    return true;
+}
+
 int long_double_to_human(char *buf, size_t size, long double v)
 {
     int n = snprintf(buf, size, "%.17Lf", v);

@@ -50,6 +50,11 @@ bool string_to_ll(const char *s, size_t len, long long *out);
 /* Redis's string-to-double for arguments: strtod over the whole string, no
  * leading space, not NaN; "inf", "-inf", "+inf" are allowed. */
 bool string_to_double(const char *s, size_t len, double *out);
+/* Redis's rank-range rule (LRANGE LTRIM ZRANGE ZREMRANGEBYRANK) for a
+ * collection of n elements: a negative index counts from the end, then
+ * start is clamped to 0 and stop to n - 1. false when the range is empty.
+ * (GETRANGE's rule differs: see cmd_string.c clamp_range.) */
+bool rank_range(long long n, long long *start, long long *stop);
 /* Redis's ld2string in human mode (INCRBYFLOAT, HINCRBYFLOAT): %.17Lf with
  * trailing zeros (and a trailing point) removed, "-0" written "0". Returns
  * the length written into buf (NUL terminated), or -1 if size is too small

@@ -29,6 +29,7 @@
 
 #include "score.h"
 #include "server.h"
+#include "util.h"
 
 int zs_score(const cp_meta *m, const void *member, size_t len, double *score)
 {
@@ -419,14 +420,9 @@ int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg)
     if (!m->exists)
         return CHALK_OK;
     if (r->by == ZR_RANK) {
-        long long n = (long long)m->count;
-        w.start = r->start < 0 ? r->start + n : r->start;
-        w.stop = r->stop < 0 ? r->stop + n : r->stop;
-        if (w.start < 0)
-            w.start = 0;
-        if (w.stop >= n)
-            w.stop = n - 1;
-        if (w.start > w.stop || w.start >= n)
+        w.start = r->start;
+        w.stop = r->stop;
+        if (!rank_range((long long)m->count, &w.start, &w.stop))   /* util.c */
             return CHALK_OK;
     }
     if (r->by == ZR_SCORE && (r->min > r->max || (r->min == r->max && (r->minex || r->maxex))))
