@@ -171,19 +171,20 @@ static inline void prefetch_key(const idx_entry *e)
  * mid = (lo + hi) / 2, then [lo, mid) or [mid + 1, hi). */
 static void prefetch_search(idx_entry *const *v, int lo, int hi, int rounds)
 {
-    if (rounds == 0 || lo >= hi)
-        return;
-    int mid = (lo + hi) / 2;
+    int mid = (lo + hi) / 2;                  /* lo < hi: callers and below */
     prefetch_key(v[mid]);
-    prefetch_search(v, lo, mid, rounds - 1);
-    prefetch_search(v, mid + 1, hi, rounds - 1);
+    if (rounds > 1 && lo < mid)
+        prefetch_search(v, lo, mid, rounds - 1);
+    if (rounds > 1 && mid + 1 < hi)
+        prefetch_search(v, mid + 1, hi, rounds - 1);
 }
 
 /* Index of the first entry >= key in a leaf (n if none). */
 static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
 {
     int lo = 0, hi = l->hdr.n;
-    prefetch_search(l->e, lo, hi, 5);
+    if (lo < hi)
+        prefetch_search(l->e, lo, hi, 5);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (cmp_entry(l->e[mid], key, klen) < 0)
@@ -199,7 +200,8 @@ static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
 static int inner_child(const oinner *p, const void *key, size_t klen)
 {
     int lo = 1, hi = p->hdr.n;
-    prefetch_search(p->min, lo, hi, 4);
+    if (lo < hi)
+        prefetch_search(p->min, lo, hi, 4);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (cmp_entry(p->min[mid], key, klen) <= 0)
