@@ -349,22 +349,7 @@ static void hscan_command(client *c)
 
 static void hrandfield_command(client *c)
 {
-    cp_meta m;
-    long long count = 1;
-    bool withvalues = false, single = c->argc == 2;
-    if (c->argc >= 3 && !cp_random_count(c, &c->argv[2], &count))
-        return;
-    if (c->argc == 4 && !(withvalues = arg_is(&c->argv[3], "withvalues"))) {
-        reply_error(c, ERR_SYNTAX);
-        return;
-    }
-    if (c->argc > 4) {
-        reply_error(c, ERR_SYNTAX);
-        return;
-    }
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
-    cp_random_reply(c, &m, CP_HASH, count, single, withvalues ? CP_SCAN_VALUES : CP_SCAN_KEYS);
+    cp_randmember_command(c, KS_HASH, CP_HASH, "withvalues", CP_SCAN_VALUES);
 }
 
 /* Arguments, for COMMAND DOCS (redis-cli's hints). */

@@ -709,18 +709,7 @@ static void bzpopmax_command(client *c) { bzpop_generic(c, true); }
 
 static void zrandmember_command(client *c)
 {
-    long long count = 1;
-    bool ws = false;
-    if (c->argc >= 3 && !cp_random_count(c, &c->argv[2], &count))
-        return;
-    if ((c->argc == 4 && !(ws = arg_is(&c->argv[3], "withscores"))) || c->argc > 4) {
-        reply_error(c, ERR_SYNTAX);
-        return;
-    }
-    cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
-        return;
-    cp_random_reply(c, &m, CP_ZMEMBER, count, c->argc == 2, ws ? CP_SCAN_SCORES : CP_SCAN_KEYS);
+    cp_randmember_command(c, KS_ZSET, CP_ZMEMBER, "withscores", CP_SCAN_SCORES);
 }
 
 static void zscan_command(client *c)

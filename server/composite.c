@@ -923,6 +923,22 @@ void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, boo
     cp_items_free(items, n);
 }
 
+void cp_randmember_command(client *c, int type, int kind, const char *with, int with_mode)
+{
+    long long count = 1;
+    bool with_given = false;
+    if (c->argc >= 3 && !cp_random_count(c, &c->argv[2], &count))
+        return;
+    if ((c->argc == 4 && !(with_given = arg_is(&c->argv[3], with))) || c->argc > 4) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    cp_meta m;
+    if (cp_lookup(c, c->db, &c->argv[1], type, &m) < 0)
+        return;
+    cp_random_reply(c, &m, kind, count, c->argc == 2, with_given ? with_mode : CP_SCAN_KEYS);
+}
+
 void cp_notify(int type, const char *event, const cp_meta *m)
 {
     notify_keyspace_event(type, event, m->db, m->key, m->klen);

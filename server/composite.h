@@ -247,5 +247,11 @@ void cp_items_free(cp_item *items, long n);
  * parsed count with cp_random_count. */
 void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,
                      int mode);
+/* The whole of HRANDFIELD / ZRANDMEMBER key [count [`with`]]: parse count
+ * (cp_random_count), then the optional token `with` ("withvalues",
+ * "withscores") which selects `with_mode`, look up argv[1] expecting
+ * `type`, reply with cp_random_reply. (SRANDMEMBER checks its arity
+ * first, as Redis does, so it has its own.) */
+void cp_randmember_command(client *c, int type, int kind, const char *with, int with_mode);
 
 #endif /* CHALK_COMPOSITE_H */
