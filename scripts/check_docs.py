@@ -40,7 +40,7 @@ The rules, applied to every checked file:
   contents   Every chapter (docs/*.md) is linked from docs/README.md, the
              book's table of contents, so that no chapter is unreachable.
   line       No hand-typed line numbers anywhere, code blocks included:
-             `file.c:123` and `#L123` are offences.
+             `file.c:123`, `#L123` and "line 123 of file.c" are offences.
 
 Each offence is printed as `docs/x.md:LINE: what`, and the exit status is 1
 if there was any. What it leaves out on purpose: anchors inside a document,
@@ -75,7 +75,8 @@ WORD_RE = re.compile(r"[A-Za-z_]\w*")
 FUNC_RE = re.compile(r"^([A-Za-z_]\w*)\(\)$")
 PATH_RE = re.compile(r"^[\w.*<>/-]+$")
 LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
-LINENO_RE = re.compile(r"\b[\w./-]+\.(?:c|h|py|sh|rs|cc|cpp|go|md):\d+|#L\d+")
+LINENO_RE = re.compile(r"\b[\w./-]+\.(?:c|h|py|sh|rs|cc|cpp|go|md):\d+|#L\d+"
+                       r"|\blines? \d+(?:\s*[-–]\s*\d+)? (?:of|in) `?[\w./-]+\.(?:c|h|py|sh)\b")
 
 
 def declared_names(path):

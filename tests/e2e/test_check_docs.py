@@ -122,6 +122,12 @@ def test_hand_typed_line_numbers_fail_even_in_code_blocks(tmp_path):
     assert "docs/engine.md:18: hand-typed line number `log.c:9`" in out
 
 
+def test_line_number_in_prose_fails(tmp_path):
+    rc, out = run(make_tree(tmp_path, GOOD_DOC + "\nThe check is on lines 40-52 of `engine/log.c`.\n"))
+    assert rc == 1
+    assert "docs/engine.md:15: hand-typed line number `lines 40-52 of `engine/log.c`" in out
+
+
 def test_interview_index_is_not_checked(tmp_path):
     # INTERVIEW.md holds generated file:line references and is skipped.
     rc, out = run(make_tree(tmp_path))
