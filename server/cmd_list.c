@@ -320,6 +320,26 @@ static int list_read_all(const cp_meta *m, chalk_value **out)
     return CHALK_OK;
 }
 
+/* The start of LREM and LINSERT: look up argv[1] as a list and read all of
+ * its items (list_read_all; free them with free_vals). false when it
+ * replied instead: WRONGTYPE, an engine error, or 0 for a missing key
+ * (both commands answer 0 then). */
+static bool load_items(client *c, cp_meta *m, chalk_value **vals)
+{
+    if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, m) < 0)
+        return false;
+    if (!m->exists) {
+        reply_long(c, 0);
+        return false;
+    }
+    int rc = list_read_all(m, vals);
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return false;
+    }
+    return true;
+}
+
 static void free_vals(chalk_value *vals, uint64_t n)
 {
     for (uint64_t i = 0; vals && i < n; i++)
@@ -358,18 +378,9 @@ static void lrem_command(client *c)
     if (!arg_ll(c, &c->argv[2], &count))
         return;
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
-        return;
-    if (!m.exists) {
-        reply_long(c, 0);
-        return;
-    }
     chalk_value *vals;
-    int rc = list_read_all(&m, &vals);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
+    if (!load_items(c, &m, &vals))
         return;
-    }
     long n = (long)m.count, removed = 0, nkeep = 0, first = -1;
     bool *drop = calloc((size_t)n, sizeof *drop);
     long *keep = malloc((size_t)n * sizeof *keep);
@@ -386,7 +397,7 @@ static void lrem_command(client *c)
             keep[nkeep++] = i;
     }
     chalk_batch *b = ks_batch();
-    rc = drop && keep && b ? CHALK_OK : CHALK_ENOMEM;
+    int rc = drop && keep && b ? CHALK_OK : CHALK_ENOMEM;
     if (rc == CHALK_OK && removed) {
         rc = list_rewrite(b, &m, first, vals, keep, nkeep, NULL, -1);
         if (rc == CHALK_OK)
@@ -406,18 +417,9 @@ static void linsert_command(client *c)
         return;
     }
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_LIST, &m) < 0)
-        return;
-    if (!m.exists) {
-        reply_long(c, 0);
-        return;
-    }
     chalk_value *vals;
-    int rc = list_read_all(&m, &vals);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
+    if (!load_items(c, &m, &vals))
         return;
-    }
     long n = (long)m.count, at = -1;
     for (long i = 0; i < n && at < 0; i++)
         if (val_eq(&vals[i], &c->argv[3]))
@@ -431,7 +433,7 @@ static void linsert_command(client *c)
     for (long i = at; keep && i < n; i++)
         keep[nkeep++] = i;
     chalk_batch *b = ks_batch();
-    rc = keep && b ? CHALK_OK : CHALK_ENOMEM;
+    int rc = keep && b ? CHALK_OK : CHALK_ENOMEM;
     m.tail++;                      /* one more item: rewrite runs to here */
     if (rc == CHALK_OK)
         rc = list_rewrite(b, &m, at, vals, keep, nkeep, &c->argv[4], 0);
