@@ -10,9 +10,10 @@
  * (zset.c, zs_walk) with a visitor that replies, counts or deletes. The
  * storage (member table + score index) is described in zset.c.
  *
- * Costs that differ from Redis (an ordered index without rank counts):
- * ZRANK / ZREVRANK O(rank), ZCOUNT / ZLEXCOUNT O(log n + m), ZRANGE by
- * index O(start + m). See zset.c for what an order-statistics tree adds.
+ * Left out on purpose: rank counts in the ordered index. What that costs
+ * against Redis: ZRANK / ZREVRANK O(rank), ZCOUNT / ZLEXCOUNT
+ * O(log n + m), ZRANGE by index O(start + m). See zset.c for what an
+ * order-statistics tree adds.
  *
  * Interview topics: queue.priority-jobs (zset_pop), ratelimit.strategies
  * (remrange_generic).

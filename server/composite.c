@@ -1,7 +1,10 @@
 /*
  * composite.c — the helpers every collection type shares: reading and
  * writing its main record, building sub-record keys, walking one key's
- * sub-records in order, and carrying them along on DEL / RENAME / COPY.
+ * sub-records in order, and carrying them along on DEL / RENAME / COPY;
+ * and the pieces of command that are the same for every type (the
+ * *LEN / *CARD, *SCAN and *RANDMEMBER commands, the tail of a command that
+ * replies how many members it changed, the destination of a *STORE).
  * The encoding itself is defined once, in composite.h.
  *
  * The one idea: a collection is a range of the ordered index. Every

@@ -1,12 +1,15 @@
 /*
- * util.c — number parsing with Redis's exact rules, glob matching, files.
+ * util.c — number parsing and printing with Redis's exact rules, the
+ * rank-range rule of LRANGE / ZRANGE, glob matching, files.
  *
  * The one idea: parse user input strictly and never trust it to be small.
  * string_to_ll refuses what Redis refuses ("+1", "01", " 1", "1 "), so a
  * client gets the same `-ERR value is not an integer or out of range` it
  * would from Redis; glob_match is Redis's matcher with its two defences
  * against pathological patterns (a nesting limit and giving up once the
- * rest of the string is too short).
+ * rest of the string is too short). Each rule is written once here (the
+ * RESP parser's length headers share string_to_ll's digit loop through
+ * util.h's decimal_digits_to_ll), so two commands cannot drift apart.
  *
  * Left out on purpose: locale handling (strtod runs in the C locale, which
  * Chalk never changes); the cost would be a "1,5" parsed differently by a

@@ -1,6 +1,7 @@
 /*
  * util.h — small pure helpers shared by the server's files and its tests:
- * Redis-exact number parsing, glob matching, reading a file.
+ * Redis-exact number parsing and printing, the rank-range rule, glob
+ * matching, reading a file.
  *
  * The design (the one idea, what is left out and what it costs, the
  * interview topics) is at the top of util.c.
