@@ -28,9 +28,10 @@
  * whose socket was closed (EOF while we were not reading it) is closed
  * here, so a disconnected client never takes an element.
  *
- * Left out on purpose: being served from a replica's stream (no
- * replication yet) and a radix tree of deadlines (see above). The cost:
- * each blocked client re-runs its command once per tick.
+ * Left out on purpose: being woken by a replica's stream (a write a
+ * follower applies from its leader calls no blocking_key_ready; the tick
+ * finds it) and a radix tree of deadlines (see above). The cost: each
+ * blocked client re-runs its command once per tick.
  *
  * Interview topics: queue.async and queue.priority-jobs (the waiting side
  * of BLMOVE and BZPOPMIN; the answers sit at lmove_generic, zset_pop).
