@@ -55,6 +55,7 @@ static void replicaof_command(client *c)
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
         if (st->link != LINK_NONE) {
             follower_stop();
+            follower_forget_position();
             /* PSYNC2: the history we followed stays valid under its old id
              * up to here, so our former peers can continue from us. */
             memcpy(st->replid2, st->replid, sizeof st->replid2);

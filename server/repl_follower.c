@@ -34,7 +34,9 @@
  * Durable position: the follower writes "<replid> <offset>" to
  * <dir>/repl-state once a second, but only after an empty engine write
  * queued behind everything applied so far has completed (its callback),
- * so the file never claims more than the log holds. After a crash the
+ * so the file never claims more than the log holds. Only a follower keeps
+ * it: a promotion or a start as a leader removes it, since the data then
+ * leaves that history. After a crash the
  * follower asks to continue from that offset; bytes it applied after it
  * are applied again, which is harmless because CHALK.APPLY ops are
  * absolute (see repl_stream.c).
@@ -100,7 +102,9 @@ static void write_state_file(const char *replid, long long offset)
 static void state_durable(void *arg, int status)
 {
     struct saved_pos *p = arg;
-    if (status == CHALK_OK)
+    /* Only a follower's position means anything: once promoted (or shut
+     * down, see follower_shutdown) the data leaves that history. */
+    if (status == CHALK_OK && server.repl && server.repl->link != LINK_NONE)
         write_state_file(p->replid, p->offset);
     free(p);
 }
@@ -185,7 +189,16 @@ void follower_stop(void)
     st->link = LINK_NONE;
     if (st->master)
         client_close_async(st->master);
-    follower_save_state();
+}
+
+/* A leader's data moves on from the history it followed: a repl-state
+ * left behind would let a restart claim a position its data no longer
+ * matches. */
+void follower_forget_position(void)
+{
+    char path[4200];
+    state_path(path, sizeof path, "repl-state");
+    unlink(path);
 }
 
 void follower_forget(client *c)
@@ -414,10 +427,12 @@ void follower_role(client *c)
 
 int follower_init(void)
 {
-    load_state_file();
     const char *spec = server.cfg.replicaof;
-    if (!spec || !spec[0])
+    if (!spec || !spec[0]) {
+        follower_forget_position();       /* started as a leader */
         return 0;
+    }
+    load_state_file();
     char host[256];
     int port;
     if (sscanf(spec, "%255s %d", host, &port) != 2 || port <= 0 || port > 65535) {

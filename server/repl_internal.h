@@ -173,6 +173,7 @@ size_t follower_info(char *out, size_t cap);
 void follower_forget(client *c);
 void follower_role(client *c);
 void follower_save_state(void);
+void follower_forget_position(void);
 int  follower_init(void);
 void follower_shutdown(void);
 

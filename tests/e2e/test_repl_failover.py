@@ -4,6 +4,7 @@ chained replicas.
 Waits are polls with deadlines; a WAIT timeout is an upper bound the test
 never relies on for its answer.
 """
+import os
 import time
 
 import redis
@@ -72,6 +73,10 @@ def test_write_acknowledged_by_wait_survives_leader_death_and_promotion():
         assert fc.get("precious") == "yes" and fc.get("k199") == "199"
         fc.set("after", "promotion")                     # writable now
         assert fc.get("after") == "promotion"
+        # its data has left the old history: no position may be claimed
+        # after a restart (repl-state is a follower's only)
+        assert fc.execute_command("WAIT", 0, 0) == 0
+        assert not os.path.exists(os.path.join(f.data_dir, "repl-state"))
 
 
 def test_promoted_follower_serves_its_old_peer_a_partial_resync():
