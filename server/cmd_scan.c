@@ -24,8 +24,9 @@
  * it blocks the one thread for the whole walk, which is why production
  * code uses SCAN.
  *
- * Left out on purpose: SCAN of the composite types' members (HSCAN,
- * SSCAN, ZSCAN belong to the data-types issue). SCAN's TYPE filter asks
+ * Left out of this file: scanning a collection's members (HSCAN, SSCAN,
+ * ZSCAN live with their types, cmd_hash.c, cmd_set.c, cmd_zset.c). SCAN's
+ * TYPE filter asks
  * ks_type, which reads a value only when its size could be a collection's
  * main record.
  *

@@ -6,8 +6,8 @@
  * composite types, sub-records; whoever deletes, renames or copies a key
  * must move all of them in ONE engine batch, so that recovery applies the
  * whole change or none of it (a RENAME never leaves both names or
- * neither). Strings have no sub-records; key_members() is the marked
- * place where the data-types issue adds theirs.
+ * neither). Strings have no sub-records; key_members() is the one place
+ * that hands the composite types' sub-records to composite.c.
  *
  * Left out on purpose: a type in the index. The type byte lives in the
  * value, and the engine reads whole records (checking their checksum);
@@ -99,9 +99,9 @@ int ks_expiry(int db, const void *key, size_t klen, int64_t *expire_at_ms)
 /* THE PLACE for composite types. A key of type `type` may own sub-records
  * besides its main record; when `dstdb`/`dst` are given, add to b a put
  * of each sub-record re-keyed under dst (copy, rename); when `del` is set,
- * add a delete of each (delete, rename, overwrite). Strings own none.
- * The data-types issue fills in the other cases: walk the sub-record
- * prefix of (db, key) with a chalk_iter and add the puts / deletes. */
+ * add a delete of each (delete, rename, overwrite). Strings own none;
+ * the composite types' cases are cp_members (composite.c), which walks the
+ * sub-record prefix of (db, key) and adds the puts / deletes. */
 static int key_members(chalk_batch *b, int type, int db, const void *key, size_t klen,
                        int dstdb, const void *dst, size_t dstlen, bool del)
 {

@@ -7,11 +7,11 @@
  * keyspace.h) arrive, there is ONE place per operation that must learn to
  * carry their sub-records along: keyops.c, function key_members().
  *
- * Contract for composite types (for the data-types issue): a key's
- * sub-records should carry the same expire_at_ms as its main record, so
- * that the engine hides them together and active expiry finds them; the
- * main record of an expired key can no longer be read (chalk_get says
- * ENOTFOUND), so its type is unknown at expiry time.
+ * Composite types: their sub-records never expire; expiry lives on the
+ * main record only, and every access goes through the main record first,
+ * so an expired collection is invisible as a whole (composite.h). Expiry
+ * deletes the members through cp_expired (expire.c), a delete, rename or
+ * copy through key_members → cp_members (keyops.c).
  *
  * The design (the one idea, what is left out and what it costs, the
  * interview topics) is at the top of keyops.c.
