@@ -1,6 +1,9 @@
 /*
  * commands.h — the command table's shapes and the helpers every command
  * handler uses. How to add a command: see the top of commands.c.
+ *
+ * The table's design and how to add a command: the top of commands.c; the
+ * path of a request through it: docs/server.md.
  */
 #ifndef CHALK_COMMANDS_H
 #define CHALK_COMMANDS_H

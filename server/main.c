@@ -9,6 +9,16 @@
  *
  * Everything else lives in chalk_server_core (server.c and friends) so that
  * tests link it without this main().
+ *
+ * The one idea: configuration has one source of truth, applied in layers:
+ * the flags become config-file text, parsed after the file by the same
+ * table (config.c), so "flags win" needs no second parser.
+ *
+ * Left out on purpose: daemonizing and a sentinel mode; the cost is that a
+ * service manager (systemd) must supervise it and restart it, and failover
+ * needs an outside coordinator (docs/replication.md).
+ *
+ * Interview topics: none tagged here.
  */
 #include <stdio.h>
 #include <stdlib.h>
