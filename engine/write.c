@@ -9,6 +9,8 @@
  *     4. encode its records: one seq, COMMIT flag on the last (record.c)
  *     5. point the indexes at them (db_index_put / db_index_delete)
  *     6. queue the callback; auto-flush a large pending group
+ *   chalk_write_sync does 4, submits the group with its fdatasync, then 5
+ *   while the disk works (write_sync_overlapped).
  *
  * The one idea: the index is updated BEFORE the bytes reach the disk, so a
  * read right after a write sees it (served from the pending buffer by
@@ -26,6 +28,7 @@
  * recovery does not resurrect the key from an older record). Read is one
  * hash lookup and one pread.
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,32 +142,42 @@ int db_roll(chalk_db *db)
     return 0;
 }
 
-/* Steps 4 and 5: encode every record of b at p (file offset off) and point
- * the indexes at them. */
-static int apply_batch(chalk_db *db, const chalk_batch *b, uint8_t *p, uint64_t off, uint64_t seq)
+/* Step 4: encode every record of b at p. */
+static void encode_batch(const chalk_db *db, const chalk_batch *b, uint8_t *p, uint64_t seq)
 {
     for (size_t i = 0; i < b->n; i++) {
         const struct batch_op *op = &b->ops[i];
         const uint8_t *key = b->data + op->data_off;
         /* In an atomic group, chalk_group_end flags the group's last record. */
         uint8_t flags = i + 1 == b->n && !db->group.open ? REC_F_COMMIT : 0;
-        size_t sz = record_encode(p, op->kind, flags, seq, op->expire_at_ms, key, op->klen,
-                                  key + op->klen, op->vlen);
+        p += record_encode(p, op->kind, flags, seq, op->expire_at_ms, key, op->klen,
+                           key + op->klen, op->vlen);
+    }
+}
+
+/* Step 5: point the indexes at the records encode_batch laid out from file
+ * offset off (record_size gives each one's place without reading them). */
+static int index_batch(chalk_db *db, const chalk_batch *b, uint64_t off, uint64_t seq)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct batch_op *op = &b->ops[i];
+        const uint8_t *key = b->data + op->data_off;
+        uint32_t sz = (uint32_t)record_size(op->klen, op->vlen);
         uint64_t hash = idx_hash(key, op->klen);
         int rc = 0;
         if (op->kind == REC_PUT)
             rc = db_index_put(db, key, op->klen, hash, seq, db->log.seg_id, (uint32_t)off,
-                              (uint32_t)sz, op->expire_at_ms);
+                              sz, op->expire_at_ms);
         else
             db_index_delete(db, key, op->klen, hash);
         if (rc) return rc;
-        p += sz;
         off += sz;
     }
     return 0;
 }
 
-int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *arg)
+/* Steps 1 and 2: refuse or roll. */
+static int write_prepare(chalk_db *db, const chalk_batch *b)
 {
     int rc = db_check_writable(db);
     if (rc) return rc;
@@ -176,6 +189,13 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
     }
     /* An atomic group with records cannot roll (txn.h): offsets are u32. */
     if (db->log.tail + b->bytes > UINT32_MAX) return CHALK_ETOOBIG;
+    return 0;
+}
+
+int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *arg)
+{
+    int rc = write_prepare(db, b);
+    if (rc) return rc;
     /* Reserve the callback's slot first so that nothing can fail once the
      * batch is applied ("on error nothing was applied"). */
     if (cb && log_reserve_callback(&db->log) != 0) return CHALK_ENOMEM;
@@ -185,7 +205,9 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
         if (!p) return CHALK_ENOMEM;
         /* An ENOMEM while indexing leaves the log and the index disagreeing;
          * the only honest state after that is "failed" (reopen recovers). */
-        if (apply_batch(db, b, p, off, db->group.open ? db->group.seq : db->next_seq) != 0) {
+        uint64_t seq = db->group.open ? db->group.seq : db->next_seq;
+        encode_batch(db, b, p, seq);
+        if (index_batch(db, b, off, seq) != 0) {
             db->log.failed = CHALK_ENOMEM;
             return CHALK_ENOMEM;
         }
@@ -209,13 +231,54 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
 
 static void sync_cb(void *arg, int status) { *(int *)arg = status; }
 
-int chalk_write_sync(chalk_db *db, const chalk_batch *b)
+/* chalk_write_sync's path: the disk and the CPU work at the same time.
+ * The batch is encoded (step 4) and its group handed to the backend with
+ * its fdatasync at once; the indexes are updated (step 5) while the write
+ * and fdatasync run; then we wait. A durable batch thus costs about
+ * max(index update, write + fdatasync) instead of their sum: for 100 keys
+ * of 16 + 100 bytes the index update measured 50–90 µs here, against
+ * ~150 µs for a fast fdatasync, and with io_uring the batch took 17–22 %
+ * less time than doing both in turn (docs/engine.md, "Performance"). Safe
+ * because nothing can read between submission and indexing (one thread),
+ * and the records do not depend on the index. The cost is a hand-off (two
+ * wake-ups) that log_sync_inline avoids: on a heavily loaded machine it
+ * can eat the gain, and with the thread backend it measured even. */
+static int write_sync_overlapped(chalk_db *db, const chalk_batch *b)
 {
     int status = 1;   /* not yet called */
-    int rc = chalk_write(db, b, sync_cb, &status);
+    int rc = write_prepare(db, b);
     if (rc) return rc;
-    rc = chalk_sync(db);
-    return status == 1 ? rc : status;
+    if (log_reserve_callback(&db->log) != 0) return CHALK_ENOMEM;
+    uint64_t off, seq = db->next_seq;
+    uint8_t *p = log_append(&db->log, (size_t)b->bytes, &off);
+    if (!p) return CHALK_ENOMEM;
+    encode_batch(db, b, p, seq);
+    log_add_callback(&db->log, sync_cb, &status);
+    int submitted = log_request_sync(&db->log);   /* pending exists: no allocation */
+    assert(submitted == 0);
+    (void)submitted;
+    rc = index_batch(db, b, off, seq);
+    if (rc) db->log.failed = CHALK_ENOMEM;       /* as in chalk_write */
+    db->next_seq++;
+    db->user_bytes += b->bytes;
+    log_drain(&db->log);                          /* status lives on this stack */
+    log_run_callbacks(&db->log);
+    if (rc) return rc;
+    return status == 1 ? (db->log.failed ? db->log.failed : CHALK_EIO) : status;
+}
+
+int chalk_write_sync(chalk_db *db, const chalk_batch *b)
+{
+    /* An open atomic group keeps its bytes in memory, and an empty batch
+     * has nothing to overlap: the plain path. */
+    if (db->group.open || b->n == 0 || db->log.hold) {
+        int status = 1;
+        int rc = chalk_write(db, b, sync_cb, &status);
+        if (rc) return rc;
+        rc = chalk_sync(db);
+        return status == 1 ? rc : status;
+    }
+    return write_sync_overlapped(db, b);
 }
 
 /* ---- one-operation batches --------------------------------------------- */
