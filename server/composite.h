@@ -68,6 +68,12 @@
  * leftovers in its own first batch (cp_begin; RENAME / COPY / *STORE onto
  * it likewise): the one case where the full cost is paid synchronously. A
  * grave whose name is a live collection again is stale and dropped.
+ *
+ * The one idea, and what is left out and what it costs: the top of
+ * composite.c (a collection is a range of the ordered index; no
+ * small-collection encoding, so every member pays a record and an index
+ * entry). Interview topics: db.sql-vs-nosql, perf.single-thread (tagged in
+ * composite.c).
  */
 #ifndef CHALK_COMPOSITE_H
 #define CHALK_COMPOSITE_H

@@ -29,6 +29,11 @@
  * A record is valid iff its key is >= 2 bytes, byte 0 < databases, and
  * (for kind 'k') its value is >= 1 byte with a known type.
  *
+ * The one idea: a database is a one-byte key prefix, so it is a
+ * contiguous range of the ordered index. Left out on purpose: a structure
+ * per database (Redis keeps a hash table per db); the cost is that DBSIZE
+ * and FLUSHDB walk the prefix (keyspace.c).
+ *
  * @interview(arch.multi-tenancy): Are Redis's numbered databases a way to
  * host several tenants? Only a namespace: SELECT n prefixes every key with
  * one byte, so tenants cannot see each other's keys, but they share one
