@@ -19,7 +19,10 @@ The rules, applied to every checked file:
              library functions (`fsync()`, `io_uring_submit()`) resolve
              against the C headers of the machine (--sys-include). A dotted
              name (`r.pipeline()`) is a method of someone else's API and is
-             not checked. Fenced code blocks are examples, not citations.
+             not checked. A backticked call with arguments whose name has an
+             underscore (`fault_vfs_crash_at(n)`) is a function citation
+             too; `pipeline(transaction=True)` is not (someone else's API).
+             Fenced code blocks are examples, not citations.
   identifier A backticked lower-case snake_case word with at least one
              underscore (`chalk_write`, `repl_feed_batch`, `unit_crash`,
              `master_repl_offset`) names something of the code: it must
@@ -73,6 +76,7 @@ CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 WORD_RE = re.compile(r"[A-Za-z_]\w*")
 FUNC_RE = re.compile(r"^([A-Za-z_]\w*)\(\)$")
+CALL_RE = re.compile(r"^([A-Za-z_]\w*_\w*)\([^()]+\)$")
 PATH_RE = re.compile(r"^[\w.*<>/-]+$")
 LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
 LINENO_RE = re.compile(r"\b[\w./-]+\.(?:c|h|py|sh|rs|cc|cpp|go|md):\d+|#L\d+"
@@ -187,10 +191,10 @@ class Tree:
 
 def check_span(tree, text):
     """The offence a backticked span makes, or None."""
-    m = FUNC_RE.match(text)
+    m = FUNC_RE.match(text) or CALL_RE.match(text)
     if m:
         if not tree.has_function(m.group(1)):
-            return f"`{text}` cites a function that no code defines or declares"
+            return f"`{m.group(1)}()` cites a function that no code defines or declares"
         return None
     if IDENT_RE.match(text):
         if text not in tree.words:

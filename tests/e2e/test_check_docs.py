@@ -34,8 +34,8 @@ GOOD_DOC = textwrap.dedent("""\
     and `LOG_MAX()`, directories are synced by `fsync_dir()`; see
     `engine/log.c`, `engine/*.c`, `engine/<name>.c`, `log.c` and the
     [server chapter](server.md#life). The test is `unit_log` and the
-    helper `test_helpers.py` has `wait_for()`.
-    Not citations: `r.pipeline()`, Redis's `src/dict.c`, `~/.history`,
+    helper `test_helpers.py` has `wait_for()`; `log_append(buf, n)` too.
+    Not citations: `r.pipeline()`, `pipeline(transaction=True)`, Redis's `src/dict.c`, `~/.history`,
     [Redis](https://redis.io), `SET key value`.
 
     ```c
@@ -74,6 +74,12 @@ def test_unknown_function_fails_with_file_and_line(tmp_path):
     rc, out = run(make_tree(tmp_path, GOOD_DOC + "\nThen `recover_all()` runs.\n"))
     assert rc == 1
     assert "docs/engine.md:15: `recover_all()` cites a function" in out
+
+
+def test_unknown_function_called_with_arguments_fails(tmp_path):
+    rc, out = run(make_tree(tmp_path, GOOD_DOC.replace("`log_append(buf, n)`", "`log_write(buf, n)`")))
+    assert rc == 1
+    assert "docs/engine.md:7: `log_write()` cites a function" in out
 
 
 def test_a_call_is_not_a_declaration(tmp_path):
