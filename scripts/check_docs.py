@@ -22,7 +22,10 @@ The rules, applied to every checked file:
              not checked. A backticked call with arguments whose name has an
              underscore (`fault_vfs_crash_at(n)`) is a function citation
              too; `pipeline(transaction=True)` is not (someone else's API).
-             Fenced code blocks are examples, not citations.
+             Outside backticks, and inside fenced blocks (the diagrams
+             name functions on their arrows), a snake_case `name()` with
+             empty parentheses is held to the same rule; nothing else in a
+             fenced block is checked (examples, not citations).
   identifier A backticked lower-case snake_case word with at least one
              underscore (`chalk_write`, `repl_feed_batch`, `unit_crash`,
              `master_repl_offset`) names something of the code: it must
@@ -76,6 +79,7 @@ CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 WORD_RE = re.compile(r"[A-Za-z_]\w*")
 FUNC_RE = re.compile(r"^([A-Za-z_]\w*)\(\)$")
+BARE_RE = re.compile(r"(?<![\w.>`])([a-z][a-z0-9]*_[a-z0-9_]*)\(\)")
 CALL_RE = re.compile(r"^([A-Za-z_]\w*_\w*)\([^()]+\)$")
 PATH_RE = re.compile(r"^[\w.*<>/-]+$")
 LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
@@ -239,6 +243,10 @@ def check_file(tree, path):
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
             continue
+        prose = line if fenced else CODE_SPAN_RE.sub("", line)
+        for m in BARE_RE.finditer(prose):
+            if not tree.has_function(m.group(1)):
+                offences.append((n, f"{m.group(1)}() cites a function that no code defines or declares"))
         if fenced:
             continue
         for m in CODE_SPAN_RE.finditer(line):

@@ -39,7 +39,7 @@ GOOD_DOC = textwrap.dedent("""\
     [Redis](https://redis.io), `SET key value`.
 
     ```c
-    not_a_citation();   /* examples in fences are not checked */
+    not_a_citation(x);   /* calls with arguments in fences are examples */
     ```
     """)
 
@@ -80,6 +80,16 @@ def test_unknown_function_called_with_arguments_fails(tmp_path):
     rc, out = run(make_tree(tmp_path, GOOD_DOC.replace("`log_append(buf, n)`", "`log_write(buf, n)`")))
     assert rc == 1
     assert "docs/engine.md:7: `log_write()` cites a function" in out
+
+
+def test_unknown_function_in_a_diagram_or_prose_fails(tmp_path):
+    doc = GOOD_DOC.replace("not_a_citation(x);", "recover_segment() ──► replay_all()")
+    doc += "\nThen seal_segment() runs.\n"
+    rc, out = run(make_tree(tmp_path, doc))
+    assert rc == 1
+    assert "docs/engine.md:12: replay_all() cites a function" in out
+    assert "docs/engine.md:15: seal_segment() cites a function" in out
+    assert "recover_segment() cites" not in out
 
 
 def test_a_call_is_not_a_declaration(tmp_path):
