@@ -34,6 +34,10 @@ The rules, applied to every checked file:
              file (tests/unit/test_X.c is unit_X, tests/e2e/test_X.py is
              e2e_X). Looser than a function citation (a stale comment still
              counts as an occurrence), it still fails on a rename.
+  program    A backticked `chalk-<name>` is one of Chalk's programs:
+             chalk-server, chalk-cli, chalk-<tool> for engine/tools/<tool>.c,
+             chalk-example-<name> for client/examples/<name>.c (with _ as -,
+             as the CMake files name them).
   path       A backticked path is checked when it names a file of the tree:
              with a slash and a first component that is a top-level entry of
              the repository (`engine/log.c`, `server/repl_*.c`), it must
@@ -78,6 +82,7 @@ PYDEF_RE = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
 CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 WORD_RE = re.compile(r"[A-Za-z_]\w*")
+PROGRAM_RE = re.compile(r"^chalk-[a-z0-9_-]+$")
 FUNC_RE = re.compile(r"^([A-Za-z_]\w*)\(\)$")
 BARE_RE = re.compile(r"(?<![\w.>`])([a-z][a-z0-9]*_[a-z0-9_]*)\(\)")
 CALL_RE = re.compile(r"^([A-Za-z_]\w*_\w*)\([^()]+\)$")
@@ -160,6 +165,11 @@ class Tree:
             for p in walk_files(root, d):
                 self.relpaths.append(os.path.relpath(p, root))
         self.basenames = {os.path.basename(p) for p in self.relpaths}
+        self.programs = {"chalk-server", "chalk-cli"}
+        for d, prefix in (("engine/tools/", "chalk-"), ("client/examples/", "chalk-example-")):
+            for p in self.relpaths:
+                if p.startswith(d) and p.endswith(".c") and "/" not in p[len(d):]:
+                    self.programs.add(prefix + p[len(d):-2].replace("_", "-"))
 
     def system_functions(self):
         if self._sys is None:
@@ -199,6 +209,10 @@ def check_span(tree, text):
     if m:
         if not tree.has_function(m.group(1)):
             return f"`{m.group(1)}()` cites a function that no code defines or declares"
+        return None
+    if PROGRAM_RE.match(text):
+        if text not in tree.programs:
+            return f"`{text}` names no program that the build makes"
         return None
     if IDENT_RE.match(text):
         if text not in tree.words:

@@ -34,7 +34,7 @@ GOOD_DOC = textwrap.dedent("""\
     and `LOG_MAX()`, directories are synced by `fsync_dir()`; see
     `engine/log.c`, `engine/*.c`, `engine/<name>.c`, `log.c` and the
     [server chapter](server.md#life). The test is `unit_log` and the
-    helper `test_helpers.py` has `wait_for()`; `log_append(buf, n)` too.
+    helper `test_helpers.py` has `wait_for()`; `log_append(buf, n)` too; run `chalk-example-rate-limit`.
     Not citations: `r.pipeline()`, `pipeline(transaction=True)`, Redis's `src/dict.c`, `~/.history`,
     [Redis](https://redis.io), `SET key value`.
 
@@ -49,6 +49,8 @@ def make_tree(tmp, doc=GOOD_DOC, readme="# Chalk\n\nStart with [the book](docs/R
         os.makedirs(tmp / d)
     (tmp / "engine" / "log.c").write_text(LOG_C)
     (tmp / "tests" / "unit" / "test_log.c").write_text("int main(void) { return 0; }\n")
+    os.makedirs(tmp / "client" / "examples")
+    (tmp / "client" / "examples" / "rate_limit.c").write_text("int main(void) { return 0; }\n")
     (tmp / "tests" / "e2e" / "test_helpers.py").write_text("def wait_for(x):\n    return x\n")
     (tmp / "docs" / "README.md").write_text("[engine](engine.md) [server](server.md) [index](INTERVIEW.md)\n")
     (tmp / "docs" / "server.md").write_text("# Server\n")
@@ -90,6 +92,12 @@ def test_unknown_function_in_a_diagram_or_prose_fails(tmp_path):
     assert "docs/engine.md:12: replay_all() cites a function" in out
     assert "docs/engine.md:15: seal_segment() cites a function" in out
     assert "recover_segment() cites" not in out
+
+
+def test_unknown_program_fails(tmp_path):
+    rc, out = run(make_tree(tmp_path, GOOD_DOC.replace("`chalk-example-rate-limit`", "`chalk-example-rate_limit`")))
+    assert rc == 1
+    assert "`chalk-example-rate_limit` names no program" in out
 
 
 def test_a_call_is_not_a_declaration(tmp_path):
