@@ -32,16 +32,6 @@
 #include "score.h"
 #include "zset.h"
 
-static void reply_score(client *c, double d)
-{
-    if (c->resp >= 3) {
-        reply_double(c, d);
-        return;
-    }
-    char buf[32];
-    reply_bulk(c, buf, (size_t)score_format(d, buf));
-}
-
 /* ---- ZADD / ZINCRBY ----------------------------------------------------------- */
 
 enum { ZA_NX = 1, ZA_XX = 2, ZA_GT = 4, ZA_LT = 8, ZA_CH = 16, ZA_INCR = 32 };
@@ -184,7 +174,7 @@ static void zadd_generic(client *c, int first, int flags)
         if (aborted)
             reply_null(c);
         else
-            reply_score(c, result);
+            cp_reply_score(c, result);
     } else {
         reply_long(c, (flags & ZA_CH) ? changed : added);
     }
@@ -219,7 +209,7 @@ static void zscore_command(client *c)
     if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
         return;
     if (zs_score(&m, c->argv[2].ptr, c->argv[2].len, &s) == CHALK_OK)
-        reply_score(c, s);
+        cp_reply_score(c, s);
     else
         reply_null(c);
 }
@@ -233,7 +223,7 @@ static void zmscore_command(client *c)
     for (int i = 2; i < c->argc; i++) {
         double s;
         if (zs_score(&m, c->argv[i].ptr, c->argv[i].len, &s) == CHALK_OK)
-            reply_score(c, s);
+            cp_reply_score(c, s);
         else
             reply_null(c);
     }
@@ -331,7 +321,7 @@ static bool reply_visit(void *arg, const char *mem, size_t len, double score)
         reply_array(x->c, 2);
     reply_bulk(x->c, mem, len);
     if (x->withscores)
-        reply_score(x->c, score);
+        cp_reply_score(x->c, score);
     x->n += x->withscores && x->c->resp < 3 ? 2 : 1;
     return true;
 }
@@ -476,7 +466,7 @@ static void rank_generic(client *c, bool rev)
     if (withscore) {
         reply_array(c, 2);
         reply_long(c, rank);
-        reply_score(c, s);
+        cp_reply_score(c, s);
     } else {
         reply_long(c, rank);
     }
@@ -652,7 +642,7 @@ static void reply_pairs(client *c, const zlist *l, bool nested)
         if (nested && c->resp >= 3)
             reply_array(c, 2);
         reply_bulk(c, l->v[i].mem, l->v[i].len);
-        reply_score(c, l->v[i].score);
+        cp_reply_score(c, l->v[i].score);
     }
 }
 
@@ -700,7 +690,7 @@ static void bzpop_generic(client *c, bool max)
         reply_array(c, 3);
         reply_bulk(c, m.key, m.klen);
         reply_bulk(c, l.v[0].mem, l.v[0].len);
-        reply_score(c, l.v[0].score);
+        cp_reply_score(c, l.v[0].score);
     }
     zlist_free(&l);
 }

@@ -871,19 +871,22 @@ void cp_items_free(cp_item *items, long n)
     free(items);
 }
 
+void cp_reply_score(client *c, double score)
+{
+    if (c->resp >= 3) {
+        reply_double(c, score);
+        return;
+    }
+    char buf[32];
+    reply_bulk(c, buf, (size_t)score_format(score, buf));
+}
+
 static void reply_item_value(client *c, const cp_item *it, int mode)
 {
-    if (mode == CP_SCAN_SCORES && it->vlen == SCORE_BYTES) {
-        double d = score_decode((const unsigned char *)it->v);
-        if (c->resp >= 3) {
-            reply_double(c, d);
-        } else {
-            char buf[32];
-            reply_bulk(c, buf, (size_t)score_format(d, buf));
-        }
-    } else {
+    if (mode == CP_SCAN_SCORES && it->vlen == SCORE_BYTES)
+        cp_reply_score(c, score_decode((const unsigned char *)it->v));
+    else
         reply_bulk(c, it->v, it->vlen);
-    }
 }
 
 void cp_random_reply(client *c, const cp_meta *m, int kind, long long count, bool single,

@@ -230,6 +230,10 @@ void cp_scan_command(client *c, int type, int kind, int mode);
  * or a score formatted as text (CP_SCAN_SCORES); null if unreadable. */
 void cp_reply_value(client *c, cp_iter *ci, int mode);
 
+/* Reply a sorted-set score: a RESP3 double, or in RESP2 a bulk string in
+ * Redis's format (score_format, score.h). */
+void cp_reply_score(client *c, double score);
+
 /* ---- random members (HRANDFIELD, SRANDMEMBER, SPOP, ZRANDMEMBER) -------- */
 typedef struct cp_item {
     char *s;                /* suffix (field / member), malloc'd */
