@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from server_bench import Server, chalk_argv, log, redis_argv, send_command  # noqa: E402
 from server_scale import dbsize, fill  # noqa: E402

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from server_bench import Server, chalk_argv, log, redis_argv, resp_command, send_command  # noqa: E402
 
