@@ -19,9 +19,17 @@
 #
 # Full: 1M keys, 3 repetitions, scale to 10M keys, 100k requests per server
 # test (< 1 hour). --quick: 1M keys, 1 repetition, scale to 300k keys, 10k
-# requests per server test (< 10 minutes; ~3 on this machine). Servers run on free 127.0.0.1 ports and are stopped by
-# server_bench.py whatever happens (try/finally + SIGTERM handler); this
-# script's trap stops the suite it is running.
+# requests per server test (< 10 minutes; 3 to 6 on this machine).
+#
+# Servers run on free 127.0.0.1 ports and are stopped by the Python suites
+# whatever happens (try/finally + a SIGTERM handler); this script's trap
+# stops the suite it is running (SIGTERM), and Ctrl-C reaches the whole
+# foreground process group anyway.
+#
+# Left out on purpose: CPU pinning, turning off other load, cold-booting
+# the page cache. Cost: figures from a shared machine are noisy, so every
+# suite runs its sides interleaved and reports ratios and ranges; the
+# load average at the start and the end goes into RESULTS.md.
 #
 # Environment: CHALK_BUILD (default build/: a Release build; made if
 # missing), BENCH_WORKDIR (scratch space on the disk to measure; default
@@ -42,7 +50,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY="$2"; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
