@@ -14,6 +14,7 @@
  * obs.tracing (tagged in cmd_admin.c), and the omem it shows is what
  * resilience.backpressure bounds (networking.c).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +218,12 @@ static void client_kill(client *c)
 static void client_pause(client *c)
 {
     long long ms;
-    if (!arg_ll_range(c, &c->argv[2], 0, (long long)1 << 50, "timeout is not an integer or out of range", &ms))
+    if (!arg_ll_range(c, &c->argv[2], LLONG_MIN, (long long)1 << 50, "timeout is not an integer or out of range", &ms))
         return;
+    if (ms < 0) {
+        reply_error(c, "timeout is negative");   /* Redis's text */
+        return;
+    }
     bool all = true;
     if (c->argc == 4) {
         if (arg_is(&c->argv[3], "write"))

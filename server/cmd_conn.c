@@ -52,8 +52,14 @@ static void quit_command(client *c)
 static void select_command(client *c)
 {
     long long db;
-    if (!arg_ll_range(c, &c->argv[1], 0, server.cfg.databases - 1, ERR_DB_INDEX, &db))
+    /* Redis: a non-number is a number error, a number out of range is a DB
+     * index error; clients tell the two apart by the text. */
+    if (!arg_ll(c, &c->argv[1], &db))
         return;
+    if (db < 0 || db >= server.cfg.databases) {
+        reply_error(c, ERR_DB_INDEX);
+        return;
+    }
     c->db = (int)db;
     reply_ok(c);
 }
@@ -80,6 +86,16 @@ static bool password_ok(const resp_arg *given)
  * networks, since the password crosses the wire in clear. */
 static int check_auth(client *c, const resp_arg *user, const resp_arg *pass)
 {
+    if (server.cfg.requirepass[0] == '\0' && user) {
+        /* Redis 7: with no password the default user is "nopass", so
+         * AUTH default <anything> succeeds and any other user is unknown. */
+        if (!arg_is(user, "default")) {
+            reply_error(c, "-WRONGPASS invalid username-password pair or user is disabled.");
+            return -1;
+        }
+        c->authenticated = true;
+        return 0;
+    }
     if (server.cfg.requirepass[0] == '\0') {
         reply_error(c, "AUTH <password> called without any password configured for the default "
                        "user. Are you sure your configuration is correct?");
