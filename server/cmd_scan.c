@@ -43,6 +43,7 @@
 #include "glob.h"
 #include "keyops.h"
 #include "server.h"
+#include "util.h"
 
 /* ---- KEYS ----------------------------------------------------------------- */
 
@@ -135,18 +136,13 @@ typedef struct scan_opts {
     const resp_arg *type;        /* NULL: every type */
 } scan_opts;
 
-/* Redis's parseScanCursorOrReply: strtoull over the whole argument. */
+/* Redis's parseScanCursorOrReply (util.c string_to_cursor). */
 static bool parse_cursor(client *c, const resp_arg *a, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(a->ptr, &end, 10);
-    if ((a->len && isspace((unsigned char)a->ptr[0])) || *end != '\0' || errno == ERANGE) {
-        reply_error(c, "invalid cursor");
-        return false;
-    }
-    *out = v;
-    return true;
+    if (string_to_cursor(a->ptr, out))
+        return true;
+    reply_error(c, "invalid cursor");
+    return false;
 }
 
 static bool parse_scan_opts(client *c, scan_opts *o)

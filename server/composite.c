@@ -569,19 +569,13 @@ struct scan_opts {
     long long count;
 };
 
-/* Redis's parseScanCursorOrReply: strtoul rules (a leading '-' wraps,
- * as in Redis), no leading space, nothing after the digits. */
+/* Redis's parseScanCursorOrReply (util.c string_to_cursor). */
 static bool scan_cursor(client *c, uint64_t *cursor)
 {
-    const char *s = c->argv[2].ptr;
-    char *end;
-    errno = 0;
-    *cursor = strtoull(s, &end, 10);
-    if (isspace((unsigned char)s[0]) || *end || errno == ERANGE) {
-        reply_error(c, "invalid cursor");
-        return false;
-    }
-    return true;
+    if (string_to_cursor(c->argv[2].ptr, cursor))
+        return true;
+    reply_error(c, "invalid cursor");
+    return false;
 }
 
 static bool scan_parse(client *c, struct scan_opts *o)

@@ -46,6 +46,17 @@ bool string_to_ll(const char *s, size_t len, long long *out)
     return decimal_digits_to_ll(s + i, len - i, neg, out);
 }
 
+bool string_to_cursor(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE)
+        return false;
+    *out = v;
+    return true;
+}
+
 bool rank_range(long long n, long long *start, long long *stop)
 {
     if (*start < 0)

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The digits of a decimal integer, its sign given apart, into a long long:
  * s[0..len) must be at least one byte, every byte '0'..'9'; false when one
@@ -51,6 +52,11 @@ bool string_to_ll(const char *s, size_t len, long long *out);
 /* Redis's string-to-double for arguments: strtod over the whole string, no
  * leading space, not NaN; "inf", "-inf", "+inf" are allowed. */
 bool string_to_double(const char *s, size_t len, double *out);
+/* Redis's parseScanCursorOrReply rule for a SCAN / HSCAN / SSCAN / ZSCAN
+ * cursor: strtoull over the whole NUL-terminated string s (RESP arguments
+ * are; a leading '-' wraps, as in Redis), no leading space, nothing after
+ * the digits, no overflow. false: the caller replies "invalid cursor". */
+bool string_to_cursor(const char *s, uint64_t *out);
 /* Redis's rank-range rule (LRANGE LTRIM ZRANGE ZREMRANGEBYRANK) for a
  * collection of n elements: a negative index counts from the end, then
  * start is clamped to 0 and stop to n - 1. false when the range is empty.
