@@ -241,68 +241,6 @@ def test_subscribe_streams_like_redis_cli(peer, tmp_path):
         assert got == want, mode
 
 
-# ---- the same comparisons against chalk-server ------------------------------
-# Every command is sent even if chalk-server does not have it yet: then both
-# CLIs must print the same error. As the server grows, more of them become
-# real replies, with no change here.
-
-@pytest.mark.skipif(not chalk_available(), reason="chalk-server not built")
-def test_same_output_as_redis_cli_on_chalk_server():
-    from chalk_harness import start_server
-    with start_server() as srv:
-        for cmd in SETUP:
-            run(REDIS_CLI, srv.port, cmd)
-        extra = [["PING", "hello"], ["ECHO", "a \"b\"\n"], ["COMMAND", "COUNT"],
-                 ["CLIENT", "GETNAME"], ["SELECT", "99999"]]
-        for mode in MODES:
-            for cmd in COMMANDS + extra:
-                if cmd[0] in ("INCR", "INCRBYFLOAT", "LPUSH"):
-                    continue
-                want = run(REDIS_CLI, srv.port, mode + cmd)
-                got = run(CHALK_CLI, srv.port, mode + cmd)
-                assert got == want, "%s %s" % (mode, cmd)
-        script = b"PING\nECHO 'one two'\nNOSUCH x\n"
-        assert run(CHALK_CLI, srv.port, ["--no-raw"], stdin=script) == \
-            run(REDIS_CLI, srv.port, ["--no-raw"], stdin=script)
-
-
-@pytest.mark.skipif(not chalk_available(), reason="chalk-server not built")
-def test_auth_on_chalk_server():
-    from chalk_harness import start_server
-    with start_server(requirepass="s3cret") as srv:
-        for args in (["--no-raw", "PING"], ["-a", "s3cret", "--no-raw", "PING"],
-                     ["-a", "wrong", "--no-raw", "PING"],
-                     ["-a", "s3cret", "-3", "--no-raw", "PING"]):
-            assert run(CHALK_CLI, srv.port, args) == run(REDIS_CLI, srv.port, args), args
-
-
-def test_subscribe_streams_like_redis_cli(peer):
-    # (P)SUBSCRIBE turns the CLI into a listener: both CLIs subscribe, the
-    # test publishes, then stops them and compares what they printed.
-    import time
-    for mode in (["--no-raw"], ["--raw"], ["-3", "--no-raw"]):
-        procs = [subprocess.Popen([cli, "-p", str(peer.port)] + mode +
-                                  ["SUBSCRIBE", "ch1", "ch2"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                 for cli in (REDIS_CLI, CHALK_CLI)]
-        try:
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                out, _ = run(REDIS_CLI, peer.port, ["PUBSUB", "NUMSUB", "ch2"])
-                if out.split()[-1] == b"2":
-                    break
-                time.sleep(0.05)
-            run(REDIS_CLI, peer.port, ["PUBLISH", "ch1", "hello"])
-            run(REDIS_CLI, peer.port, ["PUBLISH", "ch2", "two words"])
-            time.sleep(0.3)
-        finally:
-            for p in procs:
-                p.terminate()
-        want, got = [p.communicate(timeout=10)[0] for p in procs]
-        assert b"two words" in want
-        assert got == want, mode
-
-
 def fake_server(reply):
     """A one-shot server that answers the first request with `reply` bytes
     and closes: returns (port, thread)."""
