@@ -62,3 +62,14 @@ int chalk_set_fsync(chalk_db *db, enum chalk_fsync policy)
             : policy == CHALK_FSYNC_EVERYSEC ? "everysec" : "no");
     return CHALK_OK;
 }
+
+/* Group-commit pacing (chalk-server's group_commit.c): whether a group is
+ * in flight, how many callbacks wait in the next one, and how long an
+ * fdatasync takes on average here. Read-only, O(1). */
+void chalk_commit_state_get(const chalk_db *db, chalk_commit_state *out)
+{
+    const struct log *lg = &db->log;
+    out->inflight = lg->inflight != NULL;
+    out->pending_callbacks = lg->pending ? lg->pending->ncbs : 0;
+    out->fsync_usec_avg = lg->fsyncs ? lg->fsync_usec_total / lg->fsyncs : 0;
+}

@@ -116,6 +116,7 @@ static void config_resetstat_command(client *c)
     memset(server.ops_sample_ms, 0, sizeof server.ops_sample_ms);
     commands_reset_stats();
     server.nerrorstats = 0;
+    gc_reset_stats();
     reply_ok(c);
 }
 

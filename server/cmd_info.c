@@ -151,7 +151,9 @@ static void section_persistence(info_buf *b, const chalk_stats *st)
            "chalk_write_amplification:%.3f\r\nchalk_space_amplification:%.3f\r\nchalk_compactions:%llu\r\n"
            "chalk_fsyncs:%llu\r\nchalk_fsync_usec_total:%llu\r\nchalk_fsync_usec_avg:%llu\r\n"
            "chalk_fsync_usec_max:%llu\r\nchalk_last_recovery_usec:%llu\r\n"
-           "chalk_recovery_truncated_bytes:%llu\r\nchalk_hash_rehashing:%llu\r\n\r\n",
+           "chalk_recovery_truncated_bytes:%llu\r\nchalk_hash_rehashing:%llu\r\n"
+           "chalk_group_commits:%llu\r\nchalk_group_commit_writes:%llu\r\n"
+           "chalk_writes_per_fsync:%.2f\r\nchalk_group_commit_waits:%llu\r\n\r\n",
         (unsigned long long)server.dirty, (long long)server.last_save_s, st->failed ? "err" : "ok",
         fsync[server.cfg.appendfsync], st->io_path ? st->io_path : "none", (unsigned long long)st->keys,
         (unsigned long long)st->keys_with_expiry, (unsigned long long)st->segments,
@@ -161,7 +163,10 @@ static void section_persistence(info_buf *b, const chalk_stats *st)
         (unsigned long long)st->fsyncs, (unsigned long long)st->fsync_usec_total,
         (unsigned long long)(st->fsyncs ? st->fsync_usec_total / st->fsyncs : 0),
         (unsigned long long)st->fsync_usec_max, (unsigned long long)st->last_recovery_usec,
-        (unsigned long long)st->recovery_truncated_bytes, (unsigned long long)st->rehash_in_progress);
+        (unsigned long long)st->recovery_truncated_bytes, (unsigned long long)st->rehash_in_progress,
+        (unsigned long long)server.gc.completions, (unsigned long long)server.gc.released,
+        server.gc.completions ? (double)server.gc.released / (double)server.gc.completions : 0.0,
+        (unsigned long long)server.gc.waits);
 }
 
 /* Rates over the last ~1.6 s of cron samples (16 samples at hz 10). */

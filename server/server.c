@@ -8,9 +8,12 @@
  *       → read, parse, run commands; replies queue up per client
  *     server_before_sleep:
  *       → run clients that may go on (released holds, pause ended)
- *       → chalk_flush(): every write of this iteration becomes ONE group
- *         (one write, and under appendfsync always one fdatasync) issued in
- *         the background; we do not wait for it
+ *       → gc_flush() → chalk_flush(): every write queued so far becomes ONE
+ *         group (one write, and under appendfsync always one fdatasync)
+ *         issued in the background; we do not wait for it. Under always it
+ *         is issued only when no group is in flight, and right after a
+ *         completion only once the clients it released wrote again
+ *         (group_commit.c: why groups split otherwise)
  *       → send every queued reply (one send per client)
  *       → free clients marked for closing
  *     ... and when the engine's fd becomes readable, chalk_poll() runs the
@@ -192,6 +195,7 @@ void server_on_engine_event(void)
     int rc = chalk_poll(server.db);
     if (rc < 0)
         server_log(LL_WARNING, "engine: chalk_poll: %s", chalk_strerror(rc));
+    gc_after_poll(rc);            /* gather the released clients' next writes */
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -287,8 +291,8 @@ int server_init(void)
 void server_before_sleep(void)
 {
     process_ready_clients();
-    if (server.db)
-        chalk_flush(server.db);   /* the group commit: non-blocking */
+    gc_flush();                   /* the group commit: non-blocking, paced
+                                     under always (group_commit.c) */
     repl_before_sleep();          /* end the tick's unit, full-sync steps (repl_hooks.c) */
     handle_pending_writes();
     free_closing_clients();
@@ -325,7 +329,7 @@ int server_run(void)
             next_cron = now + 1000 / server.cfg.hz;
         }
         server_before_sleep();
-        int timeout = (int)(next_cron - now_ms());
+        int timeout = gc_poll_timeout((int)(next_cron - now_ms()));
         int rc = server.io->poll(server.loop, timeout < 0 ? 0 : timeout);
         if (rc < 0) {
             server_log(LL_WARNING, "event loop: %s", strerror(-rc));

@@ -26,6 +26,7 @@
 #include <chalk/engine.h>
 
 #include "config.h"
+#include "group_commit.h"
 #include "resp_parse.h"
 
 #define CHALK_REDIS_VERSION "7.2.4"   /* what clients see as redis_version */
@@ -180,6 +181,7 @@ struct server {
     int ops_sample_idx;
     int64_t last_save_s;
     uint64_t dirty;                   /* writes since the last SAVE */
+    struct group_commit gc;           /* when a group commit closes (group_commit.c) */
     uint64_t unexpected_errors;
 
     slowlog_entry *slowlog;           /* ring, cfg.slowlog_max_len */
