@@ -228,13 +228,21 @@ static void hgetall_command(client *c) { hgetall_generic(c, WANT_KEYS | WANT_VAL
 static void hkeys_command(client *c) { hgetall_generic(c, WANT_KEYS); }
 static void hvals_command(client *c) { hgetall_generic(c, WANT_VALUES); }
 
-/* Read field f of m as the text of a number: CHALK_OK and *out (a copy, NUL
- * terminated), CHALK_ENOTFOUND, or an error. */
-static int field_text(const cp_meta *m, const resp_arg *f, chalk_value *out)
+/* The read half of HINCRBY*: look up hash argv[1] into *m and read its
+ * field argv[2], the text of the number to add to, into *out (a copy, NUL
+ * terminated). 1 found, 0 no such field (or hash), -1 replied (WRONGTYPE,
+ * an engine error). */
+static int field_text(client *c, cp_meta *m, chalk_value *out)
 {
-    if (!m->exists)
-        return CHALK_ENOTFOUND;
-    return cp_get(m->db, CP_HASH, m->key, m->klen, f->ptr, f->len, out);
+    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, m) < 0)
+        return -1;
+    const resp_arg *f = &c->argv[2];
+    int rc = m->exists ? cp_get(m->db, CP_HASH, m->key, m->klen, f->ptr, f->len, out)
+                       : CHALK_ENOTFOUND;
+    if (rc == CHALK_OK || rc == CHALK_ENOTFOUND)
+        return rc == CHALK_OK;
+    reply_engine_error(c, rc);
+    return -1;
 }
 
 /* Store one field (new or not) and the count: the tail of HINCRBY*. */
@@ -264,20 +272,17 @@ static void hincrby_command(client *c)
     if (!arg_ll(c, &c->argv[3], &incr))
         return;
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
     chalk_value v;
-    int rc = field_text(&m, &c->argv[2], &v);
-    if (rc == CHALK_OK) {
+    int found = field_text(c, &m, &v);
+    if (found < 0)
+        return;
+    if (found) {
         bool ok = string_to_ll(v.data, v.len, &cur);
         chalk_value_free(&v);
         if (!ok) {
             reply_error(c, "hash value is not an integer");
             return;
         }
-    } else if (rc != CHALK_ENOTFOUND) {
-        reply_engine_error(c, rc);
-        return;
     }
     if ((incr < 0 && cur < 0 && incr < LLONG_MIN - cur) ||
         (incr > 0 && cur > 0 && incr > LLONG_MAX - cur)) {
@@ -286,7 +291,7 @@ static void hincrby_command(client *c)
     }
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", cur + incr);
-    if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrby"))
+    if (store_field(c, &m, &c->argv[2], !found, buf, (size_t)n, "hincrby"))
         reply_long(c, cur + incr);
 }
 
@@ -314,20 +319,17 @@ static void hincrbyfloat_command(client *c)
         return;
     }
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
     chalk_value v;
-    int rc = field_text(&m, &c->argv[2], &v);
-    if (rc == CHALK_OK) {
+    int found = field_text(c, &m, &v);
+    if (found < 0)
+        return;
+    if (found) {
         bool ok = parse_ld(v.data, v.len, &cur);
         chalk_value_free(&v);
         if (!ok) {
             reply_error(c, "hash value is not a float");
             return;
         }
-    } else if (rc != CHALK_ENOTFOUND) {
-        reply_engine_error(c, rc);
-        return;
     }
     long double sum = cur + incr;
     if (isnan(sum) || isinf(sum)) {
@@ -338,7 +340,7 @@ static void hincrbyfloat_command(client *c)
     int n = long_double_to_human(buf, sizeof buf, sum);     /* fits: sum is finite */
     if (n < 0)
         reply_engine_error(c, CHALK_EINVAL);
-    else if (store_field(c, &m, &c->argv[2], rc == CHALK_ENOTFOUND, buf, (size_t)n, "hincrbyfloat"))
+    else if (store_field(c, &m, &c->argv[2], !found, buf, (size_t)n, "hincrbyfloat"))
         reply_bulk(c, buf, (size_t)n);
 }
 
