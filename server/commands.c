@@ -90,6 +90,15 @@ static int fill(command *out, const command_def *def, command *parent)
     return 0;
 }
 
+/* Point every subcommand at its parent where the parent now lives. */
+static void relink(command *arr, int n, command *parent)
+{
+    for (int i = 0; i < n; i++) {
+        arr[i].parent = parent;
+        relink(arr[i].subs, arr[i].nsubs, &arr[i]);
+    }
+}
+
 int commands_init(void)
 {
     int n = 0;
@@ -104,6 +113,10 @@ int commands_init(void)
             if (fill(&server.commands[server.ncommands++], d, NULL) < 0)
                 return -1;
     qsort(server.commands, (size_t)server.ncommands, sizeof *server.commands, cmp_command);
+    /* Sorting moved every command, so the parent pointers fill() stored in
+     * the subcommands point at the old slots: set them again. allowed()
+     * reads a subcommand's NO_AUTH and PROTECTED flags through its parent. */
+    relink(server.commands, server.ncommands, NULL);
     for (int i = 1; i < server.ncommands; i++)
         if (strcmp(server.commands[i - 1].fullname, server.commands[i].fullname) == 0) {
             server_log(LL_WARNING, "command '%s' is defined twice", server.commands[i].fullname);
