@@ -101,29 +101,10 @@ static void decrby_command(client *c)
     incr_generic(c, -by);
 }
 
-/* Redis's string2ld: the whole string, no leading space, not NaN, and not
- * out of long double's range. */
-static bool string_to_ld(const char *s, size_t len, long double *out)
-{
-    char buf[5 * 1024];
-    if (len == 0 || len >= sizeof buf || isspace((unsigned char)s[0]))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    long double v = strtold(buf, &end);
-    if ((size_t)(end - buf) != len || isnan(v) ||
-        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
-        return false;
-    *out = v;
-    return true;
-}
-
 static void incrbyfloat_command(client *c)
 {
     long double by, cur = 0;
-    if (!string_to_ld(c->argv[2].ptr, c->argv[2].len, &by)) {
+    if (!string_to_long_double(c->argv[2].ptr, c->argv[2].len, &by)) {
         reply_error(c, ERR_NOT_FLOAT);
         return;
     }
@@ -131,7 +112,7 @@ static void incrbyfloat_command(client *c)
     int r = ks_get_string(c, c->db, KEY(1), &v, false);
     if (r < 0)
         return;
-    bool ok = !r || string_to_ld(ks_payload(&v), ks_payload_len(&v), &cur);
+    bool ok = !r || string_to_long_double(ks_payload(&v), ks_payload_len(&v), &cur);
     int64_t expire_at = r ? v.expire_at_ms : 0;
     chalk_value_free(&v);
     if (!ok) {

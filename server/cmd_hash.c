@@ -295,22 +295,10 @@ static void hincrby_command(client *c)
         reply_long(c, cur + incr);
 }
 
-static bool parse_ld(const char *s, size_t len, long double *out)
-{
-    if (len == 0 || len > 5000 || (s[0] == ' ' || s[0] == '\t' || s[0] == '\n'))
-        return false;
-    char *end;
-    long double d = strtold(s, &end);
-    if (end != s + len || isnan(d))
-        return false;
-    *out = d;
-    return true;
-}
-
 static void hincrbyfloat_command(client *c)
 {
     long double incr, cur = 0;
-    if (!parse_ld(c->argv[3].ptr, c->argv[3].len, &incr)) {
+    if (!string_to_long_double(c->argv[3].ptr, c->argv[3].len, &incr)) {
         reply_error(c, ERR_NOT_FLOAT);
         return;
     }
@@ -324,7 +312,7 @@ static void hincrbyfloat_command(client *c)
     if (found < 0)
         return;
     if (found) {
-        bool ok = parse_ld(v.data, v.len, &cur);
+        bool ok = string_to_long_double(v.data, v.len, &cur);
         chalk_value_free(&v);
         if (!ok) {
             reply_error(c, "hash value is not a float");

@@ -72,6 +72,23 @@ bool rank_range(long long n, long long *start, long long *stop)
     return true;
 }
 
+bool string_to_long_double(const char *s, size_t len, long double *out)
+{
+    char buf[5 * 1024];
+    if (len == 0 || len >= sizeof buf || isspace((unsigned char)s[0]))
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if ((size_t)(end - buf) != len || isnan(v) ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
+        return false;
+    *out = v;
+    return true;
+}
+
 int long_double_to_human(char *buf, size_t size, long double v)
 {
     int n = snprintf(buf, size, "%.17Lf", v);

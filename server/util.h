@@ -62,6 +62,11 @@ bool string_to_cursor(const char *s, uint64_t *out);
  * start is clamped to 0 and stop to n - 1. false when the range is empty.
  * (GETRANGE's rule differs: see cmd_string.c clamp_range.) */
 bool rank_range(long long n, long long *start, long long *stop);
+/* Redis's string2ld (INCRBYFLOAT, HINCRBYFLOAT): strtold over the whole
+ * string (shorter than 5 KB), no leading space, not NaN, and not out of
+ * long double's range ("1e5000" and "1e-5000" are refused; "inf" is not,
+ * the commands refuse infinities themselves). */
+bool string_to_long_double(const char *s, size_t len, long double *out);
 /* Redis's ld2string in human mode (INCRBYFLOAT, HINCRBYFLOAT): %.17Lf with
  * trailing zeros (and a trailing point) removed, "-0" written "0". Returns
  * the length written into buf (NUL terminated), or -1 if size is too small

@@ -56,6 +56,13 @@ hincrbyfloat h f 5.0e3
 hincrbyfloat h f -5010.75
 hincrbyfloat h f abc
 hincrbyfloat h f inf
+hincrbyfloat h f 1e5000
+hincrbyfloat h f -1e5000
+hincrbyfloat h f 1e-5000
+hset h o 1e5000
+hincrbyfloat h o 1
+hset h u 1e-5000
+hincrbyfloat h u 1
 hset h s notnum
 hincrby h s 1
 hincrbyfloat h s 1
