@@ -61,6 +61,18 @@ static size_t channel_name(char *buf, size_t size, char **heap, const char *kind
     return total;
 }
 
+/* Publish msg on channel __<space>@<db>__:<name>. */
+static void publish_on(const char *space, int db, const void *name, size_t nlen, const void *msg,
+                       size_t mlen)
+{
+    char buf[256];
+    char *heap = NULL;
+    size_t n = channel_name(buf, sizeof buf, &heap, space, db, name, nlen);
+    if (n)
+        pubsub_publish(heap ? heap : buf, n, msg, mlen);
+    free(heap);
+}
+
 /* @interview(realtime.notifications): How can clients react to changes in
  * the data without polling? Keyspace notifications publish every change
  * (or chosen classes: expirations 'x', lists 'l'...) on pub/sub channels
@@ -72,22 +84,11 @@ void notify_keyspace_event(int type, const char *event, int db, const void *key,
     int flags = notify_parse_flags(server.cfg.notify_keyspace_events);
     if (flags <= 0 || !(flags & type) || !(flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)))
         return;
-    char buf[256];
     size_t elen = strlen(event);
-    if (flags & NOTIFY_KEYSPACE) {
-        char *heap = NULL;
-        size_t n = channel_name(buf, sizeof buf, &heap, "keyspace", db, key, klen);
-        if (n)
-            pubsub_publish(heap ? heap : buf, n, event, elen);
-        free(heap);
-    }
-    if (flags & NOTIFY_KEYEVENT) {
-        char *heap = NULL;
-        size_t n = channel_name(buf, sizeof buf, &heap, "keyevent", db, event, elen);
-        if (n)
-            pubsub_publish(heap ? heap : buf, n, key, klen);
-        free(heap);
-    }
+    if (flags & NOTIFY_KEYSPACE)
+        publish_on("keyspace", db, key, klen, event, elen);
+    if (flags & NOTIFY_KEYEVENT)
+        publish_on("keyevent", db, event, elen, key, klen);
 }
 
 void notify_expired(const void *ek, size_t eklen)
