@@ -10,7 +10,9 @@
  * Sealed segments are read through a read-only mmap (options.mmap_reads,
  * the default): no syscall per read, the page cache read in place, the
  * record verified there and only the value copied out. The active segment
- * is read with pread (it grows; its tail may still be in memory). The price
+ * too, once its records are written (active_mapped: mapped at segment_size,
+ * so it never remaps as it grows); its unwritten tail is copied from the
+ * log's memory, and a test vfs keeps every active read on pread. The price
  * of mmap, as in LMDB: a disk error on a mapped page is a SIGBUS, not
  * CHALK_EIO. Mapping only sealed segments, after recovery has truncated
  * whatever it truncates, keeps the other danger (a mapped file shrinking)
@@ -37,6 +39,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -75,6 +78,36 @@ static int read_mapped(chalk_db *db, const struct seg_info *s, uint64_t off, uin
     return 0;
 }
 
+/* The active segment, mapped once at its final size (segment_size) so that
+ * it never needs remapping as it grows: a MAP_SHARED mapping sees what
+ * pwrite and io_uring write, because both go through the same page cache.
+ * Only bytes below log.good_end (written by a group that completed) are
+ * ever read through it: pages past the end of the file would be a SIGBUS.
+ * Records still pending or in flight are copied from memory before this is
+ * asked. NULL if the record is not (yet) readable through a mapping: the
+ * caller preads. Not with a test vfs: there a "successful" write need not
+ * have reached the file, and pread's short read is an error, not a signal.
+ * The mapping outlives the roll: seg_table_map leaves a mapped segment
+ * alone, and the larger length only covers bytes nothing points at. */
+static struct seg_info *active_mapped(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size)
+{
+    if (!db->opt.mmap_reads || db->opt.vfs || seg != db->log.seg_id ||
+        off + size > db->log.good_end)
+        return NULL;
+    struct seg_info *s = seg_table_find(&db->segs, seg);
+    if (!s) return NULL;
+    if (!s->map) {
+        uint64_t len = db->opt.segment_size > db->log.good_end ? db->opt.segment_size
+                                                                : db->log.good_end;
+        void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, s->rfd, 0);
+        if (m == MAP_FAILED) return NULL;
+        madvise(m, (size_t)len, MADV_RANDOM);
+        s->map = m;
+        s->map_len = (size_t)len;
+    }
+    return off + size <= s->map_len ? s : NULL;   /* grown past it: pread */
+}
+
 int db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
                    uint8_t **buf, struct record_view *rv)
 {
@@ -83,8 +116,12 @@ int db_read_record(chalk_db *db, uint32_t seg, uint64_t off, uint32_t size,
      * so, rather than serve unacknowledged bytes or cry "corruption". */
     if (db->log.failed && seg == db->log.seg_id && off + size > db->log.good_end)
         return CHALK_EFAILED;
+    if (seg == db->log.seg_id && off + size <= db->log.good_end) {
+        struct seg_info *as = active_mapped(db, seg, off, size);
+        if (as) return read_mapped(db, as, off, size, buf, rv);
+    }
     struct seg_info *ms = seg_table_find(&db->segs, seg);
-    if (ms && ms->map) return read_mapped(db, ms, off, size, buf, rv);
+    if (ms && ms->map && seg != db->log.seg_id) return read_mapped(db, ms, off, size, buf, rv);
     uint8_t *b = malloc((size_t)size + 1);
     if (!b) return CHALK_ENOMEM;
     int rc = 0;
