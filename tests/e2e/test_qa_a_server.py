@@ -1,0 +1,103 @@
+"""test_qa_a_server.py — server commands of issue 4 that no other e2e test
+exercised, found by the acceptance audit (qa-a): BGSAVE (a background
+compaction that writes hint files), LASTSAVE, TIME, FLUSHALL/FLUSHDB with
+ASYNC/SYNC (and that a flush survives a restart), CLIENT NO-EVICT, and
+SHUTDOWN SAVE / NOSAVE.
+
+Left out on purpose: timing (bench/), and the commands already covered in
+test_server_commands.py. Interview topics: none of its own.
+"""
+import os
+import time
+
+import pytest
+import redis
+
+from chalk_harness import SLOW, start_server
+
+
+def persistence(r):
+    return r.info("persistence")
+
+
+def wait_for(pred, what, timeout=20):
+    deadline = time.time() + timeout * SLOW
+    while not pred():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
+def test_bgsave_compacts_and_writes_hint_files():
+    # Small segments, so that overwritten keys leave dead bytes in sealed
+    # segments, which is what a compaction (Chalk's BGSAVE) merges.
+    with start_server(chalk_segment_size="8kb") as srv:
+        r = srv.client()
+        for _ in range(3):
+            for i in range(200):
+                r.set(f"k{i}", "v" * 100)
+        before = persistence(r)["chalk_compactions"]
+        saved_before = r.lastsave()
+        raw = srv.raw()                     # redis-py turns the status into True
+        assert raw.cmd("BGSAVE") == "Background saving started"
+        wait_for(lambda: persistence(r)["chalk_compactions"] > before, "BGSAVE ran no compaction")
+        wait_for(lambda: any(n.endswith(".hint") for n in os.listdir(os.path.join(srv.dir, "data"))),
+                 "no hint file after BGSAVE")
+        assert r.lastsave() >= saved_before
+        assert raw.cmd("BGSAVE", "SCHEDULE") in ("Background saving started",
+                                                 "Background saving scheduled")
+        assert "syntax error" in str(raw.cmd("BGSAVE", "NOW"))
+        srv.restart()
+        r = srv.client()
+        assert r.dbsize() == 200 and r.get("k7") == "v" * 100
+
+
+def test_time_and_lastsave_shapes():
+    with start_server() as srv:
+        r = srv.client()
+        secs, usecs = r.time()
+        assert abs(secs - time.time()) < 60 and 0 <= usecs < 1_000_000
+        assert isinstance(srv.raw().cmd("LASTSAVE"), int)
+        with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
+            r.execute_command("TIME", "x")
+
+
+@pytest.mark.parametrize("mode", ["ASYNC", "SYNC"])
+def test_flushes_with_modes_survive_restart(mode):
+    with start_server() as srv:
+        r = srv.client()
+        r.mset({"a": "1", "b": "2"})
+        r.execute_command("SELECT", 1)
+        r.set("c", "3")
+        assert r.execute_command("FLUSHDB", mode) is True
+        assert r.dbsize() == 0
+        r.execute_command("SELECT", 0)
+        assert r.dbsize() == 2
+        assert r.execute_command("FLUSHALL", mode) is True
+        assert r.dbsize() == 0
+        with pytest.raises(redis.ResponseError, match="syntax error"):
+            r.execute_command("FLUSHALL", "LATER")
+        srv.restart()
+        r = srv.client()
+        assert r.dbsize() == 0 and r.get("a") is None
+
+
+def test_client_no_evict():
+    with start_server() as srv:
+        r = srv.client()
+        assert r.execute_command("CLIENT", "NO-EVICT", "on") == "OK"
+        assert r.execute_command("CLIENT", "NO-EVICT", "off") == "OK"
+        with pytest.raises(redis.ResponseError, match="syntax error"):
+            r.execute_command("CLIENT", "NO-EVICT", "maybe")
+
+
+@pytest.mark.parametrize("how", ["SAVE", "NOSAVE"])
+def test_shutdown_save_and_nosave_keep_acknowledged_writes(how):
+    with start_server() as srv:
+        c = srv.raw()
+        assert c.cmd("SET", "k", "v") == "OK"
+        c.send(b"SHUTDOWN " + how.encode() + b"\r\n")
+        assert c.closed(timeout=10 * SLOW)
+        assert srv.stop() == 0
+        assert "ready to exit" in srv.log()
+        srv.start()
+        assert srv.client().get("k") == "v"
