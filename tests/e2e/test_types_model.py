@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from chalk_harness import SLOW, start_server
-from differential import raw
+from differential import raw, run  # run: reply, or "ERR " + the whole error text
 from redis_peer import RedisPeer
 
 KEYS = [f"k{i}" for i in range(12)]
@@ -200,17 +200,10 @@ def test_argument_fuzz_matches_redis():
             cmd = rnd.choice(FUZZ_CMDS)
             args = [cmd, rnd.choice(["k1", "k2", "k3"])]
             args += [rnd.choice(FUZZ_WORDS) for _ in range(rnd.randint(0, 6))]
-            x, y = call_full(ra, args), call_full(rb, args)
+            x, y = run(ra, args), run(rb, args)
             if cmd in FUZZ_UNORDERED and isinstance(x, list) and isinstance(y, list):
                 x, y = sorted(x), sorted(y)
             assert x == y, f"op {i} {args}: chalk {x!r} != redis {y!r}"
-
-
-def call_full(r, cmd):
-    try:
-        return r.execute_command(*cmd)
-    except redis.ResponseError as e:
-        return "ERR " + str(e)
 
 
 FUZZ2_CMDS = """HSCAN SSCAN ZSCAN HRANDFIELD SRANDMEMBER ZRANDMEMBER SPOP BLPOP BRPOP BZPOPMIN
@@ -257,6 +250,6 @@ def test_argument_fuzz_of_scan_random_blocking_pubsub_matches_redis():
                 args[2] = rnd.choice(["0", "x", "", "1.5", "0 "])
             if cmd.startswith("B"):
                 args.append(rnd.choice(["0.01", "-1", "x"]))   # (huge: 7.0 and 7.2 differ)
-            x, y = (fuzz2_normalise(cmd, call_full(r, args)) for r in conns)
+            x, y = (fuzz2_normalise(cmd, run(r, args)) for r in conns)
             assert x == y, f"op {i} {args}: chalk {x!r} != redis {y!r}"
             reset()
