@@ -101,3 +101,33 @@ def test_shutdown_save_and_nosave_keep_acknowledged_writes(how):
         assert "ready to exit" in srv.log()
         srv.start()
         assert srv.client().get("k") == "v"
+
+
+def test_info_counters_are_true():
+    """INFO's hit/miss, expiry, byte, connection and fsync counters move by
+    what the clients did (issue 4: 'INFO counters that are true')."""
+    with start_server(appendfsync="always") as srv:
+        watcher = srv.client()
+        a = srv.raw()
+        stats = lambda: watcher.info("everything")          # noqa: E731
+        s0 = stats()
+        payload = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n" + b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n" * 3 \
+            + b"*2\r\n$3\r\nGET\r\n$4\r\nnope\r\n" * 2
+        a.send(payload)
+        assert [a.read_reply() for _ in range(6)] == ["OK", b"hello", b"hello", b"hello", None, None]
+        assert a.cmd("SET", "e", "x", "PX", "1") == "OK"
+        time.sleep(0.05)
+        assert a.cmd("GET", "e") is None                      # lazily expired: a miss
+        s1 = stats()
+        assert s1["keyspace_hits"] - s0["keyspace_hits"] == 3
+        assert s1["keyspace_misses"] - s0["keyspace_misses"] == 3
+        assert s1["expired_keys"] - s0["expired_keys"] == 1
+        grown_in = s1["total_net_input_bytes"] - s0["total_net_input_bytes"]
+        assert len(payload) < grown_in < len(payload) + 400    # + the SET/GET above and one INFO
+        assert s1["total_net_output_bytes"] > s0["total_net_output_bytes"] + 40
+        assert s1["connected_clients"] == 2
+        assert s1["total_connections_received"] >= 2
+        assert s1["chalk_fsyncs"] > s0["chalk_fsyncs"]       # always: the SETs were synced
+        assert s1["chalk_fsync_usec_total"] > 0 and s1["chalk_fsync_usec_max"] > 0
+        assert s1["cmdstat_get"]["calls"] == 6
+        a.close()
