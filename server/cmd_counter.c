@@ -69,8 +69,8 @@ static void incr_generic(client *c, long long by)
         return;
     }
     char buf[32];
-    int n = snprintf(buf + 1, sizeof buf - 1, "%lld", sum);
-    int rc = put_built(c, buf, (size_t)n, expire_at);
+    size_t n = ll_to_string(buf + 1, sum);
+    int rc = put_built(c, buf, n, expire_at);
     if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
         return;

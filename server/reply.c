@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "util.h"
 
 #define REPLY_BLOCK_SIZE (16 * 1024)
 
@@ -188,8 +189,7 @@ void reply_bulk_cstr(client *c, const char *s)
 void reply_bulk_long(client *c, long long v)
 {
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", v);
-    reply_bulk(c, buf, (size_t)n);
+    reply_bulk(c, buf, ll_to_string(buf, v));
 }
 
 void reply_null(client *c)

@@ -31,6 +31,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+size_t ll_to_string(char *buf, long long v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return n;
+}
+
 bool string_to_ll(const char *s, size_t len, long long *out)
 {
     if (len == 0 || len > 20)

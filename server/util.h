@@ -49,6 +49,9 @@ static inline bool decimal_digits_to_ll(const char *s, size_t len, bool neg, lon
 /* Redis's string2ll: optional '-', digits, no leading zeros (except "0"),
  * no spaces, no '+', fits a long long. true on success. */
 bool string_to_ll(const char *s, size_t len, long long *out);
+/* Redis's ll2string: v in decimal into buf (>= 21 bytes), NUL-terminated;
+ * returns the length. No printf: INCR's hot path formats one per call. */
+size_t ll_to_string(char *buf, long long v);
 /* Redis's string-to-double for arguments: strtod over the whole string, no
  * leading space, not NaN; "inf", "-inf", "+inf" are allowed. */
 bool string_to_double(const char *s, size_t len, double *out);
