@@ -392,9 +392,9 @@ static void commit_done(void *arg, int status) { hold_reply_release(arg, status)
 /* The durability contract lives here: under appendfsync always the reply
  * to this write is held (hold_reply_begin) until the engine's callback says
  * an fdatasync covering the batch completed. The engine groups every batch
- * queued during one loop iteration into one write + one fdatasync
- * (chalk_flush in server_before_sleep), so a thousand clients writing at
- * once cost one fsync, not a thousand. */
+ * queued since the last group into one write + one fdatasync (gc_flush in
+ * server_before_sleep decides when: group_commit.c), so a thousand clients
+ * writing at once cost one fsync, not a thousand. */
 int server_write(client *c, const chalk_batch *b)
 {
     if (!server.db)
