@@ -81,6 +81,21 @@ static int apply_expire(client *c, const chalk_value *v, int64_t when)
     return rc < 0 ? rc : server_write(c, b);
 }
 
+/* The record of key argv[1] into *v (chalk_value_free it): true; or
+ * false after replying 0 (no such key: EXPIRE* and PERSIST change nothing)
+ * or the engine's error. */
+static bool lookup_or_zero(client *c, chalk_value *v)
+{
+    int rc = ks_lookup(c->db, KEY(1), v);
+    if (rc == CHALK_OK)
+        return true;
+    if (rc == CHALK_ENOTFOUND)
+        reply_long(c, 0);
+    else
+        reply_engine_error(c, rc);
+    return false;
+}
+
 static void expire_generic(client *c, int64_t base, long long unit, const char *cmd)
 {
     int flags;
@@ -93,21 +108,14 @@ static void expire_generic(client *c, int64_t base, long long unit, const char *
         return;
     }
     chalk_value v;
-    int rc = ks_lookup(c->db, KEY(1), &v);
-    if (rc == CHALK_ENOTFOUND) {
-        reply_long(c, 0);
+    if (!lookup_or_zero(c, &v))
         return;
-    }
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
     if (!flags_allow(flags, v.expire_at_ms, when)) {
         chalk_value_free(&v);
         reply_long(c, 0);
         return;
     }
-    rc = apply_expire(c, &v, when);
+    int rc = apply_expire(c, &v, when);
     chalk_value_free(&v);
     if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
@@ -155,17 +163,10 @@ static void pexpiretime_command(client *c) { ttl_generic(c, true, true); }
 static void persist_command(client *c)
 {
     chalk_value v;
-    int rc = ks_lookup(c->db, KEY(1), &v);
-    if (rc == CHALK_ENOTFOUND) {
-        reply_long(c, 0);
+    if (!lookup_or_zero(c, &v))
         return;
-    }
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
     bool had = v.expire_at_ms != 0;
-    rc = had ? ks_put_value(c, c->db, KEY(1), &v, 0) : CHALK_OK;
+    int rc = had ? ks_put_value(c, c->db, KEY(1), &v, 0) : CHALK_OK;
     chalk_value_free(&v);
     if (rc != CHALK_OK) {
         reply_engine_error(c, rc);
