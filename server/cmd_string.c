@@ -214,13 +214,21 @@ static void getset_command(client *c)
 
 /* ---- reads --------------------------------------------------------------- */
 
+/* The start of GET, GETDEL and GETEX: the string at argv[1] into *v
+ * (chalk_value_free it), true; or false after replying the null (no such
+ * key) or the error (WRONGTYPE; ks_get_string). */
+static bool get_or_null(client *c, chalk_value *v)
+{
+    int r = ks_get_string(c, c->db, KEY(1), v, true);
+    if (r == 0)
+        reply_null(c);
+    return r > 0;
+}
+
 static void get_command(client *c)
 {
     chalk_value v;
-    int r = ks_get_string(c, c->db, KEY(1), &v, true);
-    if (r == 0)
-        reply_null(c);
-    if (r <= 0)
+    if (!get_or_null(c, &v))
         return;
     reply_value(c, &v);
     chalk_value_free(&v);
@@ -229,10 +237,7 @@ static void get_command(client *c)
 static void getdel_command(client *c)
 {
     chalk_value v;
-    int r = ks_get_string(c, c->db, KEY(1), &v, true);
-    if (r == 0)
-        reply_null(c);
-    if (r <= 0)
+    if (!get_or_null(c, &v))
         return;
     chalk_batch *b = ks_batch();
     int rc = b ? ks_delete_key(b, c->db, KEY(1)) : CHALK_ENOMEM;
@@ -258,10 +263,7 @@ static void getex_command(client *c)
     if (o.expire && !parse_expire(c, o.flags, o.expire, "getex", &expire_at))
         return;
     chalk_value v;
-    int r = ks_get_string(c, c->db, KEY(1), &v, true);
-    if (r == 0)
-        reply_null(c);
-    if (r <= 0)
+    if (!get_or_null(c, &v))
         return;
     int rc = CHALK_OK;
     const char *event = NULL;                  /* keyspace event (notify.c) */
