@@ -184,6 +184,15 @@ static int parse_obuf(chalk_config *cfg, const char *value)
     return rc;
 }
 
+/* "argument(s) must be one of the following: a, b, c" (Redis's text),
+ * every name of the enum, cut short only if err is too small. */
+static void enum_names_error(const char *const *names, char *err, size_t errlen)
+{
+    size_t n = (size_t)snprintf(err, errlen, "argument(s) must be one of the following: ");
+    for (int i = 0; names[i] && n < errlen; i++)
+        n += (size_t)snprintf(err + n, errlen - n, "%s%s", i ? ", " : "", names[i]);
+}
+
 static int parse_value(chalk_config *cfg, const config_def *d, const char *value,
                        char *err, size_t errlen)
 {
@@ -237,8 +246,7 @@ bad:
     if (d->type == T_BOOL)
         snprintf(err, errlen, "argument must be 'yes' or 'no'");
     else if (d->type == T_ENUM)
-        snprintf(err, errlen, "argument(s) must be one of the following: %s%s%s",
-                 d->names[0], d->names[1] ? ", " : "", d->names[1] ? d->names[1] : "");
+        enum_names_error(d->names, err, errlen);
     else if (d->type == T_OBUF)
         snprintf(err, errlen, "Invalid arguments");
     return -1;

@@ -31,3 +31,15 @@ def test_auth_with_username_and_no_password_as_redis(both):
     both("AUTH", "someone", "x")
     both("AUTH", "x")
     both("PING")
+
+
+def test_config_set_bad_enum_lists_every_value(servers):
+    """The error of a bad enum value names every accepted value (it named
+    only the first two: 'no, everysec', leaving out 'always')."""
+    srv, _ = servers
+    err = str(srv.raw().cmd("CONFIG", "SET", "appendfsync", "sometimes"))
+    assert err.startswith("ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
+                          "argument(s) must be one of the following: ")
+    assert sorted(err.split(": ", 1)[1].split(", ")) == ["always", "everysec", "no"]
+    err = str(srv.raw().cmd("CONFIG", "SET", "loglevel", "loud"))
+    assert sorted(err.split(": ", 1)[1].split(", ")) == ["debug", "nothing", "notice", "verbose", "warning"]
