@@ -274,6 +274,35 @@ int hidx_rehash_step(hidx *h, size_t n)
     return rehashing(h);
 }
 
+/* Why reserve: recovery knows, from the hint files' headers, how many keys
+ * it is about to insert. Growing to 1M keys one doubling at a time
+ * allocates 18 tables and moves every entry ~once more, and while each
+ * resize drains, every lookup probes two tables (two cache misses instead
+ * of one): measured 12% of the CPU time of opening 1M keys. A table sized
+ * once skips all of that. The move is done in one go here (no request is
+ * waiting at open), and without maybe_shrink: a reserved table is meant to
+ * be mostly empty until it is filled. */
+int hidx_reserve(hidx *h, size_t n)
+{
+    size_t target = next_pow2(n);
+    if (h->paused > 0)
+        return 0;                       /* a scan is calling back: not now */
+    if (rehashing(h)) {                 /* finish a resize under way first */
+        for (size_t b = h->rehash_idx; b < h->size[0]; b++)
+            move_bucket(h, b);
+        finish_resize(h);
+    }
+    if (h->size[0] >= target)
+        return 0;
+    int rc = start_resize(h, target);
+    if (rc != 0)
+        return rc;
+    for (size_t b = 0; b < h->size[0]; b++)
+        move_bucket(h, b);
+    finish_resize(h);
+    return 0;
+}
+
 /* ---- lookups and changes ----------------------------------------------- */
 
 /* The link (bucket head or some entry's hnext) that points at the entry with

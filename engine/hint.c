@@ -180,6 +180,24 @@ static uint8_t *read_whole(const char *path, size_t *len)
     return buf;
 }
 
+uint32_t hint_count(const char *dir, uint32_t seg_id)
+{
+    char path[SEG_PATH_MAX];
+    uint8_t h[HINT_HEADER];
+    struct stat st;
+    seg_path(path, sizeof path, dir, seg_id, ".hint");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = pread(fd, h, sizeof h, 0);
+    int ok = n == (ssize_t)sizeof h && fstat(fd, &st) == 0 && memcmp(h, HINT_MAGIC, 8) == 0;
+    close(fd);
+    if (!ok) return 0;
+    /* Not validated yet: never trust a count the file could not hold. */
+    uint64_t room = ((uint64_t)st.st_size - HINT_HEADER) / HINT_ENTRY;
+    uint32_t count = get_le32(h + 16);
+    return count <= room ? count : 0;
+}
+
 /* Check everything before applying anything: a hint is all or nothing. */
 static int hint_validate(const uint8_t *b, size_t len, uint32_t seg_id, uint64_t seg_size)
 {

@@ -33,6 +33,10 @@ void hint_buf_free(struct hint_buf *hb);
  * bytes). Returns 0 if applied, CHALK_ENOTFOUND if absent, CHALK_ECORRUPT
  * if invalid (logged; nothing applied: the caller scans the segment). */
 int  hint_load(struct chalk_db *db, uint32_t seg_id, uint64_t seg_size);
+/* The entry count in the header of dir/<seg_id>.hint, not yet validated
+ * (bounded by what the file's size can hold), or 0 if absent or unreadable.
+ * Recovery sizes the hash index with it (hidx_reserve). */
+uint32_t hint_count(const char *dir, uint32_t seg_id);
 /* Remove hint files whose segment does not exist. */
 void hint_remove_orphans(struct chalk_db *db);
 

@@ -84,6 +84,11 @@ typedef struct hidx hidx;
 hidx *hidx_new(void);                            /* NULL on ENOMEM */
 /* Free the table; calls free_entry(arg, e) for every entry if non-NULL. */
 void  hidx_free(hidx *h, void (*free_entry)(void *arg, idx_entry *e), void *arg);
+/* Size the table for n keys at once (a power of two >= n), finishing any
+ * resize under way, so that the next inserts up to n keys start none. For a
+ * caller that knows the count ahead (recovery: hint file headers). Never
+ * shrinks. 0, or CHALK_ENOMEM (nothing changed). */
+int   hidx_reserve(hidx *h, size_t n);
 idx_entry *hidx_find(hidx *h, uint64_t hash, const void *key, size_t klen);
 /* Link e (e->hash must be set). Returns the entry with the same key that it
  * replaced (unlinked, for the caller to free), or NULL. Sets *err to 0, or

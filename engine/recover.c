@@ -400,6 +400,20 @@ static int open_active(chalk_db *db, uint32_t newest)
     return 0;
 }
 
+/* Size the hash index once for the keys the hint files announce (the log
+ * segments' key counts are unknown until scanned: those still grow the
+ * table). An overestimate (keys in several hints, or a hint found invalid
+ * later) costs 8 bytes per unused slot; a failure only costs speed. */
+static void reserve_for_hints(chalk_db *db, const struct seg_candidate *c, size_t n)
+{
+    uint64_t keys = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].flags & SEG_F_MERGED) keys += hint_count(db->dir, c[i].id);
+    if (keys > 0 && hidx_reserve(db->h, (size_t)keys) != 0)
+        db_logf(db, CHALK_LOG_INFO, "cannot presize the hash index for %llu keys: it grows instead",
+                (unsigned long long)keys);
+}
+
 int db_recover(chalk_db *db)
 {
     uint32_t *ids = NULL, newest = 0;
@@ -415,6 +429,7 @@ int db_recover(chalk_db *db)
     db->next_seq = 1;
     atomic_store(&db->next_seg_id, n ? ids[n - 1] + 1 : 1);
     rc = read_headers(db, ids, &n, c, &newest);
+    if (rc == 0) reserve_for_hints(db, c, n);
     for (size_t i = 0; rc == 0 && i < n; i++) rc = replay_segment(db, &c[i], c[i].id == newest);
     if (rc == 0) rc = finish(db);
     if (rc == 0) rc = open_active(db, newest);
