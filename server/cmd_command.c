@@ -217,7 +217,7 @@ static void command_info(client *c)
         if (cmd)
             reply_info(c, cmd);
         else
-            reply_null_array(c);
+            reply_null(c);           /* Redis: a nil bulk, $-1 */
     }
 }
 

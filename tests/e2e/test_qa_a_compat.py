@@ -43,3 +43,7 @@ def test_config_set_bad_enum_lists_every_value(servers):
     assert sorted(err.split(": ", 1)[1].split(", ")) == ["always", "everysec", "no"]
     err = str(srv.raw().cmd("CONFIG", "SET", "loglevel", "loud"))
     assert sorted(err.split(": ", 1)[1].split(", ")) == ["debug", "nothing", "notice", "verbose", "warning"]
+
+
+def test_command_info_of_an_unknown_command_as_redis(both):
+    both("COMMAND", "INFO", "nosuchcommand")       # RESP2: $-1 (a nil bulk), not *-1
