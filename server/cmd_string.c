@@ -448,13 +448,32 @@ static bool size_ok(client *c, unsigned long long have, unsigned long long add)
     return true;
 }
 
-/* Store `len` bytes built by the caller in a buffer with room for the type
- * byte at [0]; keeps the key's expiry (APPEND and SETRANGE do). */
-static int put_built(client *c, const resp_arg *key, char *buf, size_t len, int64_t expire_at)
+/* The end of APPEND and SETRANGE: store as argv[1] the string of `len`
+ * bytes made of the old one (v, if found) with val's bytes written at
+ * offset `at` (a gap reads as zero bytes), keeping the key's expiry; free
+ * v; publish `event` and reply the new length, or reply the error. */
+static void splice_reply(client *c, chalk_value *v, bool found, size_t len, size_t at,
+                         const resp_arg *val, const char *event)
 {
-    buf[0] = KS_STRING;
-    chalk_value v = {.data = buf, .len = len + 1};
-    return ks_put_value(c, c->db, key->ptr, key->len, &v, expire_at);
+    size_t have = found ? ks_payload_len(v) : 0;
+    char *buf = calloc(1, 1 + len);          /* [0]: the type byte */
+    int rc = buf ? CHALK_OK : CHALK_ENOMEM;
+    if (buf) {
+        buf[0] = KS_STRING;
+        if (have)
+            memcpy(buf + 1, ks_payload(v), have);
+        memcpy(buf + 1 + at, val->ptr, val->len);
+        chalk_value nv = {.data = buf, .len = len + 1};
+        rc = ks_put_value(c, c->db, KEY(1), &nv, found ? v->expire_at_ms : 0);
+    }
+    free(buf);
+    chalk_value_free(v);
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return;
+    }
+    notify_keyspace_event(NOTIFY_STRING, event, c->db, KEY(1));   /* notify.c */
+    reply_long(c, (long long)len);
 }
 
 static void append_command(client *c)
@@ -468,24 +487,7 @@ static void append_command(client *c)
         chalk_value_free(&v);
         return;
     }
-    char *buf = malloc(1 + have + c->argv[2].len);
-    if (!buf) {
-        chalk_value_free(&v);
-        reply_engine_error(c, CHALK_ENOMEM);
-        return;
-    }
-    if (have)
-        memcpy(buf + 1, ks_payload(&v), have);
-    memcpy(buf + 1 + have, c->argv[2].ptr, c->argv[2].len);
-    int rc = put_built(c, &c->argv[1], buf, have + c->argv[2].len, r ? v.expire_at_ms : 0);
-    free(buf);
-    chalk_value_free(&v);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
-    notify_keyspace_event(NOTIFY_STRING, "append", c->db, KEY(1));   /* notify.c */
-    reply_long(c, (long long)(have + c->argv[2].len));
+    splice_reply(c, &v, r > 0, have + c->argv[2].len, have, &c->argv[2], "append");
 }
 
 static void setrange_command(client *c)
@@ -510,24 +512,7 @@ static void setrange_command(client *c)
         return;
     }
     size_t end = (size_t)offset + val->len, len = end > have ? end : have;
-    char *buf = calloc(1, 1 + len);          /* the gap reads as zero bytes */
-    if (!buf) {
-        chalk_value_free(&v);
-        reply_engine_error(c, CHALK_ENOMEM);
-        return;
-    }
-    if (have)
-        memcpy(buf + 1, ks_payload(&v), have);
-    memcpy(buf + 1 + offset, val->ptr, val->len);
-    int rc = put_built(c, &c->argv[1], buf, len, r ? v.expire_at_ms : 0);
-    free(buf);
-    chalk_value_free(&v);
-    if (rc != CHALK_OK) {
-        reply_engine_error(c, rc);
-        return;
-    }
-    notify_keyspace_event(NOTIFY_STRING, "setrange", c->db, KEY(1));   /* notify.c */
-    reply_long(c, (long long)len);
+    splice_reply(c, &v, r > 0, len, (size_t)offset, val, "setrange");
 }
 
 /* ---- the table ----------------------------------------------------------- */
