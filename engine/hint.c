@@ -217,10 +217,11 @@ static int hint_validate(const uint8_t *b, size_t len, uint32_t seg_id, uint64_t
     return p == end ? 0 : CHALK_ECORRUPT;
 }
 
-int hint_load(chalk_db *db, uint32_t seg_id, uint64_t seg_size)
+int hint_open(chalk_db *db, uint32_t seg_id, uint64_t seg_size, struct hint_file *hf)
 {
     char path[SEG_PATH_MAX];
     size_t len = 0;
+    memset(hf, 0, sizeof *hf);
     seg_path(path, sizeof path, db->dir, seg_id, ".hint");
     uint8_t *b = read_whole(path, &len);
     if (!b) return CHALK_ENOTFOUND;
@@ -230,17 +231,27 @@ int hint_load(chalk_db *db, uint32_t seg_id, uint64_t seg_size)
         free(b);
         return rc;
     }
-    uint32_t count = get_le32(b + 16);
-    size_t p = HINT_HEADER;
-    for (uint32_t i = 0; i < count && rc == 0; i++) {
-        const uint8_t *e = b + p;
-        uint32_t klen = get_le32(e + 24);
-        rc = recover_apply(db, REC_PUT, get_le64(e), seg_id, get_le32(e + 16), get_le32(e + 20),
-                           (int64_t)get_le64(e + 8), e + HINT_ENTRY, klen);
-        p += HINT_ENTRY + klen;
-    }
-    free(b);
-    return rc;
+    *hf = (struct hint_file){ .buf = b, .pos = HINT_HEADER, .left = get_le32(b + 16),
+                              .seg_id = seg_id };
+    return 0;
+}
+
+int hint_next(struct hint_file *hf, struct hint_entry *out)
+{
+    if (hf->left == 0) return 0;
+    const uint8_t *e = hf->buf + hf->pos;      /* bounds checked by hint_validate */
+    *out = (struct hint_entry){ .seq = get_le64(e), .expire_at_ms = (int64_t)get_le64(e + 8),
+                                .offset = get_le32(e + 16), .record_size = get_le32(e + 20),
+                                .klen = get_le32(e + 24), .key = e + HINT_ENTRY };
+    hf->pos += HINT_ENTRY + out->klen;
+    hf->left--;
+    return 1;
+}
+
+void hint_close(struct hint_file *hf)
+{
+    free(hf->buf);
+    memset(hf, 0, sizeof *hf);
 }
 
 void hint_remove_orphans(chalk_db *db)

@@ -28,11 +28,28 @@ int  hint_write(const struct chalk_vfs *vfs, const char *dir, uint32_t seg_id,
                 const struct hint_buf *hb);
 void hint_buf_free(struct hint_buf *hb);
 
-/* Recovery: apply dir/<seg_id>.hint if present and wholly valid (its
- * checksum matches and every entry lies inside a segment of seg_size
- * bytes). Returns 0 if applied, CHALK_ENOTFOUND if absent, CHALK_ECORRUPT
- * if invalid (logged; nothing applied: the caller scans the segment). */
-int  hint_load(struct chalk_db *db, uint32_t seg_id, uint64_t seg_size);
+/* Recovery reads a hint file through this iterator. */
+struct hint_file {
+    uint8_t *buf;              /* the whole file, validated */
+    size_t   pos;              /* offset of the next entry */
+    uint32_t left;             /* entries not yet returned */
+    uint32_t seg_id;
+};
+struct hint_entry {            /* one entry; key points into hint_file.buf */
+    uint64_t seq;
+    int64_t  expire_at_ms;
+    uint32_t offset, record_size, klen;
+    const uint8_t *key;
+};
+/* Read dir/<seg_id>.hint whole and validate it (checksum, header, every
+ * entry inside a segment of seg_size bytes) before anything is returned: a
+ * hint is used all or not at all. 0 (close it with hint_close),
+ * CHALK_ENOTFOUND if absent, CHALK_ECORRUPT if invalid (logged: the caller
+ * scans the segment instead). */
+int  hint_open(struct chalk_db *db, uint32_t seg_id, uint64_t seg_size, struct hint_file *hf);
+/* The next entry into *out: 1, or 0 at the end. */
+int  hint_next(struct hint_file *hf, struct hint_entry *out);
+void hint_close(struct hint_file *hf);
 /* The entry count in the header of dir/<seg_id>.hint, not yet validated
  * (bounded by what the file's size can hold), or 0 if absent or unreadable.
  * Recovery sizes the hash index with it (hidx_reserve). */
