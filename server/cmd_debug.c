@@ -226,14 +226,13 @@ static void debug_command(client *c)
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!arg_is(&c->argv[1], subs[i].name))
             continue;
-        if (subs[i].argc > 0 ? c->argc != subs[i].argc : c->argc < -subs[i].argc) {
-            reply_errorf(c, "wrong number of arguments for 'debug|%s' command", subs[i].name);
-            return;
-        }
+        if (subs[i].argc > 0 ? c->argc != subs[i].argc : c->argc < -subs[i].argc)
+            break;                  /* Redis: one text for both mistakes */
         subs[i].fn(c);
         return;
     }
-    reply_errorf(c, "unknown subcommand '%.128s'. Try DEBUG HELP.", c->argv[1].ptr);
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.128s'. Try DEBUG HELP.",
+                 c->argv[1].ptr);
 }
 
 static const command_arg debug_args[] = {

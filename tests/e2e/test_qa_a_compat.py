@@ -47,3 +47,10 @@ def test_config_set_bad_enum_lists_every_value(servers):
 
 def test_command_info_of_an_unknown_command_as_redis(both):
     both("COMMAND", "INFO", "nosuchcommand")       # RESP2: $-1 (a nil bulk), not *-1
+
+
+def test_debug_subcommand_mistakes_as_redis(both):
+    both("DEBUG", "FOO")                 # unknown
+    both("DEBUG", "foo", "bar")
+    both("DEBUG", "SLEEP")               # known, wrong arity: the same text
+    both("DEBUG", "object")
