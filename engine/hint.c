@@ -199,8 +199,11 @@ uint32_t hint_count(const char *dir, uint32_t seg_id)
 }
 
 /* Check everything before applying anything: a hint is all or nothing. */
-static int hint_validate(const uint8_t *b, size_t len, uint32_t seg_id, uint64_t seg_size)
+static int hint_validate(const uint8_t *b, size_t len, uint32_t seg_id, uint64_t seg_size,
+                         int *sorted)
 {
+    const uint8_t *prev = NULL;
+    *sorted = 1;
     if (len < HINT_HEADER + 8 || memcmp(b, HINT_MAGIC, 8) != 0) return CHALK_ECORRUPT;
     if (get_le64(b + len - 8) != record_checksum(b, len - 8)) return CHALK_ECORRUPT;
     if (get_le32(b + 8) != HINT_VERSION || get_le32(b + 12) != seg_id) return CHALK_ECORRUPT;
@@ -212,6 +215,10 @@ static int hint_validate(const uint8_t *b, size_t len, uint32_t seg_id, uint64_t
         if (end - p - HINT_ENTRY < klen) return CHALK_ECORRUPT;
         if (off < SEG_HEADER_SIZE || (uint64_t)off + size > seg_size || size < REC_OVERHEAD + klen)
             return CHALK_ECORRUPT;
+        if (prev && *sorted && idx_keycmp_inline(prev + HINT_ENTRY, get_le32(prev + 24),
+                                                 b + p + HINT_ENTRY, klen) >= 0)
+            *sorted = 0;          /* written before hint_sort, or its sort failed */
+        prev = b + p;
         p += HINT_ENTRY + klen;
     }
     return p == end ? 0 : CHALK_ECORRUPT;
@@ -225,14 +232,15 @@ int hint_open(chalk_db *db, uint32_t seg_id, uint64_t seg_size, struct hint_file
     seg_path(path, sizeof path, db->dir, seg_id, ".hint");
     uint8_t *b = read_whole(path, &len);
     if (!b) return CHALK_ENOTFOUND;
-    int rc = hint_validate(b, len, seg_id, seg_size);
+    int sorted;
+    int rc = hint_validate(b, len, seg_id, seg_size, &sorted);
     if (rc) {
         db_logf(db, CHALK_LOG_WARN, "hint file %s is invalid: scanning its segment instead", path);
         free(b);
         return rc;
     }
     *hf = (struct hint_file){ .buf = b, .pos = HINT_HEADER, .left = get_le32(b + 16),
-                              .seg_id = seg_id };
+                              .seg_id = seg_id, .sorted = sorted };
     return 0;
 }
 

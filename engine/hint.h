@@ -34,6 +34,8 @@ struct hint_file {
     size_t   pos;              /* offset of the next entry */
     uint32_t left;             /* entries not yet returned */
     uint32_t seg_id;
+    int      sorted;           /* 1 if keys strictly increase (hint_sort):
+                                  recovery can merge it (recover.c) */
 };
 struct hint_entry {            /* one entry; key points into hint_file.buf */
     uint64_t seq;

@@ -123,6 +123,11 @@ typedef struct oidx_iter oidx_iter;
 oidx *oidx_new(void);
 void  oidx_free(oidx *o);                        /* does not free entries */
 idx_entry *oidx_insert(oidx *o, idx_entry *e, int *err);  /* as hidx_insert */
+/* Build an EMPTY index from v[0..n), entries in strictly increasing key
+ * order (the caller's promise; oidx_check_invariants verifies it), bottom
+ * up with no key comparison. 0; CHALK_EINVAL if the index is not empty;
+ * CHALK_ENOMEM (then the index is still empty). */
+int   oidx_bulk_load(oidx *o, idx_entry *const *v, size_t n);
 idx_entry *oidx_remove(oidx *o, const void *key, size_t klen);
 idx_entry *oidx_find(const oidx *o, const void *key, size_t klen);
 size_t oidx_count(const oidx *o);

@@ -74,7 +74,9 @@
  *     during a descent, at 8 more bytes per separator;
  *   - backward iteration (a prev pointer per leaf and iter_prev): no caller
  *     yet; ZREVRANGE-style reverse scans would need it;
- *   - bulk loading from sorted input; quick balance gets most of the benefit.
+ *   - bulk loading into a NON-empty tree: oidx_bulk_load only builds an
+ *     empty one (recovery's case); a merge of sorted input into a big tree
+ *     goes through oidx_insert, one descent per key.
  *
  * Interview topics: index.optimization.
  */
@@ -278,6 +280,87 @@ void oidx_free(oidx *o)
         return;
     free_subtree(o, o->root);
     free(o);
+}
+
+/* ---- bulk load ----------------------------------------------------------
+ *
+ * Why: recovery has every key of the hint files in key order at once (it
+ * merges the sorted hint files). One insert per key pays a descent and a
+ * binary search in a leaf — ~20 key comparisons through entry pointers, a
+ * cache miss each — for 1M keys a third of the time of opening the store.
+ * Built bottom-up from sorted input, the tree needs no comparison at all:
+ * cut the array into leaves, then the leaves' list into parents, and so on
+ * up to one root. Each level spreads its items evenly over ceil(m / cap)
+ * nodes, so every node holds at least half its capacity (invariant 2) and
+ * leaves end nearly full, as quick balance would leave them. */
+
+/* Parents for level[0..m) (m > 1), written over level[0..p); returns p, or
+ * 0 on ENOMEM (then every node of the level is freed). */
+static size_t build_parents(oidx *o, onode **level, size_t m)
+{
+    size_t p = (m + OIDX_INNER_CAP - 1) / OIDX_INNER_CAP, pos = 0;
+    for (size_t j = 0; j < p; j++) {
+        int cnt = (int)(m / p + (j < m % p));
+        oinner *in = inner_new(o);
+        if (in == NULL) {
+            for (size_t k = 0; k < j; k++) free_subtree(o, level[k]);
+            for (size_t k = pos; k < m; k++) free_subtree(o, level[k]);
+            return 0;
+        }
+        for (int k = 0; k < cnt; k++) {
+            in->child[k] = level[pos + (size_t)k];
+            in->min[k] = first_of(in->child[k]);
+        }
+        in->hdr.n = (uint16_t)cnt;
+        pos += (size_t)cnt;
+        level[j] = &in->hdr;      /* j < pos: children already copied */
+    }
+    return p;
+}
+
+/* Leaves for v[0..n) (n > 0) into level[0..m); 0 or CHALK_ENOMEM. */
+static int build_leaves(oidx *o, idx_entry *const *v, size_t n, onode **level, size_t m)
+{
+    oleaf *prev = NULL;
+    size_t pos = 0;
+    for (size_t i = 0; i < m; i++) {
+        int cnt = (int)(n / m + (i < n % m));
+        oleaf *l = leaf_new(o);
+        if (l == NULL) {
+            for (size_t k = 0; k < i; k++) node_free(o, level[k]);
+            return CHALK_ENOMEM;
+        }
+        memcpy(l->e, v + pos, (size_t)cnt * sizeof *v);
+        l->hdr.n = (uint16_t)cnt;
+        pos += (size_t)cnt;
+        if (prev != NULL) prev->next = l;
+        prev = l;
+        level[i] = &l->hdr;
+    }
+    return 0;
+}
+
+int oidx_bulk_load(oidx *o, idx_entry *const *v, size_t n)
+{
+    if (o->count != 0) return CHALK_EINVAL;
+    if (n == 0) return 0;
+    size_t m = (n + OIDX_LEAF_CAP - 1) / OIDX_LEAF_CAP;
+    onode **level = malloc(m * sizeof *level);
+    if (level == NULL) return CHALK_ENOMEM;
+    int height = 1;
+    if (build_leaves(o, v, n, level, m) != 0) { free(level); return CHALK_ENOMEM; }
+    while (m > 1) {
+        m = build_parents(o, level, m);
+        if (m == 0) { free(level); return CHALK_ENOMEM; }
+        height++;
+    }
+    node_free(o, o->root);        /* the empty root leaf */
+    o->root = level[0];
+    o->height = height;
+    o->count = n;
+    o->mods++;
+    free(level);
+    return 0;
 }
 
 size_t oidx_count(const oidx *o) { return o->count; }

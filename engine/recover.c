@@ -4,8 +4,11 @@
  *   db_recover
  *     1. remove leftovers of an interrupted compaction (*.tmp)
  *     2. list the segments; read their headers (merged or not)
- *     3. replay each segment in id order: from its hint file if it has a
- *        valid one (hint.c), else by scanning its records (scan_segment)
+ *     3a. merge every valid, sorted hint file by key into the empty
+ *        indexes (load_sorted_hints: one entry per key, ordered index built
+ *        bottom up)
+ *     3b. replay the other segments in id order: from an unsorted hint
+ *        file if valid (hint.c), else by scanning its records (scan_segment)
  *     4. drop the tombstone markers (finish); live bytes per segment and
  *        the expiry set were kept up to date record by record (replay_apply)
  *     5. reopen the newest non-merged segment for appends, or create one
@@ -135,6 +138,18 @@ static int push_marker(struct recovery *rec, idx_entry *e)
     return 0;
 }
 
+/* R1 with the tie rule that makes the order of segments irrelevant: the
+ * sorted hint files are merged first (load_sorted_hints), the other
+ * segments follow in id order. Replaying all in id order, the last of the
+ * records with the highest seq won: the one in the highest segment id,
+ * and in one segment the last (two PUTs of one key in one batch share a
+ * seq). Comparing (seq, segment id), and letting an equal pair replace,
+ * picks that same record in any order of segments. */
+static int superseded(const idx_entry *e, const struct replayed *r)
+{
+    return e->seq > r->seq || (e->seq == r->seq && e->segment_id > r->seg);
+}
+
 /* Apply one record under rules R1 and R3, keeping the per-segment live
  * bytes and the expiry set up to date as it goes. Why here and not in one
  * pass at the end: that pass visited every entry in hash order, a cache
@@ -144,7 +159,7 @@ static int replay_apply(struct recovery *rec, const struct replayed *r)
     chalk_db *db = rec->db;
     uint64_t hash = idx_hash(r->key, r->klen);
     idx_entry *e = hidx_find(db->h, hash, r->key, r->klen);
-    if (e && e->seq > r->seq) return 0;           /* R1: older, already superseded */
+    if (e && superseded(e, r)) return 0;          /* R1 */
     int was_marker = e && e->record_size == 0;
     if (!e) {
         int err = 0;
@@ -317,7 +332,11 @@ static void remove_tmp_files(chalk_db *db)
     closedir(d);
 }
 
-struct seg_candidate { uint32_t id; uint32_t flags; };
+struct seg_candidate {
+    uint32_t id;
+    uint32_t flags;
+    int      done;             /* replayed by load_sorted_hints */
+};
 
 static uint64_t seg_file_size(const char *path)
 {
@@ -345,7 +364,7 @@ static int read_headers(chalk_db *db, uint32_t *ids, size_t *n,
         int rc = seg_reader_open(&r, path), opened = rc == 0;   /* closed on error */
         if (rc == CHALK_ECORRUPT && torn < 0 && seg_file_size(path) <= SEG_HEADER_SIZE) {
             torn = (int)i;
-            out[i] = (struct seg_candidate){ ids[i], 0 };
+            out[i] = (struct seg_candidate){ ids[i], 0, 0 };
             continue;
         }
         const char *why = rc ? (r.why ? r.why : "cannot open") : NULL;
@@ -360,7 +379,7 @@ static int read_headers(chalk_db *db, uint32_t *ids, size_t *n,
             db_logf(db, CHALK_LOG_ERROR, "%s: %s", path, why);
             return rc;
         }
-        out[i] = (struct seg_candidate){ ids[i], r.header.flags };
+        out[i] = (struct seg_candidate){ ids[i], r.header.flags, 0 };
         if (!(r.header.flags & SEG_F_MERGED)) *newest = ids[i];
         seg_reader_close(&r);
     }
@@ -415,6 +434,139 @@ static int replay_segment(struct recovery *rec, const struct seg_candidate *c, i
     }
     r.fd = -1;                                  /* owned by the table */
     seg_reader_close(&r);
+    return rc;
+}
+
+/* ---- step 3a: the sorted hint files, merged -------------------------------
+ *
+ * Every valid, sorted hint file is read first and all of them are merged
+ * by key (a binary heap of cursors, one per file), the way an LSM tree
+ * merges sorted runs. The merge yields each key once, with its winning
+ * record (highest seq, then highest segment id), already in key order: the
+ * hash index takes it with no duplicate search (hidx_insert_new) and the
+ * ordered index is built bottom up (oidx_bulk_load) instead of by one
+ * descent per key. The other segments (logs, merged ones whose hint is
+ * missing, invalid or unsorted) are replayed after, key by key. */
+struct hint_cursor {
+    struct hint_file  hf;
+    struct hint_entry cur;     /* the file's current (smallest unread) entry */
+};
+
+static int cursor_less(const struct hint_cursor *a, const struct hint_cursor *b)
+{
+    return idx_keycmp_inline(a->cur.key, a->cur.klen, b->cur.key, b->cur.klen) < 0;
+}
+
+static void heap_down(struct hint_cursor **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && cursor_less(h[l], h[m])) m = l;
+        if (l + 1 < n && cursor_less(h[l + 1], h[m])) m = l + 1;
+        if (m == i) return;
+        struct hint_cursor *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Move the top cursor to its next entry; *n shrinks when it is done. */
+static void heap_advance(struct hint_cursor **h, size_t *n)
+{
+    if (!hint_next(&h[0]->hf, &h[0]->cur)) h[0] = h[--*n];
+    heap_down(h, *n, 0);
+}
+
+/* Make the entry of one merged key; it joins the hash index now (which is
+ * how db_free finds it if recovery fails later) and the ordered index in
+ * oidx_bulk_load. */
+static idx_entry *emit_hint_entry(chalk_db *db, const struct hint_entry *he, uint32_t seg)
+{
+    idx_entry *e = db_entry_new(db, he->key, he->klen, idx_hash(he->key, he->klen));
+    if (!e) return NULL;
+    e->seq = he->seq;
+    e->segment_id = seg;
+    e->offset = he->offset;
+    e->record_size = he->record_size;
+    hidx_insert_new(db->h, e);          /* unique: the merge yields each key once */
+    live_add(db, seg, he->record_size);
+    db_expiry_update(db, e, he->expire_at_ms);
+    if (he->seq >= db->next_seq) db->next_seq = he->seq + 1;
+    return e;
+}
+
+/* Merge the cursors h[0..n) into entries; *count = entries made. */
+static int merge_hints(chalk_db *db, struct hint_cursor **h, size_t n, idx_entry **out,
+                       size_t *count)
+{
+    for (size_t i = n; i-- > 0;) heap_down(h, n, i);
+    while (n > 0) {
+        struct hint_entry win = h[0]->cur;
+        uint32_t win_seg = h[0]->hf.seg_id;
+        heap_advance(h, &n);
+        while (n > 0 && idx_keycmp_inline(h[0]->cur.key, h[0]->cur.klen, win.key, win.klen) == 0) {
+            const struct hint_entry *c = &h[0]->cur;
+            if (c->seq > win.seq || (c->seq == win.seq && h[0]->hf.seg_id > win_seg)) {
+                win = *c;
+                win_seg = h[0]->hf.seg_id;
+            }
+            heap_advance(h, &n);
+        }
+        if (!(out[*count] = emit_hint_entry(db, &win, win_seg))) return CHALK_ENOMEM;
+        (*count)++;
+    }
+    return 0;
+}
+
+/* Open c's segment and its hint; if the hint is valid and sorted, the
+ * segment joins the table and *cur holds the open hint (1); else nothing
+ * changed (0: the segment is replayed in step 3b). <0 on error. */
+static int open_sorted_hint(chalk_db *db, struct seg_candidate *c, struct hint_cursor *cur)
+{
+    char path[SEG_PATH_MAX];
+    struct seg_reader r;
+    seg_path(path, sizeof path, db->dir, c->id, ".log");
+    int rc = seg_reader_open(&r, path);
+    if (rc) return rc;
+    if (hint_open(db, c->id, r.file_size, &cur->hf) != 0) { seg_reader_close(&r); return 0; }
+    if (!cur->hf.sorted) {
+        hint_close(&cur->hf);
+        seg_reader_close(&r);
+        return 0;
+    }
+    rc = seg_table_add(&db->segs, c->id, r.fd, r.file_size, c->flags);
+    if (rc == 0) r.fd = -1;                     /* owned by the table */
+    seg_reader_close(&r);
+    if (rc) { hint_close(&cur->hf); return rc; }
+    c->done = 1;
+    return 1;
+}
+
+/* Step 3a. Runs first, on empty indexes. */
+static int load_sorted_hints(chalk_db *db, struct seg_candidate *c, size_t n)
+{
+    struct hint_cursor *cur = calloc(n ? n : 1, sizeof *cur);
+    struct hint_cursor **heap = calloc(n ? n : 1, sizeof *heap);
+    idx_entry **entries = NULL;
+    size_t nh = 0, total = 0, made = 0;
+    int rc = cur && heap ? 0 : CHALK_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!(c[i].flags & SEG_F_MERGED)) continue;
+        rc = open_sorted_hint(db, &c[i], &cur[nh]);
+        if (rc == 1) total += cur[nh++].hf.left;
+        rc = rc < 0 ? rc : 0;
+    }
+    size_t live = 0;
+    for (size_t i = 0; i < nh; i++)
+        if (hint_next(&cur[i].hf, &cur[i].cur)) heap[live++] = &cur[i];
+    if (rc == 0 && live > 0 && !(entries = malloc(total * sizeof *entries))) rc = CHALK_ENOMEM;
+    if (rc == 0 && live > 0) rc = merge_hints(db, heap, live, entries, &made);
+    if (rc == 0 && made > 0) rc = oidx_bulk_load(db->o, entries, made);
+    for (size_t i = 0; i < nh; i++) hint_close(&cur[i].hf);
+    free(entries);
+    free(heap);
+    free(cur);
     return rc;
 }
 
@@ -496,7 +648,9 @@ int db_recover(chalk_db *db)
     rc = read_headers(db, ids, &n, c, &newest);
     if (rc == 0) reserve_for_hints(db, c, n);
     struct recovery rec = { .db = db };
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = replay_segment(&rec, &c[i], c[i].id == newest);
+    if (rc == 0) rc = load_sorted_hints(db, c, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (!c[i].done) rc = replay_segment(&rec, &c[i], c[i].id == newest);
     if (rc == 0) rc = finish(&rec);
     free(rec.markers);
     if (rc == 0) rc = open_active(db, newest);
