@@ -303,6 +303,12 @@ int hidx_reserve(hidx *h, size_t n)
     return 0;
 }
 
+void hidx_prefetch(const hidx *h, uint64_t hash)
+{
+    int t = rehashing(h) ? 1 : 0;             /* where link_new would put it */
+    __builtin_prefetch(&h->table[t][hash & (h->size[t] - 1)], 1);
+}
+
 /* ---- lookups and changes ----------------------------------------------- */
 
 /* The link (bucket head or some entry's hnext) that points at the entry with

@@ -99,6 +99,11 @@ idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err);
  * skips hidx_insert's duplicate search: a new key walks its chain once,
  * not twice. Cannot fail (chaining needs no memory to link). */
 void hidx_insert_new(hidx *h, idx_entry *e);
+/* Start loading the bucket a new key with this hash would be linked into.
+ * For a caller that knows its next keys ahead (recovery's bulk load): the
+ * random bucket is a cache miss per key, and several misses in flight cost
+ * about as much as one. A hint only: nothing changes. */
+void hidx_prefetch(const hidx *h, uint64_t hash);
 /* Unlink and return the entry with this key, or NULL. */
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
 size_t hidx_count(const hidx *h);
