@@ -134,7 +134,11 @@ static void cli_session_setup(cli_config *cfg)
         chalkc_reply_free(r);
     }
     if (cfg->conn.db > 0) {
-        chalkc_command(cfg->c, &r, "SELECT %d", cfg->conn.db);
+        rc = chalkc_command(cfg->c, &r, "SELECT %d", cfg->conn.db);
+        if (rc == CHALKC_ESERVER) {      /* redis-cli's words; stay in db 0 */
+            fprintf(stderr, "SELECT %d failed: %s\n", cfg->conn.db, r->str);
+            cfg->conn.db = 0;
+        }
         chalkc_reply_free(r);
     }
 }

@@ -1,0 +1,80 @@
+"""test_qa_b_acceptance.py — requirements of issues 6 and 8 that no other test
+covered, found by the acceptance audit (qa-b).
+
+1. Issue 6, "blocked clients are served ... from a replica's stream": a
+   client blocked in BLPOP / BZPOPMIN on a follower (replica-read-only no,
+   as Redis needs for a blocking pop on a replica) is served when the
+   leader's push reaches the follower through replication, and the pop is
+   the follower's own (the leader keeps its element).
+2. Issue 8, "redis-cli's flags ... so that habits carry over": `-n` with a
+   database the server refuses prints redis-cli's warning ("SELECT 99
+   failed: ...") and runs the command in db 0, against chalk-server and
+   redis-server alike.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from chalk_harness import SLOW, start_server
+from redis_peer import RedisPeer
+
+BIN = os.environ.get("CHALK_BIN_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+CHALK_CLI = os.path.join(BIN, "chalk-cli")
+
+
+def blocked_on(r, cid, cmd):
+    """Wait until client cid is blocked in cmd (CLIENT LIST's cmd field)."""
+    deadline = time.time() + 10 * SLOW
+    while time.time() < deadline:
+        if any(int(c["id"]) == cid and c.get("cmd") == cmd for c in r.client_list()):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"client {cid} never blocked in {cmd}")
+
+
+@pytest.mark.parametrize("cmd,push,want", [
+    (("BLPOP", "q", "0"), ("RPUSH", "q", "job1"), [b"q", b"job1"]),
+    (("BZPOPMIN", "z", "0"), ("ZADD", "z", "5", "m"), [b"z", b"m", b"5"]),
+])
+def test_blocked_on_a_follower_is_served_by_the_stream(cmd, push, want):
+    with start_server() as leader:
+        with start_server(replicaof=f"127.0.0.1 {leader.port}",
+                          replica_read_only=False) as follower:
+            f = follower.client()
+            leader.client().set("ready", "1")
+            deadline = time.time() + 30 * SLOW
+            while f.get("ready") is None:
+                assert time.time() < deadline, "follower never synced"
+                time.sleep(0.02)
+            conn = follower.raw(timeout=20 * SLOW)
+            cid = conn.cmd("CLIENT", "ID")
+            conn.send(b"*%d\r\n" % len(cmd) +
+                      b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in cmd))
+            blocked_on(f, cid, cmd[0].lower())
+            leader.client().execute_command(*push)
+            assert conn.read_reply() == want
+            conn.close()
+            # the pop happened on the follower only: the leader still has it
+            assert leader.client().exists(cmd[1]) == 1
+
+
+def cli(binary, port, *args):
+    return subprocess.run([binary, "-p", str(port)] + list(args),
+                          capture_output=True, text=True, timeout=20)
+
+
+def test_cli_db_out_of_range_warns_like_redis_cli():
+    with RedisPeer() as peer:
+        want = cli("redis-cli", peer.port, "-n", "99", "set", "x", "1")
+        got = cli(CHALK_CLI, peer.port, "-n", "99", "set", "x", "1")
+    assert want.stderr.startswith("SELECT 99 failed: ERR DB index is out of range")
+    assert (got.stdout, got.stderr, got.returncode) == \
+        (want.stdout, want.stderr, want.returncode)
+    with start_server() as srv:
+        got = cli(CHALK_CLI, srv.port, "-n", "99", "set", "x", "1")
+        assert got.stderr.startswith("SELECT 99 failed: ")
+        assert got.stdout.strip() == "OK"
+        assert srv.client(db=0).get("x") == "1"        # ran in db 0
