@@ -5,6 +5,15 @@
  *
  * Each handler has the one shape: parse → act through repl_* → reply.
  *
+ * REPLICAOF (SLAVEOF) is gated like a protected config (replicaof_allowed):
+ * a client that is not local may run it only if enable-protected-configs is
+ * "yes". Pointing a server at a leader of the attacker's choice replaces its
+ * whole data set with the attacker's (a full sync), and a module-less Redis
+ * of old was turned into a shell exactly that way (a rogue leader shipping a
+ * payload). The `replicaof` setting at start-up is not a client and is not
+ * gated. Redis 7 leaves REPLICAOF open and gates only paths and DEBUG; Chalk
+ * reuses the protected-configs switch rather than adding a fourth setting.
+ *
  * Interview topics: repl.replication (repl_stream.c, repl_backlog.c,
  * repl_follower.c), overview.consensus (WAIT, repl_leader.c),
  * cache.distributed (below).
@@ -46,11 +55,25 @@ static void remember_role(const char *host, long long port)
         server_log(LL_WARNING, "REPLICAOF: could not record the setting: %s", err);
 }
 
+/* enable-protected-configs: "yes" lets every client change the role,
+ * "local" (the default) only loopback and unix-socket clients, "no" none. */
+static bool replicaof_allowed(client *c)
+{
+    int mode = server.cfg.enable_protected_configs;
+    if (mode == PROT_YES || (mode == PROT_LOCAL && (c->flags & CLIENT_LOCAL)))
+        return true;
+    reply_errorf(c, "%s command not allowed. If the enable-protected-configs option is set to "
+                 "\"local\", you can run it from a local connection, otherwise you need to set "
+                 "this option in the configuration file, and then restart the server.",
+                 arg_is(&c->argv[0], "slaveof") ? "SLAVEOF" : "REPLICAOF");
+    return false;
+}
+
 /* REPLICAOF host port | REPLICAOF NO ONE */
 static void replicaof_command(client *c)
 {
     struct repl_state *st = server.repl;
-    if (!repl_alive(c))
+    if (!repl_alive(c) || !replicaof_allowed(c))
         return;
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
         if (st->link != LINK_NONE) {
