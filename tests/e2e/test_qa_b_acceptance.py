@@ -78,3 +78,25 @@ def test_cli_db_out_of_range_warns_like_redis_cli():
         assert got.stderr.startswith("SELECT 99 failed: ")
         assert got.stdout.strip() == "OK"
         assert srv.client(db=0).get("x") == "1"        # ran in db 0
+
+
+def fsyncs(r):
+    text = r.cmd("INFO", "persistence").decode()
+    return int(text.split("chalk_fsyncs:")[1].split()[0])
+
+
+def test_exec_reply_waits_for_its_fsync_under_always():
+    """Issue 5: "With appendfsync always, EXEC's reply is sent only after the
+    batch is durable". A SIGKILL cannot show it (the kernel keeps what
+    write() got), so a second client reads the engine's fsync counter right
+    after each EXEC reply: it must already have moved (test_fsync_switch.py
+    does the same for single writes)."""
+    with start_server(appendfsync="always") as srv:
+        a, b = srv.raw(), srv.raw()
+        for i in range(30):
+            before = fsyncs(b)
+            assert a.cmd("MULTI") == "OK"
+            assert a.cmd("SET", f"k{i}", "v") == "QUEUED"
+            assert a.cmd("HSET", f"h{i}", "f", "v") == "QUEUED"
+            assert a.cmd("EXEC") == ["OK", 1]
+            assert fsyncs(b) > before, f"EXEC {i} answered before any fsync"
