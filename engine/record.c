@@ -169,6 +169,14 @@ int seg_header_decode(const void *buf, struct seg_header *out)
     out->flags = get_le32(p + 16);
     /* Checked after the checksum so that a bit flip is reported as
      * corruption, and a genuine future file as a version problem. */
+    /* @interview(api.versioning): How does an on-disk format evolve without
+     * breaking the readers already deployed? Every segment starts with a
+     * format version, and a reader that meets one it does not know refuses
+     * to open the directory (CHALK_EVERSION, a clear error) instead of
+     * guessing; a change of layout bumps SEG_VERSION, and the new reader
+     * either still decodes the old version or migrates it (compaction is
+     * the natural place: it rewrites every live record anyway). Chalk has
+     * one version so far, so its reader only refuses. */
     if (out->version != SEG_VERSION) return CHALK_EVERSION;
     return 0;
 }
