@@ -28,11 +28,16 @@
  * and segment_id are right, the entries exactly fill the space up to the
  * checksum, and every entry's [offset, offset+record_size) lies within the
  * segment. Merged segments hold no tombstones, so every entry is a PUT.
- * Entries are sorted by key (hint_sort), not in log order.
+ * Entries are sorted by key (hint_sort), not in log order; the order is
+ * not part of validity (files written before hint_sort, or whose sort
+ * failed, are valid): hint_open reports it (hint_file.sorted), and only a
+ * sorted hint takes recovery's merge path (recover.c, load_sorted_hints).
  *
  * Left out on purpose: reading the hint file incrementally (it is read
- * whole; a hint is ~28 bytes + key per key) and hints for the active
- * segment (it changes; it is scanned).
+ * whole; a hint is ~28 bytes + key per key; recovery holds ALL sorted hint
+ * files at once to merge them: ~44 MB at 1M 16-byte keys, for the length
+ * of the open) and hints for the active segment (it changes; it is
+ * scanned).
  *
  * Interview topics: storage.recovery (recover.c).
  */
@@ -102,10 +107,11 @@ static int cmp_entry_key(const void *a, const void *b, void *base)
     return idx_keycmp(x + HINT_ENTRY, get_le32(x + 24), y + HINT_ENTRY, get_le32(y + 24));
 }
 
-/* Reorder the entries of hb by key. Why: recovery inserts hint entries into
- * the ordered index one by one, and a B+tree fed keys in order keeps its
- * insertion path in cache: measured 0.75 s instead of 1.6 s to open 1M
- * keys. The sort runs on the compaction thread, off the caller's path.
+/* Reorder the entries of hb by key. Why: recovery merges the sorted hint
+ * files by key and builds the ordered index bottom up from the result, with
+ * no per-key descent (recover.c, load_sorted_hints): 1M keys open in
+ * ~0.2 s of CPU. (Fed one by one in log order, the B+tree took 1.6 s.) The
+ * sort runs on the compaction thread, off the caller's path.
  * Fails softly: on ENOMEM the hint stays in log order (still valid). */
 static void hint_sort(struct hint_buf *hb)
 {
