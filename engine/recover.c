@@ -16,7 +16,10 @@
  * The rules, in the order recovery applies them:
  *   R1. Newest seq wins: a record is applied only if no record with a
  *       higher seq was seen for its key. Compaction's output has new ids
- *       but old seqs, so ids alone could not order records.
+ *       but old seqs, so ids alone could not order records. Between equal
+ *       seqs the higher segment id wins, then the later record in a
+ *       segment (superseded): so the order of replay does not matter, and
+ *       step 3a can take every sorted hint file first.
  *   R2. A batch is applied whole, at its COMMIT record (record.c).
  *   R3. A tombstone stays as a marker until the end, so that an older PUT
  *       met later (in a merged segment) cannot resurrect the key.
