@@ -99,6 +99,7 @@ struct compaction {
     size_t    ndrop, drop_cap;
     int       last_result;
     uint64_t  failed_at_usec;  /* the automatic trigger backs off after a failure */
+    int       scheduled;       /* chalk_compact_schedule: run one more when idle */
     /* input: immutable while the thread runs */
     chalk_db *db;              /* the thread reads dir, vfs, opt, next_seg_id, log.efd */
     uint32_t *src;
@@ -334,11 +335,13 @@ static void compaction_reset(struct compaction *c)
     chalk_db *db = c->db;
     int last = c->last_result;
     uint64_t failed_at = c->failed_at_usec;
+    int scheduled = c->scheduled;
     memset(c, 0, sizeof *c);
     c->db = db;
     c->ofd = -1;
     c->last_result = last;
     c->failed_at_usec = failed_at;
+    c->scheduled = scheduled;
 }
 
 static void compaction_end(chalk_db *db, int rc)
@@ -482,7 +485,24 @@ static void compaction_step(chalk_db *db, int wait)
     if (c->phase == COMP_COLLECT || c->phase == COMP_SWAP) log_signal(&db->log);
 }
 
-int chalk_compact(chalk_db *db)
+/* Bytes of the active segment that no index entry points at any more
+ * (overwritten or deleted since the segment was started). */
+static uint64_t active_dead_bytes(chalk_db *db)
+{
+    const struct seg_info *s = seg_table_find(&db->segs, db->log.seg_id);
+    uint64_t total = db->log.tail > SEG_HEADER_SIZE ? db->log.tail - SEG_HEADER_SIZE : 0;
+    return s && total > s->live_bytes ? total - s->live_bytes : 0;
+}
+
+/* Start a compaction of the sealed segments. seal_active (an explicit
+ * request: chalk_compact, the server's BGSAVE/SAVE/BGREWRITEAOF) first rolls
+ * the active segment when it holds dead bytes, so that a small data set,
+ * which never fills a 64 MiB segment, is compacted too. The cost: db_roll's
+ * fdatasync on the caller's thread and one new segment file per explicit
+ * request (never more: a second request finds nothing dead in the new,
+ * empty active segment). The automatic trigger does not roll: it fires on
+ * sealed segments only, so it never multiplies small files. */
+static int compaction_start(chalk_db *db, int seal_active)
 {
     if (db->log.failed) return CHALK_EFAILED;
     db_unlink_join(db);                          /* learn how the last one ended */
@@ -498,6 +518,11 @@ int chalk_compact(chalk_db *db)
     if (c->phase != COMP_IDLE) return CHALK_EBUSY;
     for (size_t i = 0; i < db->segs.n; i++) if (db->segs.v[i].doomed) return CHALK_EBUSY;
     db_unlink_join(db);                          /* the previous manifest is gone */
+    /* An open atomic group cannot roll (txn.h): its records stay together. */
+    if (seal_active && !db->group.open && active_dead_bytes(db) > 0) {
+        int rc = db_roll(db);
+        if (rc) return rc;
+    }
     compaction_reset(c);
     c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
     if (!c->src) return CHALK_ENOMEM;
@@ -510,6 +535,39 @@ int chalk_compact(chalk_db *db)
     c->cursor = 0;
     compaction_step(db, 0);
     return 0;
+}
+
+int chalk_compact(chalk_db *db)
+{
+    return compaction_start(db, 1);
+}
+
+int chalk_compact_schedule(chalk_db *db)
+{
+    int rc = chalk_compact(db);
+    if (rc != CHALK_EBUSY) return rc;
+    db->comp->scheduled = 1;                     /* EBUSY implies db->comp */
+    return 1;
+}
+
+/* A scheduled request starts once the running compaction is swapped in and
+ * its sources deleted (EBUSY until then: tried again at the next poll). */
+static void maybe_run_scheduled(chalk_db *db)
+{
+    struct compaction *c = db->comp;
+    if (!c || !c->scheduled || c->phase != COMP_IDLE) return;
+    int rc = compaction_start(db, 1);
+    if (rc == CHALK_EBUSY) return;
+    c->scheduled = 0;
+    if (rc) db_logf(db, CHALK_LOG_ERROR, "scheduled compaction: %s", chalk_strerror(rc));
+}
+
+void compaction_stats(const chalk_db *db, chalk_stats *out)
+{
+    const struct compaction *c = db->comp;
+    out->compaction_running = c && c->phase != COMP_IDLE;
+    out->compaction_scheduled = c && c->scheduled;
+    out->compaction_last_status = c ? c->last_result : 0;
 }
 
 /* The trigger: dead bytes of the sealed segments over the ratio. */
@@ -528,12 +586,13 @@ static void maybe_trigger(chalk_db *db)
         live += s->live_bytes;
     }
     if (total >= db->opt.segment_size / 2 && (double)(total - live) > db->opt.compact_dead_ratio * (double)total)
-        chalk_compact(db);
+        compaction_start(db, 0);
 }
 
 void compaction_poll(chalk_db *db)
 {
     compaction_step(db, 0);
+    maybe_run_scheduled(db);
     maybe_trigger(db);
 }
 

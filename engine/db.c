@@ -295,4 +295,5 @@ void chalk_stats_get(chalk_db *db, chalk_stats *out)
     out->io_path = db->log.be->name;
     out->failed = db->log.failed != 0;
     out->compaction_pause_usec_max = db->compact_pause_usec_max;
+    compaction_stats(db, out);
 }

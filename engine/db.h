@@ -162,6 +162,7 @@ int  recover_apply(chalk_db *db, uint8_t kind, uint64_t seq, uint32_t seg, uint3
                    uint32_t size, int64_t expire_at_ms, const void *key, uint32_t klen);
 void compaction_poll(chalk_db *db);    /* swap a finished merge in; trigger */
 void compaction_shutdown(chalk_db *db);
+void compaction_stats(const chalk_db *db, chalk_stats *out); /* running, scheduled, last status */
 /* Delete the doomed segments if no snapshot needs them: in a background
  * thread, or right here with wait=1. db_unlink_join waits for that thread. */
 void db_unlink_doomed(chalk_db *db, int wait);

@@ -312,7 +312,11 @@ int chalk_expire_sample(chalk_db *db, int64_t now_ms, size_t max_sample,
 /* Start a background compaction of the sealed segments (merge live records
  * into new segments + hint files, swap them in, delete the old ones). Reads
  * and writes go on meanwhile; the swap happens in chalk_poll() (or
- * chalk_compact_wait()). Returns CHALK_OK (also when nothing is sealed yet),
+ * chalk_compact_wait()). An explicit call first seals the active segment if
+ * it holds dead bytes (a roll: one fdatasync on the caller's thread and a
+ * new segment file), so that overwrites of a small data set are reclaimed
+ * too; the automatic trigger (compact_dead_ratio) looks at sealed segments
+ * only and never rolls. Returns CHALK_OK (also when nothing is sealed yet),
  * CHALK_EBUSY if one is running or the previous one's old segments still
  * wait for a snapshot to be released, CHALK_EFAILED, CHALK_ENOMEM.
  * chalk_compact_wait() blocks until none is running, swaps it in, and
@@ -320,6 +324,11 @@ int chalk_expire_sample(chalk_db *db, int64_t now_ms, size_t max_sample,
  * old segments are kept and nothing changed). */
 int chalk_compact(chalk_db *db);
 int chalk_compact_wait(chalk_db *db);
+/* chalk_compact, or, if one is running (CHALK_EBUSY), remember the request
+ * and start it from chalk_poll() once the running one is done (Redis's
+ * BGSAVE SCHEDULE). Returns CHALK_OK (started), 1 (scheduled), or another
+ * error of chalk_compact. */
+int chalk_compact_schedule(chalk_db *db);
 
 /* Where a key's newest record lives (DEBUG OBJECT, chalk-dump lessons). */
 typedef struct chalk_location {
@@ -354,6 +363,12 @@ typedef struct chalk_stats {
     uint64_t compaction_pause_usec_max; /* longest stall compaction caused on
                                            the caller's thread (its start scan
                                            or its index swap) */
+    int      compaction_running;    /* 1 from chalk_compact until its swap
+                                       is done (INFO rdb_bgsave_in_progress) */
+    int      compaction_scheduled;  /* 1 while a chalk_compact_schedule
+                                       request waits for the running one */
+    int      compaction_last_status;/* CHALK_OK or the error of the last
+                                       compaction that finished */
 } chalk_stats;
 void chalk_stats_get(chalk_db *db, chalk_stats *out);
 
