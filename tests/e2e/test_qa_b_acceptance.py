@@ -150,3 +150,19 @@ def test_type_mix_survives_real_compaction_then_reopen(seed):
             srv.restart()
             assert dump(srv.client(decode_responses=False)) == want, \
                 f"round {round_}, after reopening the compacted segments"
+
+
+def test_cli_user_flag_like_redis_cli():
+    """Issue 8 lists --user among redis-cli's flags; no other test used it."""
+    with RedisPeer() as peer:
+        subprocess.run(["redis-cli", "-p", str(peer.port), "ACL", "SETUSER", "bob",
+                        "on", ">pw", "+@all", "~*"], check=True, capture_output=True)
+        for pw in ("pw", "bad"):
+            args = ["--user", "bob", "-a", pw, "--no-raw", "ACL", "WHOAMI"]
+            want = cli("redis-cli", peer.port, *args)
+            got = cli(CHALK_CLI, peer.port, *args)
+            assert (got.stdout, got.stderr) == (want.stdout, want.stderr)
+        assert got.stdout.strip() == '"default"' and "AUTH failed" in got.stderr
+        assert want.stdout.strip() == '"default"'
+        got = cli(CHALK_CLI, peer.port, "--user", "bob", "-a", "pw", "ACL", "WHOAMI")
+        assert got.stdout.strip() == "bob"
