@@ -100,6 +100,7 @@ struct compaction {
     int       last_result;
     uint64_t  failed_at_usec;  /* the automatic trigger backs off after a failure */
     int       scheduled;       /* chalk_compact_schedule: run one more when idle */
+    int64_t   ended_ms;        /* unix ms when the last one succeeded; 0 = none */
     /* input: immutable while the thread runs */
     chalk_db *db;              /* the thread reads dir, vfs, opt, next_seg_id, log.efd */
     uint32_t *src;
@@ -336,12 +337,14 @@ static void compaction_reset(struct compaction *c)
     int last = c->last_result;
     uint64_t failed_at = c->failed_at_usec;
     int scheduled = c->scheduled;
+    int64_t ended_ms = c->ended_ms;
     memset(c, 0, sizeof *c);
     c->db = db;
     c->ofd = -1;
     c->last_result = last;
     c->failed_at_usec = failed_at;
     c->scheduled = scheduled;
+    c->ended_ms = ended_ms;
 }
 
 static void compaction_end(chalk_db *db, int rc)
@@ -350,6 +353,7 @@ static void compaction_end(chalk_db *db, int rc)
     c->phase = COMP_IDLE;
     c->last_result = rc;
     c->failed_at_usec = rc ? log_now_usec() : 0;
+    if (rc == 0) c->ended_ms = db_now_ms();
     if (rc) db_logf(db, CHALK_LOG_ERROR, "compaction failed: %s (old segments kept)", chalk_strerror(rc));
 }
 
@@ -568,6 +572,7 @@ void compaction_stats(const chalk_db *db, chalk_stats *out)
     out->compaction_running = c && c->phase != COMP_IDLE;
     out->compaction_scheduled = c && c->scheduled;
     out->compaction_last_status = c ? c->last_result : 0;
+    out->compaction_last_end_ms = c ? c->ended_ms : 0;
 }
 
 /* The trigger: dead bytes of the sealed segments over the ratio. */

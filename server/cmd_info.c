@@ -138,29 +138,39 @@ static void section_memory(info_buf *b, const chalk_stats *st)
         used ? (double)rss / (double)used : 0.0, (unsigned long long)st->index_memory_bytes);
 }
 
+/* BGSAVE and BGREWRITEAOF are both a compaction in Chalk: rdb_* and
+ * aof_rewrite_* report the same one (running, scheduled, last status);
+ * rdb_last_save_time is LASTSAVE's value (cmd_server.c). */
 static void section_persistence(info_buf *b, const chalk_stats *st)
 {
     static const char *const fsync[] = {"no", "everysec", "always"};
+    long long saved = st->compaction_last_end_ms / 1000;
+    if (saved < server.last_save_s)
+        saved = server.last_save_s;
+    const char *comp_status = st->compaction_last_status ? "err" : "ok";
     add(b, "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
-           "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
-           "rdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\n"
+           "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
+           "rdb_last_bgsave_status:%s\r\naof_enabled:1\r\naof_rewrite_in_progress:%d\r\n"
+           "aof_rewrite_scheduled:%d\r\naof_last_bgrewrite_status:%s\r\n"
            "aof_last_write_status:%s\r\n"
            "chalk_appendfsync:%s\r\nchalk_log_io:%s\r\nchalk_keys:%llu\r\nchalk_keys_with_expiry:%llu\r\n"
            "chalk_segments:%llu\r\nchalk_live_bytes:%llu\r\nchalk_dead_bytes:%llu\r\n"
            "chalk_user_bytes_written:%llu\r\nchalk_compaction_bytes_written:%llu\r\n"
            "chalk_write_amplification:%.3f\r\nchalk_space_amplification:%.3f\r\nchalk_compactions:%llu\r\n"
+           "chalk_compaction_pause_usec_max:%llu\r\n"
            "chalk_fsyncs:%llu\r\nchalk_fsync_usec_total:%llu\r\nchalk_fsync_usec_avg:%llu\r\n"
            "chalk_fsync_usec_max:%llu\r\nchalk_last_recovery_usec:%llu\r\n"
            "chalk_recovery_truncated_bytes:%llu\r\nchalk_hash_rehashing:%llu\r\n"
            "chalk_group_commits:%llu\r\nchalk_group_commit_writes:%llu\r\n"
            "chalk_writes_per_fsync:%.2f\r\nchalk_group_commit_waits:%llu\r\n\r\n",
-        (unsigned long long)server.dirty, (long long)server.last_save_s, st->failed ? "err" : "ok",
+        (unsigned long long)server.dirty, st->compaction_running, saved, comp_status,
+        st->compaction_running, st->compaction_scheduled, comp_status, st->failed ? "err" : "ok",
         fsync[server.cfg.appendfsync], st->io_path ? st->io_path : "none", (unsigned long long)st->keys,
         (unsigned long long)st->keys_with_expiry, (unsigned long long)st->segments,
         (unsigned long long)st->live_bytes, (unsigned long long)st->dead_bytes,
         (unsigned long long)st->user_bytes_written, (unsigned long long)st->compaction_bytes_written,
         st->write_amplification, st->space_amplification, (unsigned long long)st->compactions,
-        (unsigned long long)st->fsyncs, (unsigned long long)st->fsync_usec_total,
+        (unsigned long long)st->compaction_pause_usec_max, (unsigned long long)st->fsyncs, (unsigned long long)st->fsync_usec_total,
         (unsigned long long)(st->fsyncs ? st->fsync_usec_total / st->fsyncs : 0),
         (unsigned long long)st->fsync_usec_max, (unsigned long long)st->last_recovery_usec,
         (unsigned long long)st->recovery_truncated_bytes, (unsigned long long)st->rehash_in_progress,

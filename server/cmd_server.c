@@ -64,7 +64,18 @@ static void time_command(client *c)
     reply_bulk_long(c, tv.tv_usec);
 }
 
-static void lastsave_command(client *c) { reply_long(c, server.last_save_s); }
+/* LASTSAVE: the end of the last SAVE, or of the last compaction that
+ * succeeded (BGSAVE's, or the automatic trigger's), as Redis's lastsave
+ * moves when a save completes: clients poll it to see a BGSAVE finish.
+ * cmd_info.c's rdb_last_save_time is the same value. */
+static void lastsave_command(client *c)
+{
+    chalk_stats st = {0};
+    if (server.db)
+        chalk_stats_get(server.db, &st);
+    long long compacted = st.compaction_last_end_ms / 1000;
+    reply_long(c, compacted > server.last_save_s ? compacted : server.last_save_s);
+}
 
 /* SAVE: durable now (fdatasync), then a compaction we wait for. Blocks
  * the server like Redis's SAVE; use BGSAVE in production. */
@@ -96,15 +107,30 @@ static int start_compaction(client *c)
         reply_engine_error(c, rc);
         return -1;
     }
-    server.last_save_s = now_ms() / 1000;
+    /* Writes from now on are changes since this save (Redis subtracts the
+     * count at the start when the save succeeds: the same number). */
     server.dirty = 0;
     return 0;
 }
 
+/* BGSAVE [SCHEDULE]: plain BGSAVE during a compaction is refused, as Redis
+ * refuses it during a bgsave; with SCHEDULE the engine remembers it and
+ * starts it from chalk_poll once the running one is done (Redis runs a
+ * scheduled BGSAVE from serverCron when the child exits). */
 static void bgsave_command(client *c)
 {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(&c->argv[1], "schedule"))) {
         reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 2) {
+        int rc = chalk_compact_schedule(server.db);
+        if (rc < 0) {
+            reply_engine_error(c, rc);
+            return;
+        }
+        server.dirty = 0;
+        reply_simple(c, rc == 1 ? "Background saving scheduled" : "Background saving started");
         return;
     }
     if (start_compaction(c) == 0)

@@ -369,6 +369,9 @@ typedef struct chalk_stats {
                                        request waits for the running one */
     int      compaction_last_status;/* CHALK_OK or the error of the last
                                        compaction that finished */
+    int64_t  compaction_last_end_ms;/* unix ms when the last successful one
+                                       finished; 0 = none since chalk_open
+                                       (INFO rdb_last_save_time, LASTSAVE) */
 } chalk_stats;
 void chalk_stats_get(chalk_db *db, chalk_stats *out);
 

@@ -3,12 +3,25 @@ REPLICAOF/SLAVEOF gated like protected configs for non-local clients,
 BGSAVE/SAVE/BGREWRITEAOF that really compact a small data set (the active
 segment is sealed first), BGSAVE SCHEDULE, true INFO persistence fields,
 and the 512 MiB proto-max-bulk-len boundary."""
+import os
 import subprocess
+import time
 
 import pytest
 import redis
 
-from chalk_harness import start_server
+from chalk_harness import SLOW, start_server
+
+
+def wait_for(pred, what, timeout=20):
+    deadline = time.time() + timeout * SLOW
+    while not pred():
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
+def hint_files(srv):
+    return [n for n in os.listdir(os.path.join(srv.dir, "data")) if n.endswith(".hint")]
 
 
 def non_loopback_ipv4():
@@ -43,3 +56,61 @@ def test_replicaof_gated_by_enable_protected_configs(mode):
             assert local.execute_command(name, "NO", "ONE") in ("OK", True)
         assert local.execute_command("ROLE")[0] == "master"
         remote.close()
+
+
+# -- BGSAVE on a small data set -----------------------------------------------
+
+@pytest.mark.parametrize("command", ["BGSAVE", "BGREWRITEAOF", "SAVE"])
+def test_save_commands_compact_a_small_data_set(command):
+    """Default 64 MiB segments: SET k v1; SET k v2; then the command reclaims
+    the dead v1 and leaves a hint file (the active segment is sealed first),
+    and INFO / LASTSAVE report the finished save."""
+    with start_server() as srv:
+        r = srv.client()
+        r.set("k", "v1")
+        r.set("k", "v2")
+        info = r.info("persistence")
+        assert info["chalk_dead_bytes"] > 0 and info["rdb_changes_since_last_save"] == 2
+        assert not hint_files(srv)
+        raw = srv.raw()
+        reply = raw.cmd(command)
+        assert reply in ("OK", "Background saving started",
+                         "Background append only file rewriting started"), reply
+        wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "compaction never ended")
+        info = r.info("persistence")
+        assert info["chalk_dead_bytes"] == 0
+        assert info["chalk_compactions"] == 1
+        assert info["rdb_last_bgsave_status"] == "ok"
+        assert info["aof_rewrite_in_progress"] == 0
+        assert info["rdb_changes_since_last_save"] == 0
+        assert info["rdb_last_save_time"] == int(r.lastsave().timestamp())
+        assert "chalk_compaction_pause_usec_max" in info
+        assert len(hint_files(srv)) == 1
+        srv.restart()
+        assert srv.client().get("k") == "v2"
+
+
+def test_bgsave_while_one_runs_and_schedule():
+    """In one pipeline (no chalk_poll in between, so the first compaction is
+    still running): plain BGSAVE gets Redis's 'already in progress' error,
+    BGSAVE SCHEDULE is scheduled, INFO shows it; then the scheduled one runs
+    by itself and reclaims what was overwritten meanwhile."""
+    with start_server() as srv:
+        r = srv.client()
+        r.set("k", "v1")
+        r.set("k", "v2")
+        raw = srv.raw()
+        raw.send(b"BGSAVE\r\nSET k v3\r\nBGSAVE\r\nBGSAVE SCHEDULE\r\nINFO persistence\r\n")
+        assert raw.read_reply() == "Background saving started"
+        assert raw.read_reply() == "OK"
+        err = raw.read_reply()
+        assert str(err) == "ERR Background save already in progress", err
+        assert raw.read_reply() == "Background saving scheduled"
+        info = raw.read_reply().decode()
+        assert "rdb_bgsave_in_progress:1\r\n" in info and "aof_rewrite_in_progress:1\r\n" in info
+        assert "aof_rewrite_scheduled:1\r\n" in info
+        wait_for(lambda: r.info("persistence")["chalk_compactions"] == 2, "the scheduled one never ran")
+        wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "compaction never ended")
+        info = r.info("persistence")
+        assert info["aof_rewrite_scheduled"] == 0 and info["chalk_dead_bytes"] == 0
+        assert r.get("k") == "v3"
