@@ -75,8 +75,9 @@ void seg_table_remove(struct seg_table *t, uint32_t id)
     t->n--;
 }
 
-/* Why only sealed segments: the active one grows (a mapping would need
- * remapping) and its tail may still be in the pending buffer. Why
+/* Why only sealed segments here: the active one grows, so read.c maps it
+ * separately, once, at its final size (active_mapped) and reads through
+ * that mapping only the bytes already written. Why
  * MADV_RANDOM: point reads touch one record; the default read-around would
  * pull in 128 KiB around each cold one. */
 void seg_table_map(chalk_db *db, uint32_t id)

@@ -23,7 +23,8 @@
  *
  * @interview(cache.fundamentals): Where is the cache in this engine, and what
  * does it cost to miss it? The kernel's page cache: values are read from
- * it through a read-only mmap of sealed segments (pread for the newest), so
+ * it through read-only mmaps of the segments (the newest records straight
+ * from the log's memory), so
  * recently written or read segments are served from memory and evicted by
  * the kernel's LRU; a miss costs exactly one disk read because the
  * in-memory index knows the record's offset and size. Every read still
