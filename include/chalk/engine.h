@@ -34,8 +34,16 @@
 extern "C" {
 #endif
 
-#define CHALK_MAX_KEY_SIZE   (512u * 1024 * 1024)
-#define CHALK_MAX_VALUE_SIZE (512u * 1024 * 1024)
+/* 512 MiB of payload, Redis's largest string, plus a small allowance for
+ * the encoding an application wraps around it: chalk-server prefixes every
+ * key with 2 bytes (database, kind) and every value with a type byte
+ * (server/keyspace.h), so a Redis string of exactly 512 MiB (its
+ * proto-max-bulk-len) must still fit; composite keys (a hash field of
+ * 512 MiB under a key of up to ~1000 bytes) too. Records stay far below the
+ * 32-bit offsets of a segment. */
+#define CHALK_MAX_SIZE_ALLOWANCE 1024u
+#define CHALK_MAX_KEY_SIZE   (512u * 1024 * 1024 + CHALK_MAX_SIZE_ALLOWANCE)
+#define CHALK_MAX_VALUE_SIZE (512u * 1024 * 1024 + CHALK_MAX_SIZE_ALLOWANCE)
 
 /* ---- errors ------------------------------------------------------------ */
 enum chalk_error {

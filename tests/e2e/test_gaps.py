@@ -114,3 +114,29 @@ def test_bgsave_while_one_runs_and_schedule():
         info = r.info("persistence")
         assert info["aof_rewrite_scheduled"] == 0 and info["chalk_dead_bytes"] == 0
         assert r.get("k") == "v3"
+
+
+# -- a string of exactly 512 MiB ----------------------------------------------
+
+MIB512 = 512 * 1024 * 1024
+
+
+def test_string_of_exactly_512_mib():
+    """LARGE (a real 512 MiB value: ~2 GB RSS in the server for a moment,
+    a few seconds): Redis accepts a string of exactly proto-max-bulk-len;
+    Chalk stores it with a type byte in front, which the engine's size
+    allowance must leave room for. One byte more is a protocol error."""
+    with start_server() as srv:
+        r = srv.client(decode_responses=False)
+        value = b"x" * (MIB512 - 1) + b"!"
+        assert r.set("big", value) is True
+        del value
+        assert r.strlen("big") == MIB512
+        got = r.get("big")
+        assert len(got) == MIB512 and got[-1:] == b"!" and got[:4] == b"xxxx"
+        del got
+        assert r.getrange("big", MIB512 - 2, -1) == b"x!"
+        raw = srv.raw()
+        raw.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (MIB512 + 1))
+        assert "invalid bulk length" in str(raw.read_reply())
+        r.delete("big")
