@@ -154,10 +154,10 @@ static void bulk_one(size_t n)
 static void test_bulk_load_every_shape(void **state)
 {
     (void)state;
-    /* Leaf capacity 62, inner capacity 31 (ordered_index.c). */
-    static const size_t sizes[] = { 0, 1, 2, 61, 62, 63, 124, 125, 62 * 31 - 1, 62 * 31,
-                                    62 * 31 + 1, 62 * 31 * 2 + 7, 62 * 31 * 31,
-                                    62 * 31 * 31 + 1, 100003 };
+    /* Leaf capacity 62, bulk leaf fill 46, inner capacity 31 (ordered_index.c). */
+    static const size_t sizes[] = { 0, 1, 2, 45, 46, 47, 61, 62, 63, 92, 93, 124, 125,
+                                    46 * 31, 46 * 31 + 1, 62 * 31, 62 * 31 + 1,
+                                    46 * 31 * 31, 46 * 31 * 31 + 1, 62 * 31 * 31 + 1, 100003 };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         bulk_one(sizes[i]);
 }
