@@ -17,8 +17,9 @@ Method:
     reported as "n/a (not implemented)", never as a failure; a server that is
     not built, or refuses a flag (--io-backend), is reported likewise;
   - tests: PING (the event loop and RESP alone, no engine) SET GET INCR
-    MSET LPUSH LPOP HSET ZADD ZRANGE ZPOPMIN; ZRANGE is `ZRANGE myzset 0 9`
-    on the set the ZADD test filled;
+    MSET LPUSH LPOP HSET HGET SADD ZADD ZRANGE ZPOPMIN (issues 4, 6 and 9);
+    HGET reads the hash the HSET test filled, ZRANGE is `ZRANGE myzset 0 99`
+    on the sorted set the ZADD test filled;
   - p50 / p99 latency come from redis-benchmark's CSV (7.0 prints them);
   - extra rows: SET at `always` with 1, 10 and 50 clients (what group commit
     does with concurrency), and SET with a new connection per request
@@ -54,8 +55,10 @@ TESTS = [  # (row name, redis-benchmark arguments, probe command)
     ("LPUSH", ["-t", "lpush"], ["LPUSH", "bench:probe:l", "x"]),
     ("LPOP", ["-t", "lpop"], ["LPOP", "bench:probe:l"]),
     ("HSET", ["-t", "hset"], ["HSET", "bench:probe:h", "f", "v"]),
+    ("HGET", ["HGET", "myhash", "element:__rand_int__"], ["HGET", "bench:probe:h", "f"]),
+    ("SADD", ["-t", "sadd"], ["SADD", "bench:probe:s", "m"]),
     ("ZADD", ["-t", "zadd"], ["ZADD", "bench:probe:z", "1", "m"]),
-    ("ZRANGE", ["ZRANGE", "myzset", "0", "9"], ["ZRANGE", "bench:probe:z", "0", "9"]),
+    ("ZRANGE", ["ZRANGE", "myzset", "0", "99"], ["ZRANGE", "bench:probe:z", "0", "99"]),
     ("ZPOPMIN", ["-t", "zpopmin"], ["ZPOPMIN", "bench:probe:z"]),
 ]
 MODES = ["no", "everysec", "always"]

@@ -651,7 +651,7 @@ static void bmove_generic(client *c, bool from_left, bool to_left, const resp_ar
     if (found < 0)
         blocking_done(c);
     else if (!blocking_wait(c, ms))
-        reply_null(c);
+        reply_null_array(c);       /* Redis 7 times out every list block with *-1 */
 }
 
 static void blmove_command(client *c)

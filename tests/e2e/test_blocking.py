@@ -174,3 +174,15 @@ def test_pipelined_commands_after_a_blocked_one_wait_for_it(srv, r):
     r.rpush("q", "v")
     assert conn.read_reply() == [b"q", b"v"]
     assert conn.read_reply() == "PONG"
+
+
+def test_list_block_timeouts_reply_a_null_array_in_resp2(srv, r):
+    # Redis 7 answers every timed-out list block (BLPOP, BRPOP, BLMOVE,
+    # BRPOPLPUSH) with the null ARRAY *-1 in RESP2, not the null bulk $-1;
+    # redis-py reads both as None, so only the bytes can tell them apart.
+    raw = srv.raw()
+    for cmd in (b"*3\r\n$5\r\nBLPOP\r\n$4\r\nnone\r\n$4\r\n0.01\r\n",
+                b"*6\r\n$6\r\nBLMOVE\r\n$4\r\nnone\r\n$3\r\ndst\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n$4\r\n0.01\r\n",
+                b"*4\r\n$10\r\nBRPOPLPUSH\r\n$4\r\nnone\r\n$3\r\ndst\r\n$4\r\n0.01\r\n"):
+        raw.send(cmd)
+        assert raw.read_line() == b"*-1", cmd
