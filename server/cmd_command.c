@@ -8,20 +8,23 @@
  * redis-cli reads COMMAND DOCS for the grey argument hints it shows as you
  * type. No second source of truth can drift.
  *
- * Left out on purpose: ACL categories beyond those derived from group and
- * flags, command tips, and key-spec flags (RW/access/update...): key specs
- * carry only the positions. The cost: cluster-aware clients that need key
- * spec flags fall back to first/last/step, which is what they used before
- * Redis 7.
+ * Key specs (with their flags: RW/access/update...), command tips and ACL
+ * categories are Redis's metadata about its commands: they come from
+ * command_meta.c, generated from redis-server (command_meta.h says why),
+ * and are printed the way Redis 7 prints them (sets in RESP3). A command
+ * Redis does not have gets them derived from the table: one key spec from
+ * first/last/step without flags, categories from group and flags.
  *
  * Interview topics: none tagged here. A protocol that describes itself is
  * RESP's answer to a schema; docs/beyond-kv.md compares it with GraphQL's
  * introspection and gRPC's .proto files (overview.api-protocols).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "command_meta.h"
 #include "commands.h"
 #include "server.h"
 #include "util.h"
@@ -45,6 +48,47 @@ static void reply_flags(client *c, uint32_t flags)
             reply_simple(c, flag_names[i].name);
 }
 
+const command_meta *command_meta_find(const char *fullname)
+{
+    size_t lo = 0, hi = command_meta_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(fullname, command_meta_table[mid].name);
+        if (cmp == 0)
+            return &command_meta_table[mid];
+        if (cmp < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* A space-separated list as a set (RESP2: an array) of simple strings, or
+ * of bulk strings (Redis sends tips as bulk, flags and categories as
+ * simple strings). */
+static void reply_word_set(client *c, const char *words, bool bulk)
+{
+    long n = 0;
+    for (const char *p = words; *p; p++)
+        n += (p == words || p[-1] == ' ') && *p != ' ';
+    reply_set(c, n);
+    while (*words) {
+        size_t len = strcspn(words, " ");
+        char word[96];
+        if (len) {
+            assert(len < sizeof word);         /* generated words are short */
+            memcpy(word, words, len);
+            word[len] = '\0';
+            if (bulk)
+                reply_bulk(c, word, len);
+            else
+                reply_simple(c, word);
+        }
+        words += len + (words[len] == ' ');
+    }
+}
+
 /* ACL categories, derived: @<group> plus @read/@write/@fast/@slow/@admin. */
 static void reply_categories(client *c, const command_def *d)
 {
@@ -62,13 +106,62 @@ static void reply_categories(client *c, const command_def *d)
         reply_simple(c, cats[i]);
 }
 
+/* One key spec as Redis 7 prints it: [notes] flags begin_search find_keys. */
+static void reply_meta_key_spec(client *c, const keyspec_meta *k)
+{
+    static const char *const bs_names[] = {"index", "keyword", "unknown"};
+    static const char *const fk_names[] = {"range", "keynum", "unknown"};
+    static const char *const fk_fields[][3] = {
+        {"lastkey", "keystep", "limit"}, {"keynumidx", "firstkey", "keystep"}};
+    reply_map(c, 3 + (k->notes != NULL));
+    if (k->notes) {
+        reply_bulk_cstr(c, "notes");
+        reply_bulk_cstr(c, k->notes);
+    }
+    reply_bulk_cstr(c, "flags");
+    reply_word_set(c, k->flags, false);
+    reply_bulk_cstr(c, "begin_search");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, bs_names[k->bs_type]);
+    reply_bulk_cstr(c, "spec");
+    if (k->bs_type == BS_INDEX) {
+        reply_map(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_long(c, k->bs_pos);
+    } else if (k->bs_type == BS_KEYWORD) {
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, k->bs_keyword);
+        reply_bulk_cstr(c, "startfrom");
+        reply_long(c, k->bs_pos);
+    } else {
+        reply_map(c, 0);
+    }
+    reply_bulk_cstr(c, "find_keys");
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, fk_names[k->fk_type]);
+    reply_bulk_cstr(c, "spec");
+    if (k->fk_type == FK_UNKNOWN) {
+        reply_map(c, 0);
+        return;
+    }
+    reply_map(c, 3);
+    for (int i = 0; i < 3; i++) {
+        reply_bulk_cstr(c, fk_fields[k->fk_type][i]);
+        reply_long(c, k->fk[i]);
+    }
+}
+
+/* Without metadata: one spec from first/last/step, no flags. */
 static void reply_key_specs(client *c, const command_def *d)
 {
     if (d->first_key <= 0) {
-        reply_array(c, 0);
+        reply_set(c, 0);
         return;
     }
-    reply_array(c, 1);
+    reply_set(c, 1);
     reply_map(c, 3);
     reply_bulk_cstr(c, "flags");
     reply_set(c, 0);
@@ -105,10 +198,19 @@ static void reply_info(client *c, const command *cmd)
     reply_long(c, d->first_key);
     reply_long(c, d->last_key);
     reply_long(c, d->key_step);
-    reply_categories(c, d);
-    reply_array(c, 0);                             /* tips */
-    reply_key_specs(c, d);
-    reply_array(c, cmd->nsubs);
+    const command_meta *m = command_meta_find(cmd->fullname);
+    if (m) {
+        reply_word_set(c, m->categories, false);
+        reply_word_set(c, m->tips, true);
+        reply_set(c, m->nspecs);
+        for (int i = 0; i < m->nspecs; i++)
+            reply_meta_key_spec(c, &m->specs[i]);
+    } else {
+        reply_categories(c, d);
+        reply_set(c, 0);                           /* tips */
+        reply_key_specs(c, d);
+    }
+    reply_set(c, cmd->nsubs);
     for (int i = 0; i < cmd->nsubs; i++)
         reply_info(c, &cmd->subs[i]);
 }

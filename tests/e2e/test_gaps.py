@@ -2,7 +2,8 @@
 REPLICAOF/SLAVEOF gated like protected configs for non-local clients,
 BGSAVE/SAVE/BGREWRITEAOF that really compact a small data set (the active
 segment is sealed first), BGSAVE SCHEDULE, true INFO persistence fields,
-and the 512 MiB proto-max-bulk-len boundary."""
+the 512 MiB proto-max-bulk-len boundary, and COMMAND INFO's key specs,
+tips and categories (and RESP3 sets) compared with redis-server 7."""
 import os
 import subprocess
 import time
@@ -11,6 +12,7 @@ import pytest
 import redis
 
 from chalk_harness import SLOW, start_server
+from differential import Tap, both, servers  # noqa: F401 (fixtures)
 
 
 def wait_for(pred, what, timeout=20):
@@ -140,3 +142,49 @@ def test_string_of_exactly_512_mib():
         raw.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (MIB512 + 1))
         assert "invalid bulk length" in str(raw.read_reply())
         r.delete("big")
+
+
+# -- COMMAND INFO against redis-server -----------------------------------------
+
+def test_command_info_get_and_set_byte_for_byte(both):
+    """Key-spec flags (RO access / RW access update variable_flags + notes),
+    categories in Redis's order, and RESP3 sets where Redis sends sets."""
+    both("COMMAND", "INFO", "get")
+    both("COMMAND", "INFO", "set")
+    both("COMMAND", "INFO", "get", "set", "del", "mget")
+
+
+def _raw(port):
+    r = redis.Redis(port=port)
+    r.response_callbacks = {}
+    return r
+
+
+def test_command_info_metadata_of_every_command(servers):
+    """For every command Chalk has: categories, tips and key specs equal
+    redis-server's; and where Chalk's own table agrees with Redis (name,
+    arity, flags, first/last/step, subcommands), the whole reply is equal
+    byte for byte in RESP2 and RESP3."""
+    srv, peer = servers
+    a, b = _raw(srv.port), _raw(peer.port)
+    names = sorted(n.decode() for n in a.execute_command("COMMAND", "LIST"))
+    taps = []
+    for resp in (2, 3):
+        x, y = Tap(srv.port), Tap(peer.port)
+        if resp == 3:
+            x.cmd_bytes("HELLO", "3"), y.cmd_bytes("HELLO", "3")
+        taps.append((x, y))
+    whole = 0
+    for name in names:
+        mine = a.execute_command("COMMAND", "INFO", name)[0]
+        ref = b.execute_command("COMMAND", "INFO", name)[0]
+        assert ref is not None, name
+        for i, field in ((6, "categories"), (7, "tips"), (8, "key specs")):
+            assert mine[i] == ref[i], f"{name} {field}: chalk {mine[i]!r} redis {ref[i]!r}"
+        if all(mine[i] == ref[i] for i in (0, 1, 2, 3, 4, 5, 9)):
+            whole += 1
+            for x, y in taps:
+                assert x.cmd_bytes("COMMAND", "INFO", name) == y.cmd_bytes("COMMAND", "INFO", name), name
+    assert whole >= 120, whole              # 128 of 168 when this was written
+    for x, y in taps:
+        x.close(), y.close()
