@@ -77,13 +77,18 @@ static void lastsave_command(client *c)
     reply_long(c, compacted > server.last_save_s ? compacted : server.last_save_s);
 }
 
-/* SAVE: durable now (fdatasync), then a compaction we wait for. Blocks
- * the server like Redis's SAVE; use BGSAVE in production. */
+/* SAVE: durable now (fdatasync), then a compaction we wait for (after the
+ * one running, if any: Redis refuses SAVE during a BGSAVE, Chalk waits).
+ * Blocks the server like Redis's SAVE; use BGSAVE in production. */
 static void save_command(client *c)
 {
     int rc = chalk_sync(server.db);
     if (rc == CHALK_OK) {
         rc = chalk_compact(server.db);
+        if (rc == CHALK_EBUSY) {           /* the running one, then ours */
+            chalk_compact_wait(server.db);
+            rc = chalk_compact(server.db);
+        }
         if (rc == CHALK_OK || rc == CHALK_EBUSY)
             rc = chalk_compact_wait(server.db);
     }
