@@ -287,7 +287,7 @@ static void *merge_thread(void *arg)
     int rc = 0;
     /* Step 1's end, off the caller's thread: sort, and drop the duplicates
      * a hash scan may produce across a resize. */
-    qsort(c->live, c->nlive, sizeof *c->live, cmp_loc);
+    if (c->nlive) qsort(c->live, c->nlive, sizeof *c->live, cmp_loc);  /* live may be NULL */
     for (size_t i = 0; i < c->nlive; i++)
         if (w == 0 || cmp_loc(&c->live[w - 1], &c->live[i]) != 0) c->live[w++] = c->live[i];
     c->nlive = w;
