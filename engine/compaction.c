@@ -100,6 +100,8 @@ struct compaction {
     int       last_result;
     uint64_t  failed_at_usec;  /* the automatic trigger backs off after a failure */
     int       scheduled;       /* chalk_compact_schedule: run one more when idle */
+    int       explicit_req;    /* the running one was asked for (chalk_compact),
+                                  not started by the dead-ratio trigger */
     int64_t   ended_ms;        /* unix ms when the last one succeeded; 0 = none */
     /* input: immutable while the thread runs */
     chalk_db *db;              /* the thread reads dir, vfs, opt, next_seg_id, log.efd */
@@ -528,6 +530,7 @@ static int compaction_start(chalk_db *db, int seal_active)
         if (rc) return rc;
     }
     compaction_reset(c);
+    c->explicit_req = seal_active;
     c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
     if (!c->src) return CHALK_ENOMEM;
     for (size_t i = 0; i < db->segs.n; i++)      /* every sealed segment */
@@ -570,6 +573,7 @@ void compaction_stats(const chalk_db *db, chalk_stats *out)
 {
     const struct compaction *c = db->comp;
     out->compaction_running = c && c->phase != COMP_IDLE;
+    out->compaction_explicit = out->compaction_running && c->explicit_req;
     out->compaction_scheduled = c && c->scheduled;
     out->compaction_last_status = c ? c->last_result : 0;
     out->compaction_last_end_ms = c ? c->ended_ms : 0;

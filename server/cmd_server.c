@@ -118,14 +118,25 @@ static int start_compaction(client *c)
     return 0;
 }
 
-/* BGSAVE [SCHEDULE]: plain BGSAVE during a compaction is refused, as Redis
- * refuses it during a bgsave; with SCHEDULE the engine remembers it and
- * starts it from chalk_poll once the running one is done (Redis runs a
- * scheduled BGSAVE from serverCron when the child exits). */
+/* BGSAVE [SCHEDULE], mapped onto Redis's rules with compaction as the
+ * child process: a compaction that was asked for (SAVE, BGSAVE,
+ * BGREWRITEAOF: all the same operation here) is a save in progress, and
+ * Redis refuses BGSAVE then, SCHEDULE or not. One the dead-ratio trigger
+ * started is the analog of Redis's automatic AOF rewrite: SCHEDULE makes
+ * the engine remember the request and start it from chalk_poll once that
+ * one is done (Redis runs it from serverCron when the child exits).
+ * Plain BGSAVE is refused either way (Redis words the second case
+ * differently; Chalk keeps one text). */
 static void bgsave_command(client *c)
 {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(&c->argv[1], "schedule"))) {
         reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    chalk_stats st;
+    chalk_stats_get(server.db, &st);
+    if (c->argc == 2 && st.compaction_explicit) {
+        reply_error(c, "Background save already in progress");
         return;
     }
     if (c->argc == 2) {

@@ -373,6 +373,9 @@ typedef struct chalk_stats {
                                            or its index swap) */
     int      compaction_running;    /* 1 from chalk_compact until its swap
                                        is done (INFO rdb_bgsave_in_progress) */
+    int      compaction_explicit;   /* 1 if the running one was asked for
+                                       (chalk_compact, _schedule), 0 if the
+                                       dead-ratio trigger started it */
     int      compaction_scheduled;  /* 1 while a chalk_compact_schedule
                                        request waits for the running one */
     int      compaction_last_status;/* CHALK_OK or the error of the last

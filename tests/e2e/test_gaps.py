@@ -92,11 +92,13 @@ def test_save_commands_compact_a_small_data_set(command):
         assert srv.client().get("k") == "v2"
 
 
-def test_bgsave_while_one_runs_and_schedule():
+def test_bgsave_while_one_runs():
     """In one pipeline (no chalk_poll in between, so the first compaction is
-    still running): plain BGSAVE gets Redis's 'already in progress' error,
-    BGSAVE SCHEDULE is scheduled, INFO shows it; then the scheduled one runs
-    by itself and reclaims what was overwritten meanwhile."""
+    still running): BGSAVE, with or without SCHEDULE, gets Redis's reply for
+    a save in progress, and INFO shows it running. (SCHEDULE is scheduled
+    only during a compaction the dead-ratio trigger started, Redis's
+    automatic-AOF-rewrite analog: unit_engine_gaps covers the engine side;
+    its timing cannot be forced from a client.)"""
     with start_server() as srv:
         r = srv.client()
         r.set("k", "v1")
@@ -105,16 +107,16 @@ def test_bgsave_while_one_runs_and_schedule():
         raw.send(b"BGSAVE\r\nSET k v3\r\nBGSAVE\r\nBGSAVE SCHEDULE\r\nINFO persistence\r\n")
         assert raw.read_reply() == "Background saving started"
         assert raw.read_reply() == "OK"
-        err = raw.read_reply()
-        assert str(err) == "ERR Background save already in progress", err
-        assert raw.read_reply() == "Background saving scheduled"
+        for _ in range(2):
+            err = raw.read_reply()
+            assert str(err) == "ERR Background save already in progress", err
         info = raw.read_reply().decode()
         assert "rdb_bgsave_in_progress:1\r\n" in info and "aof_rewrite_in_progress:1\r\n" in info
-        assert "aof_rewrite_scheduled:1\r\n" in info
-        wait_for(lambda: r.info("persistence")["chalk_compactions"] == 2, "the scheduled one never ran")
+        assert "aof_rewrite_scheduled:0\r\n" in info
         wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "compaction never ended")
-        info = r.info("persistence")
-        assert info["aof_rewrite_scheduled"] == 0 and info["chalk_dead_bytes"] == 0
+        assert raw.cmd("BGSAVE", "SCHEDULE") == "Background saving started"   # none running
+        wait_for(lambda: r.info("persistence")["chalk_compactions"] == 2, "the second one never ran")
+        wait_for(lambda: r.info("persistence")["chalk_dead_bytes"] == 0, "v2 never reclaimed")
         assert r.get("k") == "v3"
 
 

@@ -120,6 +120,7 @@ static void test_schedule_runs_after_the_running_one(void **state)
     chalk_stats st;
     chalk_stats_get(db, &st);
     assert_int_equal(st.compaction_running, 1);
+    assert_int_equal(st.compaction_explicit, 1);
     assert_int_equal(chalk_compact(db), CHALK_EBUSY);
     put_str(db, "k", "v3");                          /* v2 is dead now */
     assert_int_equal(chalk_compact_schedule(db), 1);
@@ -137,6 +138,44 @@ static void test_schedule_runs_after_the_running_one(void **state)
     assert_int_equal(st.compactions, 2);
     assert_int_equal(st.dead_bytes, 0);
     assert_value(db, "k", "v3");
+    assert_int_equal(chalk_close(db), CHALK_OK);
+    testdir_remove(dir);
+}
+
+/* The dead-ratio trigger's compaction is not explicit (the server tells a
+ * BGSAVE in progress from Redis's automatic-rewrite analog by it), and it
+ * does not roll the active segment. */
+static void test_automatic_compaction_is_not_explicit(void **state)
+{
+    (void)state;
+    char dir[512];
+    assert_int_equal(testdir_make(dir, sizeof dir, "engine_gaps"), 0);
+    chalk_options o;
+    chalk_options_init(&o);
+    o.fsync = CHALK_FSYNC_NO;
+    o.log = quiet;
+    o.segment_size = 4096;
+    o.compact_dead_ratio = 0.5;
+    chalk_db *db = NULL;
+    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
+    char v[200];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < 100; i++)                    /* ~5 sealed segments, all dead */
+        assert_int_equal(chalk_put(db, "k", 1, v, sizeof v, 0), CHALK_OK);
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    uint64_t segments = st.segments;
+    assert_int_equal(st.compaction_running, 0);
+    chalk_poll(db);                                  /* the trigger fires here */
+    chalk_stats_get(db, &st);
+    assert_int_equal(st.compaction_running, 1);
+    assert_int_equal(st.compaction_explicit, 0);
+    assert_int_equal(st.segments, segments);         /* no roll */
+    assert_int_equal(chalk_compact_wait(db), CHALK_OK);
+    chalk_stats_get(db, &st);
+    assert_int_equal(st.compaction_running, 0);
+    assert_int_equal(st.compaction_explicit, 0);
+    assert_int_equal(st.compactions, 1);
     assert_int_equal(chalk_close(db), CHALK_OK);
     testdir_remove(dir);
 }
@@ -195,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explicit_compact_seals_active_segment),
         cmocka_unit_test(test_schedule_runs_after_the_running_one),
+        cmocka_unit_test(test_automatic_compaction_is_not_explicit),
         cmocka_unit_test(test_value_of_the_maximum_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
