@@ -157,9 +157,6 @@ int  db_check_writable(const chalk_db *db);
 
 /* ---- recover.c, compaction.c, hint.c ----------------------------------- */
 int  db_recover(chalk_db *db);
-/* Apply one replayed record (recover.c rules R1, R3); used by hint.c. */
-int  recover_apply(chalk_db *db, uint8_t kind, uint64_t seq, uint32_t seg, uint32_t off,
-                   uint32_t size, int64_t expire_at_ms, const void *key, uint32_t klen);
 void compaction_poll(chalk_db *db);    /* swap a finished merge in; trigger */
 void compaction_shutdown(chalk_db *db);
 void compaction_stats(const chalk_db *db, chalk_stats *out); /* running, scheduled, last status */
