@@ -23,6 +23,7 @@ PACKAGES=(
   libleveldb-dev librocksdb-dev liblmdb-dev # bench: embedded engine peers
   gnuplot-nox           # bench: plots
   tmux                  # client e2e: chalk-cli's REPL typed into a real terminal
+  nutcracker            # tests/e2e: twemproxy, the reference for libchalk's ketama ring
 )
 
 missing=()
