@@ -14,7 +14,10 @@ against the real proxy (Debian's nutcracker 0.5.0):
 Twice: servers with configured names and weights 1:2:3 (twemproxy hashes
 the name, "name-<j>"), and unnamed servers with equal weights (twemproxy
 hashes "host:port-<j>"); each time again after a 4th server joins
-(nutcracker restarted with the longer list).
+(nutcracker restarted with the longer list). A third case puts an unnamed
+server on port 11211, which twemproxy hashes as "host" alone (libmemcached's
+habit, kept for compatibility); that server is a chalk-server bound to
+127.0.0.2:11211 so it cannot clash with anything on 127.0.0.1.
 
 Skipped when nutcracker is not installed (scripts/deps.sh installs it).
 nutcracker and the servers are always stopped, by PID.
@@ -44,14 +47,14 @@ class Nutcracker:
     """One nutcracker process on a free loopback port, stopped by PID."""
 
     def __init__(self, servers):
-        # servers: list of (port, weight, name or None)
+        # servers: list of (host, port, weight, name or None)
         self.dir = tempfile.mkdtemp(prefix="chalk-nutcracker-")
         self.port = free_port()
         lines = ["chalk:", "  listen: 127.0.0.1:%d" % self.port, "  hash: md5",
                  "  distribution: ketama", "  redis: true", "  auto_eject_hosts: false",
                  "  timeout: %d" % int(5000 * SLOW), "  servers:"]
-        for port, weight, name in servers:
-            lines.append("   - 127.0.0.1:%d:%d%s" % (port, weight, " " + name if name else ""))
+        for host, port, weight, name in servers:
+            lines.append("   - %s:%d:%d%s" % (host, port, weight, " " + name if name else ""))
         self.conf = os.path.join(self.dir, "nutcracker.yml")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -122,9 +125,60 @@ def proxy_map(servers, backends, keys, tag):
     return where
 
 
+def twemproxy_name(host, port):
+    """The name twemproxy hashes for an unnamed server (nc_conf.c)."""
+    return host if port == 11211 else "%s:%d" % (host, port)
+
+
+class ChalkOn11211:
+    """A chalk-server on 127.0.0.2:11211 (chalk_harness binds 127.0.0.1 and a
+    free port only), stopped by PID; exit status 0 required, like the harness."""
+
+    host, port = "127.0.0.2", 11211
+
+    def __enter__(self):
+        try:
+            socket.create_connection((self.host, self.port), 0.5).close()
+            pytest.skip("127.0.0.2:11211 is already taken")
+        except OSError:
+            pass
+        self.dir = tempfile.mkdtemp(prefix="chalk-e2e-11211-")
+        self.log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(
+            [os.path.join(bin_dir(), "chalk-server"), "--port", str(self.port),
+             "--bind", self.host, "--dir", os.path.join(self.dir, "data")],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                self.client().ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        self.__exit__(None, None, None)
+        raise RuntimeError("chalk-server on 127.0.0.2:11211 did not start")
+
+    def client(self):
+        return redis.Redis(host=self.host, port=self.port, decode_responses=True,
+                           socket_timeout=30 * SLOW)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(30 * SLOW)
+        self.log.close()
+        status = self.proc.returncode
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if exc_type is None:
+            assert status == 0, "chalk-server on 11211 exited with %d" % status
+        return False
+
+
 def check_agreement(servers, backends, keys, tag):
-    names = [name or "127.0.0.1:%d" % port for port, _w, name in servers]
-    weights = [w for _p, w, _n in servers]
+    names = [name or twemproxy_name(host, port) for host, port, _w, name in servers]
+    weights = [w for _h, _p, w, _n in servers]
     proxy = proxy_map(servers, backends, keys, tag)
     ring = ring_map(names, weights, keys)
     wrong = [k for k in keys if ring[k] != names[proxy[k]]]
@@ -143,9 +197,18 @@ def test_ring_agrees_with_twemproxy(named):
     with ExitStack() as stack:
         backends = [stack.enter_context(start_server()) for _ in range(4)]
         if named:
-            servers = [(b.port, w, n) for b, w, n in
+            servers = [("127.0.0.1", b.port, w, n) for b, w, n in
                        zip(backends, (1, 2, 3, 2), ("shard-a", "shard-b", "shard-c", "shard-d"))]
         else:
-            servers = [(b.port, 1, None) for b in backends]
+            servers = [("127.0.0.1", b.port, 1, None) for b in backends]
         check_agreement(servers[:3], backends[:3], KEYS, "three")
         check_agreement(servers, backends, KEYS, "four")   # a 4th server joins
+
+
+def test_unnamed_port_11211_is_hashed_as_host_alone():
+    with ExitStack() as stack:
+        backends = [stack.enter_context(ChalkOn11211())]
+        backends += [stack.enter_context(start_server()) for _ in range(2)]
+        servers = [("127.0.0.2", 11211, 1, None)] + [("127.0.0.1", b.port, 1, None)
+                                                     for b in backends[1:]]
+        check_agreement(servers, backends, KEYS, "memcached-port")
