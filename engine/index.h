@@ -136,6 +136,10 @@ int   oidx_bulk_load(oidx *o, idx_entry *const *v, size_t n);
 idx_entry *oidx_remove(oidx *o, const void *key, size_t klen);
 idx_entry *oidx_find(const oidx *o, const void *key, size_t klen);
 size_t oidx_count(const oidx *o);
+/* The number of entries whose key is < key (so, if key is in the index, its
+ * 0-based position in key order). O(log n): inner nodes count their
+ * subtrees' entries. key may be NULL when klen is 0 (then 0). */
+size_t oidx_rank(const oidx *o, const void *key, size_t klen);
 size_t oidx_memory(const oidx *o);
 int    oidx_check_invariants(const oidx *o);
 
@@ -147,6 +151,10 @@ void oidx_iter_free(oidx_iter *it);
 void oidx_iter_seek(oidx_iter *it, const void *key, size_t klen); /* first >= key; NULL,0 = first */
 idx_entry *oidx_iter_entry(oidx_iter *it);       /* NULL when past the end */
 void oidx_iter_next(oidx_iter *it);
+/* Position on the entry of 0-based rank `rank` in key order (the entry e
+ * with oidx_rank(e->key) == rank), or past the end if rank >= count.
+ * O(log n). Afterwards the iterator behaves as after oidx_iter_seek. */
+void oidx_iter_seek_rank(oidx_iter *it, size_t rank);
 /* CHALK_OK, or CHALK_ENOMEM if the iterator could not copy a key (it then
  * reads as past the end, so a caller that stops on NULL should check this
  * to tell "done" from "failed"). Added by the index engineer. */

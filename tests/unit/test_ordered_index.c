@@ -245,6 +245,47 @@ static void model_check_seek(model *m, oidx_iter *it)
     }
 }
 
+/* Live entries before model rank r: what oidx_rank must say. */
+static size_t model_live_before(const model *m, size_t r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r; i++)
+        n += m->live[i] != NULL;
+    return n;
+}
+
+/* Order statistics against the model: oidx_rank of a random key (present,
+ * absent, or random bytes) and oidx_iter_seek_rank to a random rank, then a
+ * few steps on from there (the iterator is an ordinary one afterwards). */
+static void model_check_rank(model *m, oidx_iter *it)
+{
+    unsigned char key[10];
+    size_t len;
+    if (splitmix(&m->rng) % 2) {
+        const mkey *k = &m->keys[splitmix(&m->rng) % MODEL_KEYS];
+        memcpy(key, k->b, k->len);
+        len = k->len;
+    } else {
+        len = splitmix(&m->rng) % 5;
+        for (size_t i = 0; i < len; i++)
+            key[i] = (unsigned char)splitmix(&m->rng);
+    }
+    size_t r = model_lower_bound(m, key, len);
+    assert_int_equal(oidx_rank(m->o, len ? key : NULL, len), model_live_before(m, r));
+    size_t q = splitmix(&m->rng) % (m->count + 3), seen = 0, i = 0;
+    for (; i < MODEL_KEYS; i++)              /* i: model rank of the q-th live */
+        if (m->live[i] != NULL && seen++ == q)
+            break;
+    oidx_iter_seek_rank(it, q);
+    for (int n = 0; n < 5; n++, i++, oidx_iter_next(it)) {
+        while (i < MODEL_KEYS && m->live[i] == NULL)
+            i++;
+        assert_ptr_equal(oidx_iter_entry(it), i < MODEL_KEYS ? m->live[i] : NULL);
+        if (i >= MODEL_KEYS)
+            break;
+    }
+}
+
 /* A prefix scan: seek to the prefix, walk while keys start with it. */
 static void model_check_prefix(model *m, oidx_iter *it)
 {
@@ -268,12 +309,23 @@ static void model_check_all(model *m, oidx_iter *it)
     assert_int_equal(oidx_check_invariants(m->o), 0);
     assert_int_equal(oidx_count(m->o), m->count);
     oidx_iter_seek(it, NULL, 0);
+    size_t rank = 0;
     for (size_t r = 0; r < MODEL_KEYS; r++) {
         if (m->live[r] == NULL)
             continue;
         assert_ptr_equal(oidx_iter_entry(it), m->live[r]);
+        assert_int_equal(oidx_rank(m->o, m->keys[r].b, m->keys[r].len), rank);
         oidx_iter_next(it);
+        rank++;
     }
+    assert_null(oidx_iter_entry(it));
+    for (size_t q = 0, r = 0; r < MODEL_KEYS; r++) {  /* seek_rank to every rank */
+        if (m->live[r] == NULL)
+            continue;
+        oidx_iter_seek_rank(it, q++);
+        assert_ptr_equal(oidx_iter_entry(it), m->live[r]);
+    }
+    oidx_iter_seek_rank(it, m->count);
     assert_null(oidx_iter_entry(it));
 }
 
@@ -294,6 +346,7 @@ static void test_model_random(void **state)
                 assert_int_equal(oidx_count(m->o), m->count);
                 model_check_seek(m, it);
                 model_check_prefix(m, it);
+                model_check_rank(m, it);
             }
         }
         model_check_all(m, it);
@@ -309,6 +362,43 @@ static void test_model_random(void **state)
     }
     model_check_all(m, it);
     assert_int_equal(oidx_count(m->o), 0);
+    oidx_iter_free(it);
+    oidx_free(m->o);
+    free(m);
+}
+
+/* The same model, started from a bulk load of a random half of the keys:
+ * counts built bottom-up must be exact (invariant 7, ranks, seek by rank),
+ * and stay exact through the churn that follows. */
+static void test_model_bulk_then_churn(void **state)
+{
+    (void)state;
+    model *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    m->rng = 7;
+    model_make_keys(m);
+    m->o = oidx_new();
+    idx_entry **v = malloc(MODEL_KEYS * sizeof *v);
+    assert_non_null(v);
+    size_t n = 0;
+    for (size_t r = 0; r < MODEL_KEYS; r++)
+        if (splitmix(&m->rng) % 2)
+            v[n++] = m->live[r] = entry_new(m->keys[r].b, m->keys[r].len);
+    assert_int_equal(oidx_bulk_load(m->o, v, n), 0);
+    free(v);
+    m->count = n;
+    oidx_iter *it = oidx_iter_new(m->o);
+    model_check_all(m, it);
+    for (int i = 0; i < MODEL_OPS / 4; i++) {
+        model_op(m, 50);
+        if (i % 2000 == 0) {
+            assert_int_equal(oidx_check_invariants(m->o), 0);
+            model_check_rank(m, it);
+        }
+    }
+    model_check_all(m, it);
+    for (size_t r = 0; r < MODEL_KEYS; r++)
+        free(oidx_remove(m->o, m->keys[r].b, m->keys[r].len));
     oidx_iter_free(it);
     oidx_free(m->o);
     free(m);
@@ -454,8 +544,12 @@ static double bytes_per_key(size_t n, int order, uint64_t seed)
 }
 
 /* In-order loads fill leaves to the brim (quick balance): 8 B per pointer
- * plus the leaf header and inner nodes stays under 9 B/key. Half-full
- * leaves, what a plain split gives, would be ~17 B/key. */
+ * plus the leaf header (8.26 B/key) and inner nodes stays under 9.5 B/key.
+ * Half-full leaves, what a plain split gives, would be ~17 B/key. The bound
+ * was 9.0 until inner nodes carried subtree counts (order statistics, for
+ * oidx_rank): 504 -> 752 bytes per inner node, and in-order loads leave
+ * inner nodes half full (they split in half), so ~0.5 -> ~0.76 B/key of
+ * inner nodes: 8.8 -> 9.1 B/key measured (docs/engine-indexes.md). */
 static void test_fill_factor(void **state)
 {
     double asc = bytes_per_key(200000, 1, 0);
@@ -463,7 +557,7 @@ static void test_fill_factor(void **state)
     double rnd = bytes_per_key(200000, 0, 11);
     print_message("ordered index B/key for 200k keys: ascending %.1f, random %.1f, "
                   "descending %.1f\n", asc, rnd, desc);
-    assert_true(asc < 9.0);
+    assert_true(asc < 9.5);
     assert_true(rnd < 20.0);
 }
 
@@ -656,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_insert_enomem_two_nodes),
         cmocka_unit_test(test_basics_and_binary_keys),
         cmocka_unit_test(test_model_random),
+        cmocka_unit_test(test_model_bulk_then_churn),
         cmocka_unit_test(test_iter_survives_modification),
         cmocka_unit_test(test_iter_delete_current),
         cmocka_unit_test(test_iter_entry_after_change),
