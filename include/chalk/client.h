@@ -361,8 +361,10 @@ int chalkc_call(chalkc_pool *p, chalkc_breaker *b,
 /* ---- consistent hashing (ketama) ----------------------------------------- */
 typedef struct chalkc_ring chalkc_ring;
 /* Builds twemproxy's ketama continuum (distribution: ketama, hash: md5) for
- * n servers named names[i] (twemproxy's server name: "host:port" or the
- * name given in its config) with weights[i] >= 1 (NULL = all 1).
+ * n servers named names[i] (twemproxy's server name: the name given in its
+ * config, else "host:port", else just "host" when the port is 11211 — the
+ * ring hashes exactly the names it is given, so that rule is the caller's)
+ * with weights[i] >= 1 (NULL = all 1).
  * Returns 0, CHALKC_EINVAL or CHALKC_ENOMEM. Free with chalkc_ring_free. */
 int chalkc_ring_new(int n, const char *const *names, const int *weights,
                     chalkc_ring **out);
