@@ -537,7 +537,10 @@ static int compaction_start(chalk_db *db, int seal_active)
         if (db->segs.v[i].id != db->log.seg_id)
             c->src[c->nsrc++] = db->segs.v[i].id;
     c->last_result = 0;
-    if (c->nsrc == 0) return 0;                  /* nothing sealed yet */
+    if (c->nsrc == 0) {                          /* nothing sealed: done at once */
+        c->ended_ms = db_now_ms();                /* (LASTSAVE still moves) */
+        return 0;
+    }
     c->phase = COMP_COLLECT;
     c->cursor = 0;
     compaction_step(db, 0);

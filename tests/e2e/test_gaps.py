@@ -120,6 +120,52 @@ def test_bgsave_while_one_runs():
         assert r.get("k") == "v3"
 
 
+def test_bgsave_schedule_during_an_automatic_compaction():
+    """4 KiB segments and 3 KB overwrites: the dead-ratio trigger starts a
+    compaction after nearly every write (Redis's automatic AOF rewrite
+    analog). BGSAVE SCHEDULE sent right after such a write is scheduled (not
+    refused), and the scheduled compaction then runs by itself. The timing
+    is the server's, so the test tries until it sees one (most tries do)."""
+    with start_server(chalk_segment_size="4096") as srv:
+        raw = srv.raw()
+        seen = None
+        for _ in range(200):
+            for _ in range(6):
+                assert raw.cmd("SET", "k", "x" * 3000) == "OK"
+            reply = raw.cmd("BGSAVE", "SCHEDULE")
+            assert reply in ("Background saving scheduled", "Background saving started") or \
+                str(reply) == "ERR Background save already in progress", reply
+            if reply == "Background saving scheduled":
+                seen = raw.cmd("INFO", "persistence").decode()
+                break
+        assert seen, "no BGSAVE SCHEDULE met an automatic compaction in 200 tries"
+        before = int(seen.split("chalk_compactions:")[1].split()[0])
+        # Either the automatic one still runs with ours waiting, or it is
+        # done and ours already runs: each not yet counted must complete.
+        waiting = "aof_rewrite_scheduled:1\r\n" in seen
+        assert waiting or "rdb_bgsave_in_progress:1\r\n" in seen, seen
+        r = srv.client()
+        # The scheduled one starts once the automatic one is swapped in (it
+        # may find nothing left to merge: then it ends at once).
+        wait_for(lambda: r.info("persistence")["aof_rewrite_scheduled"] == 0, "never started")
+        wait_for(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, "never ended")
+        assert r.info("persistence")["chalk_compactions"] >= before + waiting
+        assert len(r.get("k")) == 3000
+
+
+def test_lastsave_moves_after_a_bgsave_with_nothing_to_compact():
+    """LASTSAVE is when the last save ENDED: a client polls it to learn that
+    its BGSAVE finished, so it must move even when there was nothing to
+    merge (an empty data set)."""
+    with start_server() as srv:
+        r = srv.client()
+        started = r.lastsave().timestamp()
+        wait_for(lambda: time.time() >= started + 1.05, "clock")
+        assert srv.raw().cmd("BGSAVE") == "Background saving started"
+        wait_for(lambda: r.lastsave().timestamp() > started, "LASTSAVE never moved")
+        assert r.info("persistence")["rdb_last_save_time"] == int(r.lastsave().timestamp())
+
+
 def test_save_during_a_compaction_runs_its_own():
     """SAVE while a BGSAVE's compaction runs waits for it, then compacts what
     was written meanwhile: when its +OK arrives nothing is dead."""
