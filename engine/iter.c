@@ -1,7 +1,8 @@
 /*
  * iter.c — reading many keys: ordered iterators (live or over a snapshot),
- * Redis's SCAN cursor over the hash index, RANDOMKEY, and the sampling that
- * drives active expiry.
+ * ranks and seeks by rank (the ordered index's counts, O(log n)), Redis's
+ * SCAN cursor over the hash index, RANDOMKEY, and the sampling that drives
+ * active expiry.
  *
  * Snapshots, the design. A snapshot is a sequence number S plus a private
  * ordered index `saved`. While it lives, every overwrite or delete of a key
@@ -202,6 +203,27 @@ int chalk_iter_value(chalk_iter *it, chalk_value *out)
     }
     db_value_from_record(buf, &rv, out);
     return 0;
+}
+
+/* ---- order statistics ---------------------------------------------------- */
+
+int chalk_rank(chalk_db *db, const void *key, size_t klen, uint64_t *rank)
+{
+    if (!rank || (!key && klen)) return CHALK_EINVAL;
+    *rank = oidx_rank(db->o, key, klen);
+    return 0;
+}
+
+void chalk_iter_seek_rank(chalk_iter *it, uint64_t rank)
+{
+    if (it->status) return;
+    if (it->snap) {                    /* see engine.h: live counts only */
+        it->status = CHALK_EINVAL;
+        it->valid = 0;
+        return;
+    }
+    oidx_iter_seek_rank(it->live, rank > SIZE_MAX ? SIZE_MAX : (size_t)rank);
+    settle(it);
 }
 
 /* ---- SCAN, RANDOMKEY --------------------------------------------------- */

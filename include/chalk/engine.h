@@ -293,6 +293,34 @@ int  chalk_iter_value(chalk_iter *it, chalk_value *out);
 /* CHALK_OK, or the first error the iterator met (it then stops). */
 int  chalk_iter_status(const chalk_iter *it);
 
+/* ---- order statistics (rank) --------------------------------------------
+ * The ordered index counts the keys under each of its inner nodes, so the
+ * position of a key in byte order, and the key at a position, are one
+ * descent: O(log n), not a walk. A rank counts the keys the index HOLDS,
+ * and it may hold keys past their expiry that neither a read (lazy expiry)
+ * nor chalk_expire_sample's caller (active expiry) has deleted yet: they
+ * are invisible to chalk_get and to iterators but counted here. So:
+ *   - a rank is exact over a range of keys none of which has expired (the
+ *     server's sorted sets: sub-records never expire, composite.h);
+ *   - chalk_rank(b) - chalk_rank(a) is the number of keys in [a, b) the
+ *     index holds, expired or not, whatever lies outside that range. */
+
+/* *rank = the number of keys that sort before key (memcmp order, shorter
+ * first), expired ones included: key's 0-based position if it is there,
+ * else where it would go. key may be NULL when klen is 0 (then 0).
+ * O(log n), never touches disk. Returns CHALK_OK, or CHALK_EINVAL (rank
+ * NULL, or key NULL with klen > 0). */
+int chalk_rank(chalk_db *db, const void *key, size_t klen, uint64_t *rank);
+
+/* Position a live iterator (snap NULL) on the key of 0-based rank `rank`,
+ * counted as chalk_rank counts (expired keys included): afterwards
+ * chalk_rank(chalk_iter_key(it)) == rank when that key has not expired; if
+ * it has, the iterator moves on to the next visible key, as chalk_iter_seek
+ * would. rank >= the number of keys: not valid (past the end). O(log n).
+ * An iterator over a snapshot cannot seek by rank (the live counts do not
+ * describe the snapshot): its status becomes CHALK_EINVAL and it stops. */
+void chalk_iter_seek_rank(chalk_iter *it, uint64_t rank);
+
 /* ---- hash-order scan (Redis SCAN's cursor) ------------------------------ */
 /* Visit the keys of one or more hash-index buckets starting at `cursor`
  * (0 = start) and return the next cursor (0 = done). The cursor is Redis's
