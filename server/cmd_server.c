@@ -145,7 +145,8 @@ static void bgsave_command(client *c)
             reply_engine_error(c, rc);
             return;
         }
-        server.dirty = 0;
+        if (rc == 0)                       /* scheduled: counted until it starts */
+            server.dirty = 0;
         reply_simple(c, rc == 1 ? "Background saving scheduled" : "Background saving started");
         return;
     }
