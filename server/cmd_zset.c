@@ -10,10 +10,11 @@
  * (zset.c, zs_walk) with a visitor that replies, counts or deletes. The
  * storage (member table + score index) is described in zset.c.
  *
- * Left out on purpose: rank counts in the ordered index. What that costs
- * against Redis: ZRANK / ZREVRANK O(rank), ZCOUNT / ZLEXCOUNT
- * O(log n + m), ZRANGE by index O(start + m). See zset.c for what an
- * order-statistics tree adds.
+ * Ranks come from the engine's order-statistics index (zset.c: zs_slice),
+ * so ZRANK / ZREVRANK / ZCOUNT / ZLEXCOUNT are O(log n) and every range
+ * O(log n + m), as in Redis. Left out on purpose: a member table in
+ * memory (Redis's dict): ZSCORE is one engine lookup, a read of the value
+ * when it is not cached.
  *
  * Interview topics: queue.priority-jobs (zset_pop), ratelimit.strategies
  * (remrange_generic).
@@ -397,12 +398,6 @@ static void zrevrange_command(client *c) { range_fixed(c, ZR_RANK, true, true); 
 
 /* ---- counting ---------------------------------------------------------------------- */
 
-static bool count_visit(void *arg, const char *mem, size_t len, double score)
-{
-    (*(long long *)arg)++;
-    return true;
-}
-
 static void count_generic(client *c, int by)
 {
     zs_range r = {.by = by, .limit = -1};
@@ -411,32 +406,19 @@ static void count_generic(client *c, int by)
     cp_meta m;
     if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
         return;
-    long long n = 0;
-    zs_walk(&m, &r, count_visit, &n);
-    reply_long(c, n);
+    uint64_t n = 0;
+    int rc = zs_count(&m, &r, &n);            /* O(log n): two ranks */
+    if (rc != CHALK_OK)
+        reply_engine_error(c, rc);
+    else
+        reply_long(c, (long long)n);
 }
 
 static void zcount_command(client *c) { count_generic(c, ZR_SCORE); }
 static void zlexcount_command(client *c) { count_generic(c, ZR_LEX); }
 
-struct rank_ctx {
-    const resp_arg *member;
-    long long rank;
-    bool found;
-};
-
-static bool rank_visit(void *arg, const char *mem, size_t len, double score)
-{
-    struct rank_ctx *x = arg;
-    if (len == x->member->len && memcmp(mem, x->member->ptr, len) == 0) {
-        x->found = true;
-        return false;
-    }
-    x->rank++;
-    return true;
-}
-
-/* O(rank): walk from the lowest score up to the member's (score, member). */
+/* O(log n): the member's score (one lookup), then the rank of its
+ * (score, member) record in the score index (zs_rank). */
 static void rank_generic(client *c, bool rev)
 {
     bool withscore = c->argc == 4 && arg_is(&c->argv[3], "withscore");
@@ -459,10 +441,13 @@ static void rank_generic(client *c, bool rev)
             reply_null(c);
         return;
     }
-    zs_range r = {.by = ZR_SCORE, .min = -INFINITY, .max = s, .limit = -1};
-    struct rank_ctx x = {.member = &c->argv[2]};
-    zs_walk(&m, &r, rank_visit, &x);
-    long long rank = rev ? (long long)m.count - 1 - x.rank : x.rank;
+    uint64_t fwd;
+    int rc = zs_rank(&m, c->argv[2].ptr, c->argv[2].len, s, &fwd);
+    if (rc != CHALK_OK) {
+        reply_engine_error(c, rc);
+        return;
+    }
+    long long rank = rev ? (long long)(m.count - 1 - fwd) : (long long)fwd;
     if (withscore) {
         reply_array(c, 2);
         reply_long(c, rank);
@@ -1064,52 +1049,52 @@ const command_def cmd_zset_table[] = {
     Z_ROW("zcard", zcard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
           "Returns the number of members in a sorted set.", key_only_args),
     Z_ROW("zcount", zcount_command, 4, CMD_READONLY, 1, 1, "2.0.0",
-          "O(log(N) + M) with M the number of elements counted (no rank counts in the index; Redis is O(log(N)))",
+          "O(log(N)) with N being the number of elements in the sorted set (two ranks in the order-statistics index).",
           "Returns the count of members in a sorted set that have scores within a range.", score_range_args),
     Z_ROW("zlexcount", zlexcount_command, 4, CMD_READONLY, 1, 1, "2.8.9",
-          "O(N) with N the number of elements walked (no rank counts in the index; Redis is O(log(N)))",
+          "O(log(N)) with N being the number of elements in the sorted set (members of differing scores, unspecified in Redis: O(log(N)+M) with M counted).",
           "Returns the number of members in a sorted set within a lexicographical range.", lex_range_args),
     Z_ROW("zrank", zrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
-          "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
+          "O(log(N))",
           "Returns the index of a member in a sorted set ordered by ascending scores.", zrank_args),
     Z_ROW("zrevrank", zrevrank_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "2.0.0",
-          "O(rank) (a walk from the lowest score; Redis's skiplist spans give O(log(N)))",
+          "O(log(N))",
           "Returns the index of a member in a sorted set ordered by descending scores.", zrank_args),
     Z_ROW("zrange", zrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
-          "O(log(N)+M) by score or lex, O(start+M) by index, with M the number of elements returned; reverse walks add O(64 log N) per distinct score",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned (BYLEX over differing scores: reverse walks add O(64 log N) per distinct score).",
           "Returns members in a sorted set within a range of indexes.", zrange_args),
     Z_ROW("zrangestore", zrangestore_command, -5, CMD_WRITE | CMD_DENYOOM, 1, 2, "6.2.0",
-          "O(log(N)+M) as ZRANGE, plus M writes",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key (M writes).",
           "Stores a range of members from sorted set in a key.", zrangestore_args),
     Z_ROW("zrangebyscore", zrangebyscore_command, -4, CMD_READONLY, 1, 1, "1.0.5",
           "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements being returned.",
           "Returns members in a sorted set within a range of scores.", zrangebyscore_args),
     Z_ROW("zrevrangebyscore", zrevrangebyscore_command, -4, CMD_READONLY, 1, 1, "2.2.0",
-          "O(log(N)+M), plus O(64 log N) per distinct score walked backwards",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned.",
           "Returns members in a sorted set within a range of scores in reverse order.", zrevrangebyscore_args),
     Z_ROW("zrangebylex", zrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
-          "O(N) with N the elements before the range's end (members of equal score are walked from the first)",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned (members of differing scores: O(log(N)+offset+M)).",
           "Returns members in a sorted set within a lexicographical range.", zrangebylex_args),
     Z_ROW("zrevrangebylex", zrevrangebylex_command, -4, CMD_READONLY, 1, 1, "2.8.9",
-          "O(N) with N the number of elements of the score group walked",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned (members of differing scores: O(64 log(N)) per distinct score walked).",
           "Returns members in a sorted set within a lexicographical range in reverse order.", zrevrangebylex_args),
     Z_ROW("zrevrange", zrevrange_command, -4, CMD_READONLY, 1, 1, "1.2.0",
-          "O(start+M) elements, plus O(64 log N) per distinct score walked backwards",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
           "Returns members in a sorted set within a range of indexes in reverse order.", zrevrange_args),
     Z_ROW("zremrangebyscore", zremrangebyscore_command, 4, CMD_WRITE, 1, 1, "1.2.0",
           "O(log(N)+M) with N the number of elements in the sorted set and M the number of elements removed by the operation.",
           "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", score_range_args),
     Z_ROW("zremrangebyrank", zremrangebyrank_command, 4, CMD_WRITE, 1, 1, "2.0.0",
-          "O(start+M) with M the number of elements removed by the operation.",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
           "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", rank_range_args),
     Z_ROW("zremrangebylex", zremrangebylex_command, 4, CMD_WRITE, 1, 1, "2.8.9",
-          "O(N) with N the elements before the range's end",
+          "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation (members of differing scores: O(log(N)+M) with M walked).",
           "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", lex_range_args),
     Z_ROW("zpopmin", zpopmin_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
           "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
           "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
     Z_ROW("zpopmax", zpopmax_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
-          "O(64 log(N) * D + M) with D the distinct scores among the M popped",
+          "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
           "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
     Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
           "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
@@ -1127,7 +1112,7 @@ const command_def cmd_zset_table[] = {
           "O(log(N)) with N being the number of elements in the sorted set.",
           "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpop_args),
     Z_ROW("bzpopmax", bzpopmax_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
-          "O(64 log(N)) (the highest score is found by a binary search of seeks)",
+          "O(log(N)) with N being the number of elements in the sorted set.",
           "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpop_args),
     {0},
 };

@@ -10,14 +10,30 @@
  * score_encode()'s order-preserving form (score.c). Every change writes
  * both in one batch, so they never disagree, even across a crash.
  *
- * Left out on purpose: rank information. Redis's skiplist stores span
- * counts, so ZRANK and ZRANGE by index are O(log n); an ordered index
- * without per-subtree counts must walk: ZRANK is O(rank), ZCOUNT
- * O(log n + m). An order-statistics tree (a B-tree or skiplist that keeps
- * the number of keys below each node) would answer "how many keys before
- * K" in O(log n) and give those back.
+ * Ranks. The engine's ordered index is an order-statistics tree (each
+ * inner node counts the keys under each child: ordered_index.c), and
+ * chalk_rank / chalk_iter_seek_rank expose it. A member's rank is then
+ *   chalk_rank([prefix][score8][member]) - chalk_rank([prefix])
+ * because every key between the two starts with the prefix, and the keys
+ * with this prefix are exactly the set's 'z' records: sub-records never
+ * expire (so the engine's count holds no expired key here), and a key that
+ * exists has no leftovers of an earlier incarnation (cp_begin purged them).
+ * So every range becomes a slice [lo, hi) of forward ranks computed in
+ * O(log n) (zs_slice), and a walk is a seek by rank plus m steps: ZRANK,
+ * ZCOUNT, ZLEXCOUNT are O(log n), ZRANGE by index, score or lex (forward,
+ * reverse, with LIMIT) O(log n + m), as in Redis (whose skiplist keeps a
+ * span per link for the same purpose).
  *
- * Interview topics: index.optimization (zs_put).
+ * Reverse walks: the engine's iterators only move forward, so a reverse
+ * slice is read in chunks of ZS_CHUNK from its top end, each chunk one
+ * seek by rank, and visited backwards: O(log n) per ZS_CHUNK elements.
+ *
+ * Left out on purpose: BYLEX on a set whose scores differ (Redis leaves the
+ * result unspecified) is not sliced by rank: the walk from (first score,
+ * min) of before is kept for it, with its O(64 log n) per distinct score
+ * backwards (walk_reverse), so its replies do not change.
+ *
+ * Interview topics: index.optimization (zs_put, zs_slice).
  */
 #include "zset.h"
 
@@ -414,18 +430,277 @@ static int walk_reverse(const cp_meta *m, struct walk *w)
     return rc;
 }
 
+/* ---- ranks: a range as a slice of forward ranks --------------------------- */
+
+/* *out = how many of m's score-index records sort before the suffix
+ * s1 s2 (score8, then member bytes); *at (if non-NULL) = 1 if the record
+ * s1 s2 itself exists. Two O(log n) rank queries. */
+static int idx_rank(const cp_meta *m, const void *s1, size_t n1, const void *s2, size_t n2,
+                    uint64_t *out, bool *at)
+{
+    ks_buf k;
+    if (cp_subkey(&k, m->db, CP_ZSCORE, m->key, m->klen, s1, n1, s2, n2) < 0)
+        return CHALK_ENOMEM;
+    uint64_t base, r;
+    int rc = chalk_rank(server.db, k.p, cp_prefix_len(m->klen), &base);
+    if (rc == CHALK_OK)
+        rc = chalk_rank(server.db, k.p, k.len, &r);
+    if (rc == CHALK_OK) {
+        *out = r - base;
+        if (at)
+            *at = chalk_exists(server.db, k.p, k.len) == 1;
+    }
+    ks_free(&k);
+    return rc;
+}
+
+/* *base = the engine-wide rank of m's first score-index record (of the
+ * family's prefix): a seek by rank to base + r lands on forward rank r. */
+static int family_base(const cp_meta *m, uint64_t *base)
+{
+    ks_buf k;
+    if (cp_subkey(&k, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0, NULL, 0) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_rank(server.db, k.p, k.len, base);
+    ks_free(&k);
+    return rc;
+}
+
+/* Records with encoded score < u (after = false) or <= u (after = true). */
+static int score_rank(const cp_meta *m, double score, bool after, uint64_t *out)
+{
+    unsigned char e[SCORE_BYTES];
+    score_encode(score, e);
+    uint64_t u = be64(e);
+    if (after && u == UINT64_MAX) {
+        *out = m->count;
+        return CHALK_OK;
+    }
+    put_be(after ? u + 1 : u, e);
+    return idx_rank(m, e, SCORE_BYTES, NULL, 0, out, NULL);
+}
+
+/* Records of score s8 whose member is < the bound (after = false) or <=
+ * it (after = true); "-" and "+" are 0 and count. */
+static int lex_rank(const cp_meta *m, const unsigned char *s8, const zs_lex *b, bool after,
+                    uint64_t *out)
+{
+    if (b->kind != 0) {
+        *out = b->kind < 0 ? 0 : m->count;
+        return CHALK_OK;
+    }
+    bool at = false;
+    int rc = idx_rank(m, s8, SCORE_BYTES, b->p, b->len, out, &at);
+    if (rc == CHALK_OK && after && at)
+        (*out)++;
+    return rc;
+}
+
+/* The score8 of the record of forward rank `rank` (< m->count). */
+static int score_at_rank(const cp_meta *m, uint64_t rank, unsigned char s8[SCORE_BYTES])
+{
+    cp_iter ci;
+    uint64_t base;
+    int rc = family_base(m, &base);
+    if (rc == CHALK_OK)
+        rc = cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0);
+    if (rc != CHALK_OK)
+        return rc;
+    chalk_iter_seek_rank(ci.it, base + rank);
+    if (cp_iter_valid(&ci) && ci.slen >= SCORE_BYTES)
+        memcpy(s8, ci.suffix, SCORE_BYTES);
+    else
+        rc = chalk_iter_status(ci.it) != CHALK_OK ? chalk_iter_status(ci.it) : CHALK_ECORRUPT;
+    cp_iter_close(&ci);
+    return rc;
+}
+
+/* BYLEX is sliced by rank only when every member has one score (Redis's
+ * precondition): the first and the last record share it. *s8 = that score. */
+static int lex_sliceable(const cp_meta *m, unsigned char s8[SCORE_BYTES], bool *yes)
+{
+    unsigned char last[SCORE_BYTES];
+    int rc = score_at_rank(m, 0, s8);
+    if (rc == CHALK_OK)
+        rc = score_at_rank(m, m->count - 1, last);
+    *yes = rc == CHALK_OK && memcmp(s8, last, SCORE_BYTES) == 0;
+    return rc;
+}
+
+/* @interview(index.optimization): How does a sorted set answer ZCOUNT or
+ * ZRANK in O(log n) without walking the members? With an index that knows
+ * ranks: here the engine's B+tree counts the keys under each child, so "how
+ * many records before (score, member)" is one descent, and a range count
+ * is the difference of two such ranks (Redis's skiplist: the span stored on
+ * each link). Without counts both cost a walk of every element counted. */
+/* The forward ranks [*lo, *hi) of range r in m (before LIMIT), and whether
+ * r can be sliced at all (*ok: false for BYLEX over differing scores). */
+static int zs_slice(const cp_meta *m, const zs_range *r, uint64_t *lo, uint64_t *hi, bool *ok)
+{
+    int rc = CHALK_OK;
+    unsigned char s8[SCORE_BYTES];
+    *ok = true;
+    if (r->by == ZR_RANK) {
+        long long start = r->start, stop = r->stop, n = (long long)m->count;
+        if (!rank_range(n, &start, &stop)) {                 /* util.c */
+            *lo = *hi = 0;
+            return CHALK_OK;
+        }
+        *lo = (uint64_t)(r->rev ? n - 1 - stop : start);
+        *hi = (uint64_t)(r->rev ? n - start : stop + 1);
+        return CHALK_OK;
+    }
+    if (r->by == ZR_SCORE) {
+        rc = score_rank(m, r->min, r->minex, lo);
+        if (rc == CHALK_OK)
+            rc = score_rank(m, r->max, !r->maxex, hi);
+    } else {
+        rc = lex_sliceable(m, s8, ok);
+        if (rc == CHALK_OK && *ok)
+            rc = lex_rank(m, s8, &r->lmin, r->lmin.excl, lo);
+        if (rc == CHALK_OK && *ok)
+            rc = lex_rank(m, s8, &r->lmax, !r->lmax.excl, hi);
+    }
+    if (rc == CHALK_OK && *ok && *hi < *lo)
+        *hi = *lo;
+    return rc;
+}
+
+static bool count_visit(void *arg, const char *mem, size_t len, double score)
+{
+    (void)arg, (void)mem, (void)len, (void)score;
+    return true;
+}
+
+int zs_count(const cp_meta *m, const zs_range *r, uint64_t *n)
+{
+    uint64_t lo = 0, hi = 0;
+    bool ok = true;
+    *n = 0;
+    if (!m->exists || (r->by == ZR_SCORE && (r->min > r->max ||
+                                             (r->min == r->max && (r->minex || r->maxex)))))
+        return CHALK_OK;
+    int rc = zs_slice(m, r, &lo, &hi, &ok);
+    if (rc == CHALK_OK && ok) {
+        *n = hi - lo;
+        return CHALK_OK;
+    }
+    if (rc != CHALK_OK)
+        return rc;
+    struct walk w = {.r = r, .fn = count_visit};    /* BYLEX, mixed scores: walk */
+    rc = walk_forward(m, &w);
+    *n = (uint64_t)w.emitted;
+    return rc;
+}
+
+int zs_rank(const cp_meta *m, const void *member, size_t len, double score, uint64_t *rank)
+{
+    unsigned char s8[SCORE_BYTES];
+    score_encode(score, s8);
+    return idx_rank(m, s8, SCORE_BYTES, member, len, rank, NULL);
+}
+
+/* ---- walking a slice -------------------------------------------------------- */
+
+enum { ZS_CHUNK = 128 };
+
+/* Visit forward ranks [lo, hi) of m in order: one seek by rank, then steps. */
+static int slice_forward(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn *fn, void *arg)
+{
+    uint64_t base;
+    cp_iter ci;
+    int rc = family_base(m, &base);
+    if (rc == CHALK_OK)
+        rc = cp_iter_open(&ci, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0);
+    if (rc != CHALK_OK)
+        return rc;
+    chalk_iter_seek_rank(ci.it, base + lo);
+    for (uint64_t i = lo; i < hi && cp_iter_valid(&ci); i++, cp_iter_next(&ci)) {
+        if (ci.slen < SCORE_BYTES)
+            continue;
+        if (!fn(arg, ci.suffix + SCORE_BYTES, ci.slen - SCORE_BYTES,
+                score_decode((const unsigned char *)ci.suffix)))
+            break;
+    }
+    rc = chalk_iter_status(ci.it);
+    cp_iter_close(&ci);
+    return rc;
+}
+
+/* A chunk read forward, kept so it can be visited backwards. */
+typedef struct chunk {
+    group g;                  /* members */
+    double score[ZS_CHUNK];
+    int err;                  /* CHALK_ENOMEM if a member could not be copied */
+} chunk;
+
+static bool chunk_visit(void *arg, const char *mem, size_t len, double score)
+{
+    chunk *k = arg;
+    if (group_add(&k->g, mem, len) != CHALK_OK) {
+        k->err = CHALK_ENOMEM;
+        return false;
+    }
+    k->score[k->g.n - 1] = score;
+    return true;
+}
+
+/* Visit forward ranks [lo, hi) of m from hi - 1 down to lo: chunks of
+ * ZS_CHUNK read forward from the top, each visited backwards. */
+static int slice_reverse(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn *fn, void *arg)
+{
+    chunk k = {0};
+    int rc = CHALK_OK;
+    bool go = true;
+    while (rc == CHALK_OK && go && hi > lo) {
+        uint64_t from = hi - lo > ZS_CHUNK ? hi - ZS_CHUNK : lo;
+        group_clear(&k.g);
+        rc = slice_forward(m, from, hi, chunk_visit, &k);
+        if (rc == CHALK_OK)
+            rc = k.err;
+        for (long i = k.g.n - 1; rc == CHALK_OK && go && i >= 0; i--)
+            go = fn(arg, k.g.mem[i], k.g.len[i], k.score[i]);
+        hi = from;
+    }
+    group_clear(&k.g);
+    free(k.g.mem);
+    free(k.g.len);
+    return rc;
+}
+
+/* Apply LIMIT to the slice: skip `offset` from the walk's start, keep at
+ * most `limit` (< 0: all). */
+static void slice_limit(const zs_range *r, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t n = *hi - *lo;
+    uint64_t off = r->offset > 0 ? (uint64_t)r->offset : 0;
+    uint64_t keep = off >= n ? 0 : n - off;
+    if (r->limit >= 0 && (uint64_t)r->limit < keep)
+        keep = (uint64_t)r->limit;
+    if (r->rev) {
+        *hi -= off >= n ? n : off;
+        *lo = *hi - keep;
+    } else {
+        *lo += off >= n ? n : off;
+        *hi = *lo + keep;
+    }
+}
+
 int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg)
 {
     struct walk w = {.r = r, .fn = fn, .arg = arg};
     if (!m->exists)
         return CHALK_OK;
-    if (r->by == ZR_RANK) {
-        w.start = r->start;
-        w.stop = r->stop;
-        if (!rank_range((long long)m->count, &w.start, &w.stop))   /* util.c */
-            return CHALK_OK;
-    }
     if (r->by == ZR_SCORE && (r->min > r->max || (r->min == r->max && (r->minex || r->maxex))))
         return CHALK_OK;
-    return r->rev ? walk_reverse(m, &w) : walk_forward(m, &w);
+    uint64_t lo, hi;
+    bool ok;
+    int rc = zs_slice(m, r, &lo, &hi, &ok);
+    if (rc != CHALK_OK)
+        return rc;
+    if (ok) {
+        slice_limit(r, &lo, &hi);
+        return r->rev ? slice_reverse(m, lo, hi, fn, arg) : slice_forward(m, lo, hi, fn, arg);
+    }
+    return r->rev ? walk_reverse(m, &w) : walk_forward(m, &w);   /* BYLEX, mixed scores */
 }

@@ -46,12 +46,21 @@ typedef struct zs_range {
 
 /* Called for each element of a range, in order; return false to stop. */
 typedef bool zs_visit_fn(void *arg, const char *member, size_t len, double score);
-/* Visit the elements of m in range r. CHALK_OK or an error.
- * Forward walks seek then step: O(log n + offset + m). Reverse walks find
- * each lower score group with a binary search of seeks over the 64-bit
- * score space (the engine has no reverse iterator): O(64 log n) per
- * distinct score, then a forward walk of the group. */
+/* Visit the elements of m in range r (LIMIT applied). CHALK_OK or an error.
+ * The range becomes a slice of ranks (two rank queries, O(log n)), the
+ * walk one seek by rank then m steps (reverse: one seek per 128): O(log n
+ * + m) for m visited, LIMIT's offset included. BYLEX over members of
+ * DIFFERENT scores (unspecified in Redis) walks as before: forward from
+ * (first score, min), O(log n + offset + m); reverse O(64 log n) per
+ * distinct score. */
 int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg);
+/* *n = the number of elements of m in range r (ZR_SCORE or ZR_LEX; LIMIT
+ * ignored): O(log n) — BYLEX over differing scores: O(log n + n counted).
+ * CHALK_OK or an error. */
+int zs_count(const cp_meta *m, const zs_range *r, uint64_t *n);
+/* *rank = the 0-based ascending rank of member, whose score is `score` (it
+ * must be in m: zs_score first). O(log n). CHALK_OK or an error. */
+int zs_rank(const cp_meta *m, const void *member, size_t len, double score, uint64_t *rank);
 
 /* Parse Redis's score bound "1.5", "(1.5", "-inf", "+inf" (s must be
  * NUL-terminated, as request arguments are). */
