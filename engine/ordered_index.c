@@ -86,8 +86,9 @@
  *   - key prefixes in inner nodes (abbreviated keys): comparing an 8-byte
  *     prefix stored in the node would avoid most dereferences of entries
  *     during a descent, at 8 more bytes per separator;
- *   - backward iteration (a prev pointer per leaf and iter_prev): no caller
- *     yet; ZREVRANGE-style reverse scans would need it;
+ *   - backward iteration (a prev pointer per leaf and iter_prev): reverse
+ *     scans (ZREVRANGE) seek by rank instead, one O(log n) seek per chunk
+ *     read forward (server/zset.c slice_reverse);
  *   - bulk loading into a NON-empty tree: oidx_bulk_load only builds an
  *     empty one (recovery's case); a merge of sorted input into a big tree
  *     goes through oidx_insert, one descent per key.
