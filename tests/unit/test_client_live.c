@@ -76,6 +76,52 @@ static chalkc_conn *try_connect(int port, const char *password, int proto)
     return c;
 }
 
+/* Every server process a test spawned and has not stopped yet, by value: a
+ * failed assertion longjmps out of the test (its stack, and the server
+ * structs on it, are gone), so the teardown stop_spawned() stops these and
+ * removes their directories. Without it a failing test left its server
+ * running. */
+typedef struct spawned {
+    pid_t pid;
+    char dir[64];
+} spawned;
+static spawned live[16];
+
+static void live_add(pid_t pid, const char *dir)
+{
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i].pid == 0) {
+            live[i].pid = pid;
+            snprintf(live[i].dir, sizeof live[i].dir, "%s", dir);
+            return;
+        }
+    fail_msg("more than 16 live servers in one test");
+}
+
+static void live_remove(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i].pid == pid)
+            live[i].pid = 0;
+}
+
+static int stop_spawned(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
+        if (live[i].pid == 0)
+            continue;
+        kill(live[i].pid, SIGKILL);
+        waitpid(live[i].pid, NULL, 0);
+        live[i].pid = 0;
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", live[i].dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", live[i].dir);
+    }
+    return 0;
+}
+
 /* Spawns the server's process, output to /dev/null. */
 static void server_spawn(server *s, const char *password)
 {
@@ -94,6 +140,7 @@ static void server_spawn(server *s, const char *password)
     char *const *argv = (char *const *)(s->kind == &redis_kind ? redis_argv : chalk_argv);
     assert_int_equal(posix_spawn(&s->pid, s->kind->bin, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
+    live_add(s->pid, s->dir);
 }
 
 /* Starts the server on s->port (a free one the first time) and waits for
@@ -114,8 +161,10 @@ static void server_start(server *s, const char *password)
             chalkc_close(c);
             return;
         }
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            live_remove(s->pid);
             server_spawn(s, password);
+        }
         usleep(50000);
     }
     fail_msg("%s did not start", s->kind->name);
@@ -140,6 +189,7 @@ static void server_stop(server *s)
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
         waitpid(s->pid, NULL, 0);
+        live_remove(s->pid);
         s->pid = 0;
         for (int i = 0; i < 250 && port_listening(s->port); i++)
             usleep(20000);
@@ -526,9 +576,9 @@ static void test_append_argv_flush_and_vcommand(void **state)
     server_cleanup(&s);
 }
 
-#define BOTH(f) cmocka_unit_test_prestate_setup_teardown(f, have_server, NULL, &redis_kind), \
-                cmocka_unit_test_prestate_setup_teardown(f, have_server, NULL, &chalk_kind)
-#define REDIS_ONLY(f) cmocka_unit_test_prestate_setup_teardown(f, have_server, NULL, &redis_kind)
+#define BOTH(f) cmocka_unit_test_prestate_setup_teardown(f, have_server, stop_spawned, &redis_kind), \
+                cmocka_unit_test_prestate_setup_teardown(f, have_server, stop_spawned, &chalk_kind)
+#define REDIS_ONLY(f) cmocka_unit_test_prestate_setup_teardown(f, have_server, stop_spawned, &redis_kind)
 
 int main(void)
 {
