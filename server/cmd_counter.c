@@ -137,7 +137,6 @@ static void incrbyfloat_command(client *c)
 
 /* ---- the table ----------------------------------------------------------- */
 
-static const command_arg key_arg[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
 static const command_arg incrby_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"increment", ARG_INTEGER, NULL, 0, NULL}, {0}};
 static const command_arg decrby_args[] = {
@@ -149,10 +148,10 @@ static const command_arg incrbyfloat_args[] = {
 const command_def cmd_counter_table[] = {
     {"incr", incr_command, 2, WF, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-     key_arg, NULL},
+     args_key, NULL},
     {"decr", decr_command, 2, WF, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-     key_arg, NULL},
+     args_key, NULL},
     {"incrby", incrby_command, 3, WF, 1, 1, 1, "string", "1.0.0", "O(1)",
      "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't "
      "exist.", incrby_args, NULL},

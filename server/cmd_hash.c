@@ -364,9 +364,6 @@ static const command_arg key_fields_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"field", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
     {0}};
-static const command_arg key_only_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {0}};
 static const command_arg hincrby_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"field", ARG_STRING, NULL, 0, NULL},
@@ -413,15 +410,15 @@ const command_def cmd_hash_table[] = {
     {"hexists", hexists_command, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
      "Determines whether a field exists in a hash.", key_field_args, NULL},
     {"hlen", hlen_command, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "2.0.0", "O(1)",
-     "Returns the number of fields in a hash.", key_only_args, NULL},
+     "Returns the number of fields in a hash.", args_key, NULL},
     {"hstrlen", hstrlen_command, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "hash", "3.2.0", "O(1)",
      "Returns the length of the value of a field.", key_field_args, NULL},
     {"hgetall", hgetall_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", key_only_args, NULL},
+     "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", args_key, NULL},
     {"hkeys", hkeys_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all fields in a hash.", key_only_args, NULL},
+     "O(N) where N is the size of the hash.", "Returns all fields in a hash.", args_key, NULL},
     {"hvals", hvals_command, 2, CMD_READONLY, 1, 1, 1, "hash", "2.0.0",
-     "O(N) where N is the size of the hash.", "Returns all values in a hash.", key_only_args, NULL},
+     "O(N) where N is the size of the hash.", "Returns all values in a hash.", args_key, NULL},
     {"hincrby", hincrby_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",
      "O(1)", "Increments the integer value of a field in a hash by a number.", hincrby_args, NULL},
     {"hincrbyfloat", hincrbyfloat_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash",

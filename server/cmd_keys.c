@@ -333,8 +333,6 @@ static void object_help_command(client *c)
 
 /* ---- the table ------------------------------------------------------------ */
 
-static const command_arg key_arg[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
-static const command_arg keys_arg[] = {{"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL}, {0}};
 static const command_arg rename_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"newkey", ARG_KEY, NULL, 0, NULL}, {0}};
 static const command_arg copy_args[] = {
@@ -347,13 +345,13 @@ static const command_arg move_args[] = {
 #define G "generic"
 static const command_def object_subs[] = {
     {"encoding", object_encoding_command, 3, CMD_READONLY, 2, 2, 1, G, "2.2.3", "O(1)",
-     "Returns the internal encoding of a Redis object.", key_arg, NULL},
+     "Returns the internal encoding of a Redis object.", args_key, NULL},
     {"freq", object_freq_command, 3, CMD_READONLY, 2, 2, 1, G, "4.0.0", "O(1)",
-     "Returns the logarithmic access frequency counter of a Redis object.", key_arg, NULL},
+     "Returns the logarithmic access frequency counter of a Redis object.", args_key, NULL},
     {"idletime", object_idletime_command, 3, CMD_READONLY, 2, 2, 1, G, "2.2.3", "O(1)",
-     "Returns the time since the last access to a Redis object (always 0 in Chalk).", key_arg, NULL},
+     "Returns the time since the last access to a Redis object (always 0 in Chalk).", args_key, NULL},
     {"refcount", object_refcount_command, 3, CMD_READONLY, 2, 2, 1, G, "2.2.3", "O(1)",
-     "Returns the reference count of a value of a key.", key_arg, NULL},
+     "Returns the reference count of a value of a key.", args_key, NULL},
     {"help", object_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, G, "6.2.0", "O(1)",
      "Returns helpful text about the different subcommands.", NULL, NULL},
     {0},
@@ -362,19 +360,19 @@ static const command_def object_subs[] = {
 const command_def cmd_keys_table[] = {
     {"del", del_command, -2, CMD_WRITE, 1, -1, 1, G, "1.0.0",
      "O(N) where N is the number of keys that will be removed.",
-     "Deletes one or more keys.", keys_arg, NULL},
+     "Deletes one or more keys.", args_keys, NULL},
     {"unlink", del_command, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, G, "4.0.0",
      "O(1) for each key removed (a delete is a tombstone: nothing to free in the background)",
-     "Asynchronously deletes one or more keys.", keys_arg, NULL},
+     "Asynchronously deletes one or more keys.", args_keys, NULL},
     {"exists", exists_command, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, G, "3.0.3",
      "O(N) where N is the number of keys to check.", "Determines whether one or more keys exist.",
-     keys_arg, NULL},
+     args_keys, NULL},
     {"type", type_command, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, G, "1.0.0", "O(1)",
-     "Determines the type of value stored at a key.", key_arg, NULL},
+     "Determines the type of value stored at a key.", args_key, NULL},
     {"touch", touch_command, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, G, "3.2.1",
      "O(N) where N is the number of keys that will be touched.",
      "Returns the number of existing keys out of those specified (Chalk keeps no access time).",
-     keys_arg, NULL},
+     args_keys, NULL},
     {"rename", rename_command, 3, CMD_WRITE, 1, 2, 1, G, "1.0.0", "O(1)",
      "Renames a key and overwrites the destination.", rename_args, NULL},
     {"renamenx", renamenx_command, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, G, "1.0.0", "O(1)",

@@ -674,13 +674,6 @@ static const command_arg key_elements_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"element", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
     {0}};
-static const command_arg key_count_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
-    {0}};
-static const command_arg key_only_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {0}};
 static const command_arg range_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"start", ARG_INTEGER, NULL, 0, NULL},
@@ -762,12 +755,12 @@ const command_def cmd_list_table[] = {
              "Appends an element to a list only when the list exists.", key_elements_args),
     LIST_ROW("lpop", lpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
              "O(N) where N is the number of elements returned",
-             "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", key_count_args),
+             "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", args_key_count),
     LIST_ROW("rpop", rpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
              "O(N) where N is the number of elements returned",
-             "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", key_count_args),
+             "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", args_key_count),
     LIST_ROW("llen", llen_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-             "Returns the length of a list.", key_only_args),
+             "Returns the length of a list.", args_key),
     LIST_ROW("lrange", lrange_command, 4, CMD_READONLY, 1, 1, "1.0.0",
              "O(log N + M) where M is the number of elements returned (a seek, then a walk)",
              "Returns a range of elements from a list.", range_args),

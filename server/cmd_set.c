@@ -428,20 +428,6 @@ static void sscan_command(client *c)
 }
 
 /* Arguments, for COMMAND DOCS (redis-cli's hints). */
-static const command_arg key_members_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"member", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
-    {0}};
-static const command_arg key_member_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"member", ARG_STRING, NULL, 0, NULL},
-    {0}};
-static const command_arg key_only_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {0}};
-static const command_arg keys_args[] = {
-    {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
-    {0}};
 static const command_arg store_args[] = {
     {"destination", ARG_KEY, NULL, 0, NULL},
     {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
@@ -450,10 +436,6 @@ static const command_arg sintercard_args[] = {
     {"numkeys", ARG_INTEGER, NULL, 0, NULL},
     {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
     {"limit", ARG_INTEGER, "LIMIT", ARGF_OPTIONAL, NULL},
-    {0}};
-static const command_arg key_count_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
     {0}};
 static const command_arg smove_args[] = {
     {"source", ARG_KEY, NULL, 0, NULL},
@@ -473,28 +455,28 @@ static const command_arg scan_args[] = {
 const command_def cmd_set_table[] = {
     SET_ROW("sadd", sadd_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, "1.0.0",
             "O(1) for each element added, so O(N) to add N elements",
-            "Adds one or more members to a set. Creates the key if it doesn't exist.", key_members_args),
+            "Adds one or more members to a set. Creates the key if it doesn't exist.", args_key_members),
     SET_ROW("srem", srem_command, -3, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
             "O(N) where N is the number of members to be removed.",
-            "Removes one or more members from a set. Deletes the set if the last member was removed.", key_members_args),
+            "Removes one or more members from a set. Deletes the set if the last member was removed.", args_key_members),
     SET_ROW("sismember", sismember_command, 3, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-            "Determines whether a member belongs to a set.", key_member_args),
+            "Determines whether a member belongs to a set.", args_key_member),
     SET_ROW("smismember", smismember_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "6.2.0",
             "O(N) where N is the number of elements being checked for membership",
-            "Determines whether multiple members belong to a set.", key_members_args),
+            "Determines whether multiple members belong to a set.", args_key_members),
     SET_ROW("scard", scard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.0.0", "O(1)",
-            "Returns the number of members in a set.", key_only_args),
+            "Returns the number of members in a set.", args_key),
     SET_ROW("smembers", smembers_command, 2, CMD_READONLY, 1, 1, "1.0.0",
-            "O(N) where N is the set cardinality.", "Returns all members of a set.", key_only_args),
+            "O(N) where N is the set cardinality.", "Returns all members of a set.", args_key),
     SET_ROW("sinter", sinter_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-            "Returns the intersect of multiple sets.", keys_args),
+            "Returns the intersect of multiple sets.", args_keys),
     SET_ROW("sunion", sunion_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) where N is the total number of elements in all given sets and M the number of sets (each member is probed in the earlier sets)",
-            "Returns the union of multiple sets.", keys_args),
+            "Returns the union of multiple sets.", args_keys),
     SET_ROW("sdiff", sdiff_command, -2, CMD_READONLY, 1, -1, "1.0.0",
             "O(N*M) where N is the cardinality of the first set and M the number of sets.",
-            "Returns the difference of multiple sets.", keys_args),
+            "Returns the difference of multiple sets.", args_keys),
     SET_ROW("sinterstore", sinterstore_command, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, "1.0.0",
             "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
             "Stores the intersect of multiple sets in a key.", store_args),
@@ -509,10 +491,10 @@ const command_def cmd_set_table[] = {
             "Returns the number of members of the intersect of multiple sets.", sintercard_args),
     SET_ROW("spop", spop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "1.0.0",
             "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
-            "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", key_count_args),
+            "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", args_key_count),
     SET_ROW("srandmember", srandmember_command, -2, CMD_READONLY, 1, 1, "1.0.0",
             "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
-            "Get one or multiple random members from a set", key_count_args),
+            "Get one or multiple random members from a set", args_key_count),
     SET_ROW("smove", smove_command, 4, CMD_WRITE | CMD_FAST, 1, 2, "1.0.0", "O(1)",
             "Moves a member from one set to another.", smove_args),
     SET_ROW("sscan", sscan_command, -3, CMD_READONLY, 1, 1, "2.0.0",

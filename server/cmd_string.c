@@ -517,7 +517,6 @@ static void setrange_command(client *c)
 
 /* ---- the table ----------------------------------------------------------- */
 
-static const command_arg key_arg[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
 static const command_arg key_value_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"value", ARG_STRING, NULL, 0, NULL}, {0}};
 static const command_arg set_cond[] = {
@@ -545,7 +544,6 @@ static const command_arg setex_args[] = {
 static const command_arg psetex_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"milliseconds", ARG_INTEGER, NULL, 0, NULL},
     {"value", ARG_STRING, NULL, 0, NULL}, {0}};
-static const command_arg keys_arg[] = {{"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL}, {0}};
 static const command_arg pair_members[] = {
     {"key", ARG_KEY, NULL, 0, NULL}, {"value", ARG_STRING, NULL, 0, NULL}, {0}};
 static const command_arg mset_args[] = {{"data", ARG_BLOCK, NULL, ARGF_MULTIPLE, pair_members}, {0}};
@@ -563,7 +561,7 @@ static const command_arg setrange_args[] = {
 #define S "string"
 const command_def cmd_string_table[] = {
     {"get", get_command, 2, RF, 1, 1, 1, S, "1.0.0", "O(1)",
-     "Returns the string value of a key.", key_arg, NULL},
+     "Returns the string value of a key.", args_key, NULL},
     {"set", set_command, -3, W, 1, 1, 1, S, "1.0.0", "O(1)",
      "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
      set_args, NULL},
@@ -578,11 +576,11 @@ const command_def cmd_string_table[] = {
     {"getset", getset_command, 3, WF, 1, 1, 1, S, "1.0.0", "O(1)",
      "Returns the previous string value of a key after setting it to a new value.", key_value_args, NULL},
     {"getdel", getdel_command, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, S, "6.2.0", "O(1)",
-     "Returns the string value of a key after deleting the key.", key_arg, NULL},
+     "Returns the string value of a key after deleting the key.", args_key, NULL},
     {"getex", getex_command, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, S, "6.2.0", "O(1)",
      "Returns the string value of a key after setting its expiration time.", getex_args, NULL},
     {"mget", mget_command, -2, RF, 1, -1, 1, S, "1.0.0", "O(N) where N is the number of keys to retrieve.",
-     "Atomically returns the string values of one or more keys.", keys_arg, NULL},
+     "Atomically returns the string values of one or more keys.", args_keys, NULL},
     {"mset", mset_command, -3, W, 1, -1, 2, S, "1.0.1", "O(N) where N is the number of keys to set.",
      "Atomically creates or modifies the string values of one or more keys.", mset_args, NULL},
     {"msetnx", msetnx_command, -3, W, 1, -1, 2, S, "1.0.1", "O(N) where N is the number of keys to set.",
@@ -592,7 +590,7 @@ const command_def cmd_string_table[] = {
      "O(1) in Redis; O(N) in Chalk, which rewrites the whole value as a new log record",
      "Appends a string to the value of a key. Creates the key if it doesn't exist.", key_value_args, NULL},
     {"strlen", strlen_command, 2, RF, 1, 1, 1, S, "2.2.0", "O(1)",
-     "Returns the length of a string value.", key_arg, NULL},
+     "Returns the length of a string value.", args_key, NULL},
     {"getrange", getrange_command, 4, R, 1, 1, 1, S, "2.4.0",
      "O(N) where N is the length of the returned string.",
      "Returns a substring of the string stored at a key.", range_args, NULL},

@@ -179,7 +179,6 @@ static void persist_command(client *c)
 
 /* ---- the table ------------------------------------------------------------ */
 
-static const command_arg key_arg[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
 static const command_arg cond[] = {
     {"nx", ARG_PURE_TOKEN, "NX", 0, NULL}, {"xx", ARG_PURE_TOKEN, "XX", 0, NULL},
     {"gt", ARG_PURE_TOKEN, "GT", 0, NULL}, {"lt", ARG_PURE_TOKEN, "LT", 0, NULL}, {0}};
@@ -210,14 +209,14 @@ const command_def cmd_ttl_table[] = {
     {"pexpireat", pexpireat_command, -3, WF, 1, 1, 1, G, "2.6.0", CHALK_EXPIRE_COST,
      "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat_args, NULL},
     {"ttl", ttl_command, 2, RF, 1, 1, 1, G, "1.0.0", "O(1)",
-     "Returns the expiration time in seconds of a key.", key_arg, NULL},
+     "Returns the expiration time in seconds of a key.", args_key, NULL},
     {"pttl", pttl_command, 2, RF, 1, 1, 1, G, "2.6.0", "O(1)",
-     "Returns the expiration time in milliseconds of a key.", key_arg, NULL},
+     "Returns the expiration time in milliseconds of a key.", args_key, NULL},
     {"expiretime", expiretime_command, 2, RF, 1, 1, 1, G, "7.0.0", "O(1)",
-     "Returns the expiration time of a key as a Unix timestamp.", key_arg, NULL},
+     "Returns the expiration time of a key as a Unix timestamp.", args_key, NULL},
     {"pexpiretime", pexpiretime_command, 2, RF, 1, 1, 1, G, "7.0.0", "O(1)",
-     "Returns the expiration time of a key as a Unix milliseconds timestamp.", key_arg, NULL},
+     "Returns the expiration time of a key as a Unix milliseconds timestamp.", args_key, NULL},
     {"persist", persist_command, 2, WF, 1, 1, 1, G, "2.2.0", CHALK_EXPIRE_COST,
-     "Removes the expiration time of a key.", key_arg, NULL},
+     "Removes the expiration time of a key.", args_key, NULL},
     {0},
 };

@@ -904,17 +904,6 @@ static const command_arg zincrby_args[] = {
     {"increment", ARG_INTEGER, NULL, 0, NULL},
     {"member", ARG_STRING, NULL, 0, NULL},
     {0}};
-static const command_arg key_members_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"member", ARG_STRING, NULL, ARGF_MULTIPLE, NULL},
-    {0}};
-static const command_arg key_member_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"member", ARG_STRING, NULL, 0, NULL},
-    {0}};
-static const command_arg key_only_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {0}};
 static const command_arg score_range_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"min", ARG_DOUBLE, NULL, 0, NULL},
@@ -993,10 +982,6 @@ static const command_arg zrevrange_args[] = {
     {"stop", ARG_INTEGER, NULL, 0, NULL},
     {"withscores", ARG_PURE_TOKEN, "WITHSCORES", ARGF_OPTIONAL, NULL},
     {0}};
-static const command_arg key_count_args[] = {
-    {"key", ARG_KEY, NULL, 0, NULL},
-    {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL},
-    {0}};
 static const command_arg bzpop_args[] = {
     {"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL},
     {"timeout", ARG_DOUBLE, NULL, 0, NULL},
@@ -1040,14 +1025,14 @@ const command_def cmd_zset_table[] = {
           "Increments the score of a member in a sorted set.", zincrby_args),
     Z_ROW("zrem", zrem_command, -3, CMD_WRITE | CMD_FAST, 1, 1, "1.2.0",
           "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-          "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", key_members_args),
+          "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", args_key_members),
     Z_ROW("zscore", zscore_command, 3, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
-          "Returns the score of a member in a sorted set.", key_member_args),
+          "Returns the score of a member in a sorted set.", args_key_member),
     Z_ROW("zmscore", zmscore_command, -3, CMD_READONLY | CMD_FAST, 1, 1, "6.2.0",
           "O(N) where N is the number of members being requested.",
-          "Returns the score of one or more members in a sorted set.", key_members_args),
+          "Returns the score of one or more members in a sorted set.", args_key_members),
     Z_ROW("zcard", zcard_command, 2, CMD_READONLY | CMD_FAST, 1, 1, "1.2.0", "O(1)",
-          "Returns the number of members in a sorted set.", key_only_args),
+          "Returns the number of members in a sorted set.", args_key),
     Z_ROW("zcount", zcount_command, 4, CMD_READONLY, 1, 1, "2.0.0",
           "O(log(N)) with N being the number of elements in the sorted set (two ranks in the order-statistics index).",
           "Returns the count of members in a sorted set that have scores within a range.", score_range_args),
@@ -1092,10 +1077,10 @@ const command_def cmd_zset_table[] = {
           "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", lex_range_args),
     Z_ROW("zpopmin", zpopmin_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
           "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
-          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
+          "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", args_key_count),
     Z_ROW("zpopmax", zpopmax_command, -2, CMD_WRITE | CMD_FAST, 1, 1, "5.0.0",
           "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
-          "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", key_count_args),
+          "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", args_key_count),
     Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
           "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
           "Returns one or more random members from a sorted set.", zrandmember_args),

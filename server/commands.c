@@ -49,6 +49,15 @@
 #include "repl_hooks.h"
 #include "util.h"
 
+const command_arg args_key[] = {{"key", ARG_KEY, NULL, 0, NULL}, {0}};
+const command_arg args_keys[] = {{"key", ARG_KEY, NULL, ARGF_MULTIPLE, NULL}, {0}};
+const command_arg args_key_member[] = {
+    {"key", ARG_KEY, NULL, 0, NULL}, {"member", ARG_STRING, NULL, 0, NULL}, {0}};
+const command_arg args_key_members[] = {
+    {"key", ARG_KEY, NULL, 0, NULL}, {"member", ARG_STRING, NULL, ARGF_MULTIPLE, NULL}, {0}};
+const command_arg args_key_count[] = {
+    {"key", ARG_KEY, NULL, 0, NULL}, {"count", ARG_INTEGER, NULL, ARGF_OPTIONAL, NULL}, {0}};
+
 /* Generated from the list of server/cmd_*.c files (server/CMakeLists.txt). */
 extern const command_def *const command_families[];
 

@@ -75,6 +75,14 @@ typedef struct command {
     struct command *parent;
 } command;
 
+/* Argument lists that many commands share (COMMAND DOCS), defined once in
+ * commands.c; a family file declares only the lists of its own commands. */
+extern const command_arg args_key[];          /* key */
+extern const command_arg args_keys[];         /* key [key ...] */
+extern const command_arg args_key_member[];   /* key member */
+extern const command_arg args_key_members[];  /* key member [member ...] */
+extern const command_arg args_key_count[];    /* key [count] */
+
 /* ---- the table ----------------------------------------------------------- */
 int  commands_init(void);               /* build the run-time table; 0/-1 */
 void commands_free(void);
