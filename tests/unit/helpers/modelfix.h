@@ -1,0 +1,57 @@
+/*
+ * modelfix.h — the fixture every per-command model test (test_model_*.c)
+ * shares: a fresh data directory with the server's engine opened in it, a
+ * fake client (cmdexec.h), the model (kvmodel.h), and the driver of the
+ * seeded random sequence that reopens the engine and compacts it on the way.
+ *
+ * The random run, for nops operations of `step`:
+ *   op nops/3      the engine is closed and opened again (recovery from the log);
+ *                  `verify` must then find every key as the model has it
+ *   op nops/2      a compaction starts; every op until 3*nops/4 is followed by
+ *                  one chalk_poll, so commands run between compaction slices
+ *   op 3*nops/4    the compaction is waited for; `verify` again
+ *   the end        graves are reaped, the engine reopened (now from the
+ *                  compacted segments and their hints), `verify` a last time
+ * Segments are small (64 KiB) so that a few thousand ops seal several.
+ */
+#ifndef CHALK_TEST_MODELFIX_H
+#define CHALK_TEST_MODELFIX_H
+
+#include <stdint.h>
+
+#include "kvmodel.h"
+
+typedef struct mfix {
+    char dir[4096];
+    client *c;
+    kvmodel m;
+    rbuf want;            /* the expected reply being built */
+    cargs a;              /* the command being built */
+    uint64_t rng;
+} mfix;
+
+/* cmocka setup / teardown: *state becomes an mfix. */
+int mfix_setup(void **state);
+int mfix_teardown(void **state);
+
+/* Run one command built in f->a and compare with f->want (check_reply). */
+void mfix_check(mfix *f, int unordered);
+/* Run the words (NULL-terminated) and compare with f->want. */
+void mfix_expect(mfix *f, int unordered, ...);
+
+typedef void mfix_step_fn(mfix *f);
+typedef void mfix_verify_fn(mfix *f);
+void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix_verify_fn *verify);
+
+/* One command (words, no NULL needed), one expected reply: the edge cases. */
+#define EXPECT_INT(f, v, ...) do { rb_reset(&(f)->want); rb_int(&(f)->want, v); \
+        mfix_expect(f, 0, __VA_ARGS__, NULL); } while (0)
+#define EXPECT_ERR(f, msg, ...) do { rb_reset(&(f)->want); rb_err(&(f)->want, msg); \
+        mfix_expect(f, 0, __VA_ARGS__, NULL); } while (0)
+#define EXPECT_RAW(f, raw, ...) do { rb_reset(&(f)->want); rb_raw(&(f)->want, raw, strlen(raw)); \
+        mfix_expect(f, 0, __VA_ARGS__, NULL); } while (0)
+
+/* Glob match of the patterns the SCAN tests use ('*', '?' and literals). */
+int mfix_glob(const char *pat, const char *s, size_t len);
+
+#endif /* CHALK_TEST_MODELFIX_H */
