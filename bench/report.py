@@ -132,8 +132,8 @@ plot {', '.join(plots)}
     return os.path.basename(path)
 
 
-def gnuplot_lines(path, title, xlabel, ylabel, lines):
-    """lines: {name: [(x, y)]}, log-log. Writes path (.png)."""
+def gnuplot_lines(path, title, xlabel, ylabel, lines, logy=False):
+    """lines: {name: [(x, y)]}, log x (and log y with logy). Writes path (.png)."""
     lines = {k: v for k, v in lines.items() if v}
     if not shutil.which("gnuplot") or not lines:
         return None
@@ -154,7 +154,7 @@ set ylabel '{ylabel}'
 set logscale x
 set format x '%.0s%c'
 set format y '%.1s%c'
-set yrange [0:*]
+{'set logscale y' if logy else 'set yrange [0:*]'}
 set grid
 set key outside right noenhanced
 plot {', '.join(plots)}
@@ -272,17 +272,39 @@ def durability_plot(results, rows, rate):
     return [p] if p else []
 
 
-def server_scale_plot(results, rows):
-    clusters = {}
-    for r in rows:
-        if r["status"] == "ok":
-            label = f"{int(r['keys']):,} keys, {r['value_size']} B"
-            v = float(r["rss_per_key"])
-            clusters.setdefault(label, {})[r["system"]] = (v, v, v)
-    p = gnuplot_histogram(os.path.join(results, "server_memory.png"),
-                          "Server memory: resident bytes per key (VmRSS growth)", "bytes per key",
-                          list(clusters.items()), ["redis", "chalk"])
-    return [p] if p else []
+SERVER_SCALE_PLOTS = [  # (csv column, file, title, y label, log y)
+    ("rss_per_key", "server_scale_mem_per_key.png",
+     "Server scale: resident bytes per key (VmRSS growth)", "bytes per key", True),
+    ("restart_ms", "server_scale_restart.png",
+     "Server scale: restart until DBSIZE = N", "ms", True),
+    ("get_rps", "server_scale_get_rps.png",
+     "Server scale: GET of random filled keys, 50 clients", "requests/s", False),
+    ("set_rps", "server_scale_set_rps.png",
+     "Server scale: SET (overwrite) of random filled keys, 50 clients", "requests/s", False),
+]
+
+
+def server_scale_plots(results, rows):
+    """One line per system and value size against keys (log x)."""
+    out = []
+    for col, name, title, ylabel, logy in SERVER_SCALE_PLOTS:
+        lines = {}
+        for r in rows:
+            if r["status"] == "ok" and r.get(col):
+                lines.setdefault(f"{r['system']}, {r['value_size']} B", []).append(
+                    (int(r["keys"]), float(r[col])))
+        out.append(gnuplot_lines(os.path.join(results, name), title, "keys", ylabel, lines, logy))
+    return [p for p in out if p]
+
+
+def server_scale_gap(rows):
+    """The "Not measured" line for servers at 10M keys, or None once measured."""
+    big = [r for r in rows if int(r["keys"]) >= 10000000]
+    if not big:
+        return "- servers at 10M keys (the server scale suite did not go to 10M in this run);"
+    missing = [f"{r['system']} {r['value_size']} B: {r['status']}" for r in big
+               if r["status"] != "ok"]
+    return f"- servers at 10M keys: {'; '.join(missing)};" if missing else None
 
 
 # ---- RESULTS.md ------------------------------------------------------------
@@ -298,26 +320,83 @@ def make_plots(results, raw, engine_rows, server_rows, scale_png):
     rate = next((float(r["median"]) for r in engine_rows if r["row"] == "fdatasync"), None)
     plots = engine_plots(results, engine_rows) + scale_png
     plots += server_plots(results, server_rows) + durability_plot(results, server_rows, rate)
-    plots += server_scale_plot(results, read_csv(os.path.join(raw, "server-scale.csv")))
-    # The .dat files gnuplot read are raw data: they belong with the CSVs.
-    for dat in glob.glob(os.path.join(results, "*.dat")):
-        os.replace(dat, os.path.join(raw, os.path.basename(dat)))
+    plots += server_scale_plots(results, read_csv(os.path.join(raw, "server-scale.csv")))
+    move_dat(results, raw)
     return plots
 
 
-def header(a, info, plots):
+def move_dat(results, raw):
+    """The .dat files gnuplot read are raw data: they belong with the CSVs."""
+    for dat in glob.glob(os.path.join(results, "*.dat")):
+        os.replace(dat, os.path.join(raw, os.path.basename(dat)))
+
+
+def revision(a):
+    """(now, 'Chalk at <sha>[ (with uncommitted changes)]')."""
     sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
     dirty = sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench")
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return now, f"Chalk at {sha}{' (with uncommitted changes)' if dirty else ''}"
+
+
+def header(a, info, plots):
+    now, chalk = revision(a)
     cmd = "make bench-quick" if a.mode == "quick" else "make bench"
     md = ["# Chalk benchmark results", "",
           f"Made by `{cmd}` (bench/run.sh{' --quick' if a.mode == 'quick' else ''}) on {now}, "
-          f"Chalk at {sha}{' (with uncommitted changes)' if dirty else ''}, in {a.seconds} s. "
+          f"{chalk}, in {a.seconds} s. "
           "Every ratio divides two medians of this run; docs/PERFORMANCE.md explains every "
           "row. Raw CSVs: bench/results/raw/ (not committed).", "",
           "## Machine", "", "| | |", "| --- | --- |"]
     md += [f"| {k} | {v} |" for k, v in info]
     return md + ["", "## Plots", ""] + [f"- [{p}]({p})" for p in plots] + [""]
+
+
+SECTION_NOTE = "The server scale suite section was re-run alone"
+
+
+def splice_server_scale(a, raw):
+    """--section server-scale: replace that section, its plots, its "Not
+    measured" line and a note under the header in an existing RESULTS.md;
+    every other figure stays as the full run wrote it."""
+    path = os.path.join(a.results, "RESULTS.md")
+    with open(path) as f:
+        lines = f.read().rstrip("\n").split("\n")
+    for old in glob.glob(os.path.join(a.results, "server_scale_*.png")) + \
+            glob.glob(os.path.join(a.results, "server_memory.png")):
+        os.unlink(old)
+    rows = read_csv(os.path.join(raw, "server-scale.csv"))
+    plots = server_scale_plots(a.results, rows)
+    move_dat(a.results, raw)
+    section = (read_text(os.path.join(raw, "server-scale.md")) or "## Server scale suite\n\n"
+               "(did not run: see run.sh's output)").split("\n")
+    heads = [i for i, l in enumerate(lines) if l.startswith("## ")]
+    start = next((i for i in heads if lines[i] == "## Server scale suite"), None)
+    if start is None:
+        start = next(i for i in heads if lines[i] in ("## Replication suite", "## Not measured (yet)"))
+        end = start
+    else:
+        end = next((i for i in heads if i > start), len(lines))
+    lines[start:end] = section + [""]
+    links = [f"- [{p}]({p})" for p in plots]
+    lines = [l for l in lines if not (l.startswith("- [server_scale_") or
+                                      l.startswith("- [server_memory.png]"))]
+    plots_at = lines.index("## Plots")
+    last = next(i for i in range(plots_at + 2, len(lines)) if not lines[i].startswith("- ["))
+    lines[last:last] = links
+    gap = server_scale_gap(rows)
+    gap_at = next((i for i, l in enumerate(lines) if l.startswith("- servers at 10M keys")), None)
+    if gap_at is not None:
+        lines[gap_at:gap_at + 1] = [gap] if gap else []
+    now, chalk = revision(a)
+    note = (f"{SECTION_NOTE} (`bench/run.sh --only server-scale`) on {now}, {chalk}, in "
+            f"{a.seconds} s; every other section is from the run above.")
+    lines = [l for l in lines if not l.startswith(SECTION_NOTE)]
+    made = next(i for i, l in enumerate(lines) if l.startswith("Made by"))
+    lines[made + 1:made + 1] = ["", note]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"report.py: server scale section of {path}, {len(plots)} plot(s)")
 
 
 def main():
@@ -326,8 +405,13 @@ def main():
     ap.add_argument("--workdir", default="/var/tmp")
     ap.add_argument("--mode", default="full")
     ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--section", choices=["server-scale"],
+                    help="replace only this suite's section of an existing RESULTS.md")
     a = ap.parse_args()
     raw = os.path.join(a.results, "raw")
+    if a.section:
+        splice_server_scale(a, raw)
+        return
     for old in glob.glob(os.path.join(a.results, "*.png")):
         os.unlink(old)
     engine_rows = read_csv(os.path.join(raw, "engine.csv"))
@@ -341,12 +425,12 @@ def main():
                     read_text(os.path.join(raw, "repl.md"))):
         if section:
             md += [section, ""]
+    gap = server_scale_gap(read_csv(os.path.join(raw, "server-scale.csv")))
     md += ["## Not measured (yet)", "",
            "- replication with a real network between leader and follower, partial resync, "
-           "WAIT (the replication suite uses loopback and one follower);",
-           "- servers at 10M keys (the engine scale suite goes to 10M; the server scale suite "
-           "stops at 1M);",
-           "- any suite whose section is missing above did not run (see run.sh's output).", ""]
+           "WAIT (the replication suite uses loopback and one follower);"] + \
+        ([gap] if gap else []) + \
+        ["- any suite whose section is missing above did not run (see run.sh's output).", ""]
     with open(os.path.join(a.results, "RESULTS.md"), "w") as f:
         f.write("\n".join(md))
     print(f"report.py: {os.path.join(a.results, 'RESULTS.md')}, {len(plots)} plot(s)")

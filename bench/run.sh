@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--only engine|scale|server] — every benchmark
+# bench/run.sh [--quick] [--only engine|scale|server|server-scale] — every benchmark
 # suite of Chalk, side by side with its peers, in one go (`make bench`,
 # `make bench-quick`).
 #
@@ -13,13 +13,16 @@
 #   scale   engine_bench at growing key counts (fills, reads, memory, reopen)
 #   server  server_bench.py: chalk-server vs redis-server, redis-benchmark,
 #           appendfsync no/everysec/always, pipeline 1/16, both io-backends
-#           server_scale.py: memory per key and restart time vs Redis,
-#           100-byte and 1-KiB values
+#           server_scale.py: memory per key, restart time and GET/SET
+#           throughput vs Redis, 100-byte and 1-KiB values, one server
+#           at a time (also alone: --only server-scale, which rewrites only
+#           its section of RESULTS.md and its plots)
 #           repl_bench.py: full-sync time and replication lag vs Redis
 #
-# Full: 1M keys, 3 repetitions, scale to 10M keys, 100k requests per server
-# test (< 1 hour). --quick: 1M keys, 1 repetition, scale to 300k keys, 10k
-# requests per server test (< 10 minutes; 3 to 6 on this machine).
+# Full: 1M keys, 3 repetitions, scale to 10M keys (engine and server scale
+# suites: 100k, 1M, 10M), 100k requests per server test (< 1 hour).
+# --quick: 1M keys, 1 repetition, engine scale to 300k keys, server scale
+# 100k keys, 10k requests per server test (< 10 minutes; 3 to 6 here).
 #
 # Servers run on free 127.0.0.1 ports and are stopped by the Python suites
 # whatever happens (try/finally + a SIGTERM handler); this script's trap
@@ -60,13 +63,13 @@ if [ "$QUICK" = 1 ]; then
   ENGINE_ARGS=(--keys 1000000 --sync-keys 20000 --reps 1 --fsync-iters 500)
   SCALE_KEYS=(100000 300000)
   SERVER_ARGS=(--quick)
-  SERVER_SCALE_KEYS=100000
+  SERVER_SCALE_ARGS=(--keys 100000 --requests 10000 --reps 1)
   REPL_ARGS=(--keys 100000 --requests 50000)
 else
   ENGINE_ARGS=(--keys 1000000 --sync-keys 100000 --reps 3 --fsync-iters 2000)
   SCALE_KEYS=(100000 1000000 10000000)
   SERVER_ARGS=()
-  SERVER_SCALE_KEYS=100000,1000000
+  SERVER_SCALE_ARGS=(--keys 100000,1000000,10000000 --requests 100000 --reps 3)
   REPL_ARGS=(--keys 1000000 --requests 200000)
 fi
 
@@ -82,7 +85,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step() { printf '\n== %s  [%s]\n' "$*" "$(date +%H:%M:%S)" >&2; }
-want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+# want SUITE [GROUP]: run it when nothing is chosen, or it or its group is.
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ] || [ "$ONLY" = "${2:-}" ]; }
 
 # Run a command in the background so the trap can stop it, and wait for it.
 run_bg() { "$@" & CHILD=$!; local rc=0; wait "$CHILD" || rc=$?; CHILD=""; return $rc; }
@@ -107,7 +111,8 @@ ENGINE_BENCH="$BUILD/bin/engine_bench"
 # engine figures of an earlier run for the report.
 want engine && rm -f "$RAW"/engine.*
 want scale && rm -f "$RAW"/scale-*.csv
-want server && rm -f "$RAW"/server.* "$RAW"/server-scale.* "$RAW"/repl.*
+want server && rm -f "$RAW"/server.* "$RAW"/repl.*
+want server-scale server && rm -f "$RAW"/server-scale.*
 
 if want engine; then
   step "engine suite: ${ENGINE_ARGS[*]}"
@@ -138,9 +143,9 @@ if want server; then
     echo "run.sh: server suite failed" >&2
 fi
 
-if want server; then
-  step "server scale suite: $SERVER_SCALE_KEYS keys"
-  run_bg "$PY" "$ROOT/bench/server_scale.py" --keys "$SERVER_SCALE_KEYS" \
+if want server-scale server; then
+  step "server scale suite: ${SERVER_SCALE_ARGS[*]}"
+  run_bg "$PY" "$ROOT/bench/server_scale.py" "${SERVER_SCALE_ARGS[@]}" \
     --chalk-server "$BUILD/bin/chalk-server" --workdir "$WORKDIR" \
     --csv "$RAW/server-scale.csv" --markdown "$RAW/server-scale.md" >/dev/null ||
     echo "run.sh: server scale suite failed" >&2
@@ -155,6 +160,10 @@ if want server; then
 fi
 
 step "report: $RESULTS/RESULTS.md and plots"
-"$PY" "$ROOT/bench/report.py" --results "$RESULTS" --workdir "$WORKDIR" \
+# --only server-scale replaces that one section of an existing RESULTS.md
+# (the other suites' raw files may be from another run, or missing).
+SECTION=()
+[ "$ONLY" = server-scale ] && [ -f "$RESULTS/RESULTS.md" ] && SECTION=(--section server-scale)
+"$PY" "$ROOT/bench/report.py" --results "$RESULTS" --workdir "$WORKDIR" "${SECTION[@]}" \
   --mode "$([ "$QUICK" = 1 ] && echo quick || echo full)" --seconds "$(( $(date +%s) - START ))"
 step "done in $(( $(date +%s) - START )) s: $RESULTS/RESULTS.md"

@@ -11,7 +11,11 @@ not rot between the occasions someone runs it:
     "n/a (...)", and stops both servers;
   - repl_bench.py measures a Redis leader/follower pair and prints Chalk's
     row (figures or "n/a (...)");
-  - report.py turns those outputs into RESULTS.md (and PNGs with gnuplot).
+  - server_scale.py fills each server in turn at two sizes and prints
+    memory, restart and GET/SET rows (figures or "n/a (...)"), removing its
+    data; a size that cannot fit is printed as "not measured: why";
+  - report.py turns those outputs into RESULTS.md (and PNGs with gnuplot),
+    and `--section server-scale` replaces only that section of it.
 """
 import os
 import re
@@ -153,6 +157,55 @@ def test_repl_bench_rows(tmp_path):
     assert not list(tmp_path.iterdir()), "scratch directories left behind"
 
 
+@pytest.fixture(scope="module")
+def scale_run(tmp_path_factory):
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        pytest.skip("redis-server / redis-benchmark not installed")
+    out = tmp_path_factory.mktemp("scale")
+    work = out / "work"
+    work.mkdir()
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "server_scale.py"),
+                        "--chalk-server", CHALK_SERVER, "--keys", "1000,3000",
+                        "--value-sizes", "100,1024", "--requests", "500", "--reps", "1",
+                        "--workdir", str(work), "--csv", str(out / "server-scale.csv"),
+                        "--markdown", str(out / "server-scale.md")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert not list(work.iterdir()), "scratch directories left behind"
+    return r.stdout, out, r.stderr
+
+
+def test_server_scale_rows(scale_run):
+    stdout, out, stderr = scale_run
+    for keys in ("1,000", "3,000"):
+        for size in ("100", "1024"):
+            rows = [l for l in stdout.splitlines() if l.startswith(f"| {keys} | {size} |")]
+            assert len(rows) == 2, (keys, size, rows)    # memory/restart, throughput
+            for row in rows:
+                cells = [c.strip() for c in row.strip("|").split("|")]
+                assert NUMBER.match(cells[2].replace(",", "")), cells     # Redis
+                assert NUMBER.match(cells[3].replace(",", "")) or cells[3].startswith("n/a ("), cells
+    csv_text = (out / "server-scale.csv").read_text()
+    assert csv_text.startswith("keys,value_size,system,rss_per_key,restart_ms,get_rps,set_rps,")
+    assert len(re.findall(r"^\d+,(100|1024),redis,[\d.]+,[\d.]+,[\d.]+,[\d.]+,[\d.]+,ok$",
+                          csv_text, re.M)) == 4, csv_text
+    if os.access(CHALK_SERVER, os.X_OK):
+        assert len(re.findall(r"^\d+,\d+,chalk,[\d.]+,[\d.]+,[\d.]+,[\d.]+,[\d.]+,ok$",
+                              csv_text, re.M)) == 4, csv_text + stderr
+
+
+def test_server_scale_skips_what_does_not_fit(tmp_path):
+    """A size the machine cannot hold is a reason in the table, not a crash."""
+    sys.path.insert(0, BENCH)
+    try:
+        import server_scale
+    finally:
+        sys.path.remove(BENCH)
+    why = server_scale.room_for("redis", 10 ** 12, 1024, str(tmp_path), 1400)
+    assert why and why.startswith("not measured: needs ~"), why
+    assert server_scale.room_for("redis", 10, 100, str(tmp_path), 300) is None
+
+
 def test_report_writes_results(engine_run, server_run, tmp_path):
     _out, csv_path, md_path, _err = engine_run
     _sout, sdir, _serr = server_run
@@ -177,3 +230,40 @@ def test_report_writes_results(engine_run, server_run, tmp_path):
 def test_run_sh_parses():
     r = subprocess.run(["bash", "-n", os.path.join(BENCH, "run.sh")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_report_splices_server_scale(engine_run, server_run, scale_run, tmp_path):
+    """--section server-scale replaces that section and its plots only."""
+    _out, csv_path, md_path, _err = engine_run
+    _sout, sdir, _serr = server_run
+    _scout, scdir, _scerr = scale_run
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for src, name in ((csv_path, "engine.csv"), (md_path, "engine.md"),
+                      (sdir / "server.csv", "server.csv"), (sdir / "server.md", "server.md")):
+        shutil.copy(src, raw / name)
+    report = [sys.executable, os.path.join(BENCH, "report.py"), "--results", str(tmp_path),
+              "--workdir", str(tmp_path), "--mode", "quick"]
+    assert subprocess.run(report, capture_output=True, timeout=120).returncode == 0
+    before = (tmp_path / "RESULTS.md").read_text()
+    assert "## Server scale suite" not in before
+    assert "- servers at 10M keys" in before
+    shutil.copy(scdir / "server-scale.csv", raw / "server-scale.csv")
+    shutil.copy(scdir / "server-scale.md", raw / "server-scale.md")
+    for _ in range(2):   # the second time replaces the first one's section
+        r = subprocess.run(report + ["--section", "server-scale"], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    after = (tmp_path / "RESULTS.md").read_text()
+    assert after.count("## Server scale suite") == 1
+    assert after.count("The server scale suite section was re-run alone") == 1
+    assert "The server scale suite section was re-run alone" in after
+    section = after.split("## Server scale suite")[1].split("\n## ")[0]
+    assert "| 3,000 | 1024 |" in section
+    # Everything else is unchanged: the engine and server sections are the same text.
+    for heading in ("## Engine suite", "## Server suite"):
+        assert before.split(heading)[1].split("\n## ")[0] == after.split(heading)[1].split("\n## ")[0]
+    assert after.index("## Server scale suite") < after.index("## Not measured")
+    if shutil.which("gnuplot"):
+        assert (tmp_path / "server_scale_mem_per_key.png").stat().st_size > 0
+        assert "- [server_scale_restart.png](server_scale_restart.png)" in after
