@@ -64,55 +64,6 @@ static void expect_getall(mfix *f, const char *key)
     mfix_expect(f, 2, "HGETALL", key, NULL);
 }
 
-/* HSCAN until the cursor is 0: every field of the model comes back with its
- * value, and nothing else (a field twice is allowed, as in Redis). */
-static void check_hscan(mfix *f, const char *key, const char *match, long count)
-{
-    mkey *k = km_get(&f->m, key, strlen(key));
-    size_t seen_n = k ? k->n : 0;
-    char *seen = calloc(seen_n + 1, 1);
-    char cursor[32] = "0";
-    int rounds = 0;
-    do {
-        ca_reset(&f->a);
-        ca_str(&f->a, "HSCAN");
-        ca_str(&f->a, key);
-        ca_fmt(&f->a, "%s", cursor);
-        if (match) {
-            ca_str(&f->a, "MATCH");
-            ca_str(&f->a, match);
-        }
-        ca_str(&f->a, "COUNT");
-        ca_fmt(&f->a, "%ld", count);
-        size_t len, used;
-        char *r = run_args(f->c, &f->a, &len);
-        assert_memory_equal(r, "*2\r\n$", 5);
-        const char *cur[1];
-        size_t curlen[1];
-        char *inner = strstr(r + 4, "\r\n") + 2;
-        snprintf(cursor, sizeof cursor, "%.*s", (int)strtol(r + 5, NULL, 10), inner);
-        inner = strstr(inner, "\r\n") + 2;
-        const char *it[256];
-        size_t il[256];
-        long n = cx_items(inner, len - (size_t)(inner - r), it, il, 256, &used);
-        assert_true(n >= 0 && n % 2 == 0);
-        for (long i = 0; i < n; i += 2) {
-            long pos = k ? km_find(k, it[i], il[i]) : -1;
-            assert_true(pos >= 0);
-            assert_true(mfix_glob(match ? match : "*", it[i], il[i]));
-            assert_int_equal(il[i + 1], k->vals[pos].len);
-            assert_memory_equal(it[i + 1], k->vals[pos].p, il[i + 1]);
-            seen[pos] = 1;
-        }
-        (void)cur, (void)curlen;
-        free(r);
-        assert_true(++rounds < 1000);
-    } while (strcmp(cursor, "0") != 0);
-    for (size_t i = 0; i < seen_n; i++)
-        assert_true(seen[i] || !mfix_glob(match ? match : "*", k->items[i].p, k->items[i].len));
-    free(seen);
-}
-
 static void verify_all(mfix *f)
 {
     for (size_t i = 0; i < 3; i++) {
@@ -124,7 +75,7 @@ static void verify_all(mfix *f)
         rb_reset(&f->want);
         rb_int(&f->want, k != NULL);
         mfix_expect(f, 0, "EXISTS", keys[i], NULL);   /* 0 exactly when empty */
-        check_hscan(f, keys[i], NULL, 3);
+        mfix_check_scan(f, "HSCAN", keys[i], NULL, 3);
     }
 }
 
@@ -307,7 +258,7 @@ static void step_hincrbyfloat(mfix *f, mkey *k, const char *key)
     rb_free(&num);
 }
 
-/* HRANDFIELD key [count [WITHVALUES]]: checked for what it promises. */
+/* HRANDFIELD key count [WITHVALUES]: checked for what it promises. */
 static void check_hrandfield(mfix *f, mkey *k, const char *key, long count, bool withvalues)
 {
     ca_reset(&f->a);
@@ -316,27 +267,9 @@ static void check_hrandfield(mfix *f, mkey *k, const char *key, long count, bool
     ca_fmt(&f->a, "%ld", count);
     if (withvalues)
         ca_str(&f->a, "WITHVALUES");
-    size_t len, used;
+    size_t len;
     char *r = run_args(f->c, &f->a, &len);
-    const char *it[64];
-    size_t il[64];
-    long n = cx_items(r, len, it, il, 64, &used);
-    long size = k ? (long)k->n : 0;
-    long want = count >= 0 ? (count < size ? count : size) : (size ? -count : 0);
-    assert_int_equal(n, want * (withvalues ? 2 : 1));
-    char *picked = calloc((size_t)size + 1, 1);
-    for (long i = 0; i < n; i += withvalues ? 2 : 1) {
-        long pos = km_find(k, it[i], il[i]);
-        assert_true(pos >= 0);
-        if (count > 0)
-            assert_false(picked[pos]);             /* distinct when count > 0 */
-        picked[pos] = 1;
-        if (withvalues) {
-            assert_int_equal(il[i + 1], k->vals[pos].len);
-            assert_memory_equal(it[i + 1], k->vals[pos].p, il[i + 1]);
-        }
-    }
-    free(picked);
+    mfix_check_sample(k, r, len, count, withvalues, NULL, 0);
     free(r);
 }
 
@@ -389,7 +322,7 @@ static void hash_step(mfix *f)
     case 14: step_hincrbyfloat(f, k, key); break;
     case 15: step_hrandfield(f, k, key); return;
     default:
-        check_hscan(f, key, rng_below(&f->rng, 2) ? "?" : NULL, 1 + rng_below(&f->rng, 5));
+        mfix_check_scan(f, "HSCAN", key, rng_below(&f->rng, 2) ? "?" : NULL, 1 + rng_below(&f->rng, 5));
         return;
     }
     mfix_check(f, unordered);

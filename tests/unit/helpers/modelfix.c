@@ -4,6 +4,7 @@
 #include "modelfix.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +94,104 @@ int mfix_glob(const char *pat, const char *s, size_t len)
     if (len == 0)
         return 0;
     return (*pat == '?' || *pat == *s) && mfix_glob(pat + 1, s + 1, len - 1);
+}
+
+/* ---- replies of unordered and random commands ------------------------------ */
+
+/* Position of member p in k (any collection type), or -1. */
+static long member_pos(const mkey *k, const char *p, size_t len)
+{
+    if (!k)
+        return -1;
+    if (k->type == MT_ZSET)
+        return km_zfind(k, p, len);
+    long pos = km_find(k, p, len);
+    return pos >= 0 ? pos : -1;
+}
+
+/* The value a pair reply carries for member pos: a hash value, a score. */
+static void check_pair_value(const mkey *k, long pos, const char *v, size_t vlen)
+{
+    if (k->type == MT_HASH) {
+        assert_int_equal(vlen, k->vals[pos].len);
+        assert_memory_equal(v, k->vals[pos].p, vlen);
+        return;
+    }
+    rbuf want = {0};
+    rb_double(&want, k->scores[pos]);
+    const char *digits = strstr(want.p, "\r\n") + 2;
+    assert_int_equal(vlen, strlen(digits) - 2);
+    assert_memory_equal(v, digits, vlen);
+    rb_free(&want);
+}
+
+void mfix_check_scan(mfix *f, const char *cmd, const char *key, const char *match, long count)
+{
+    mkey *k = km_get(&f->m, key, strlen(key));
+    bool pairs = k && k->type != MT_SET;
+    char *seen = calloc((k ? k->n : 0) + 1, 1);
+    char cursor[32] = "0";
+    int rounds = 0;
+    do {
+        ca_reset(&f->a);
+        ca_str(&f->a, cmd);
+        ca_str(&f->a, key);
+        ca_fmt(&f->a, "%s", cursor);
+        if (match) {
+            ca_str(&f->a, "MATCH");
+            ca_str(&f->a, match);
+        }
+        ca_str(&f->a, "COUNT");
+        ca_fmt(&f->a, "%ld", count);
+        size_t len, used;
+        char *r = run_args(f->c, &f->a, &len);
+        assert_memory_equal(r, "*2\r\n$", 5);             /* [cursor, [items]] */
+        char *p = strstr(r + 4, "\r\n") + 2;
+        snprintf(cursor, sizeof cursor, "%.*s", (int)strtol(r + 5, NULL, 10), p);
+        p = strstr(p, "\r\n") + 2;
+        const char *it[256];
+        size_t il[256];
+        long n = cx_items(p, len - (size_t)(p - r), it, il, 256, &used);
+        assert_true(n >= 0 && (!pairs || n % 2 == 0));
+        for (long i = 0; i < n; i += pairs ? 2 : 1) {
+            long pos = member_pos(k, it[i], il[i]);
+            assert_true(pos >= 0);
+            assert_true(mfix_glob(match ? match : "*", it[i], il[i]));
+            if (pairs)
+                check_pair_value(k, pos, it[i + 1], il[i + 1]);
+            seen[pos] = 1;
+        }
+        free(r);
+        assert_true(++rounds < 1000);
+    } while (strcmp(cursor, "0") != 0);
+    for (size_t i = 0; k && i < k->n; i++)    /* a member twice is allowed, none missed */
+        assert_true(seen[i] || !mfix_glob(match ? match : "*", k->items[i].p, k->items[i].len));
+    free(seen);
+}
+
+long mfix_check_sample(const mkey *k, const char *reply, size_t len, long count, bool pairs,
+                       mstr *out, long max)
+{
+    const char *it[256];
+    size_t il[256], used;
+    long n = cx_items(reply, len, it, il, 256, &used);
+    long size = k ? (long)k->n : 0;
+    long want = count >= 0 ? (count < size ? count : size) : (size ? -count : 0);
+    assert_int_equal(n, want * (pairs ? 2 : 1));
+    char *picked = calloc((size_t)size + 1, 1);
+    long got = 0, members = 0;
+    for (long i = 0; i < n; i += pairs ? 2 : 1) {
+        long pos = member_pos(k, it[i], il[i]);
+        assert_true(pos >= 0);
+        if (count > 0)
+            assert_false(picked[pos]);             /* distinct when count > 0 */
+        picked[pos] = 1;
+        if (pairs)
+            check_pair_value(k, pos, it[i + 1], il[i + 1]);
+        if (out && got < max)
+            out[got++] = ms_dup(it[i], il[i]);
+        members++;
+    }
+    free(picked);
+    return members;
 }

@@ -51,6 +51,19 @@ void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix
 #define EXPECT_RAW(f, raw, ...) do { rb_reset(&(f)->want); rb_raw(&(f)->want, raw, strlen(raw)); \
         mfix_expect(f, 0, __VA_ARGS__, NULL); } while (0)
 
+/* SCAN-family check: HSCAN / SSCAN / ZSCAN key from cursor 0 to 0 (with
+ * MATCH match if not NULL, COUNT count). Every member of the model that
+ * matches comes back, with its value or score; nothing else does (a member
+ * twice is allowed, as in Redis). */
+void mfix_check_scan(mfix *f, const char *cmd, const char *key, const char *match, long count);
+/* A random sample (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER, SPOP with a
+ * count): the reply holds min(count, size) distinct members for count >= 0,
+ * -count members, repetition allowed, for count < 0; all of k's, with their
+ * values or scores when pairs. Copies the first max members into out
+ * (the caller frees them) and returns how many members the reply holds. */
+long mfix_check_sample(const mkey *k, const char *reply, size_t len, long count, bool pairs,
+                       mstr *out, long max);
+
 /* Glob match of the patterns the SCAN tests use ('*', '?' and literals). */
 int mfix_glob(const char *pat, const char *s, size_t len);
 
