@@ -283,7 +283,8 @@ static void ltrim_command(client *c)
     m.head = h + start;
     m.tail = h + stop + 1;
     m.count = (uint64_t)(stop - start + 1);
-    if (rc == CHALK_OK)
+    m.loaded = false;             /* rewrite even when nothing is trimmed: */
+    if (rc == CHALK_OK)           /* Redis touches the key (WATCH) anyway */
         rc = cp_meta_store(b, &m);
     if (rc != CHALK_OK)
         reply_engine_error(c, rc);

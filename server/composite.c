@@ -92,7 +92,10 @@ int cp_lookup_quiet(int db, const void *key, size_t klen, int type, cp_meta *m)
         return CHALK_ECORRUPT;
     if (m->type != type)
         return CP_WRONGTYPE;
-    m->exists = true;
+    m->exists = m->loaded = true;
+    m->count0 = m->count;
+    m->head0 = m->head;
+    m->tail0 = m->tail;
     return 1;
 }
 
@@ -106,8 +109,17 @@ int cp_lookup(client *c, int db, const resp_arg *key, int type, cp_meta *m)
     return rc < 0 ? -1 : rc;
 }
 
+/* Does the main record on disk already say what m says? */
+static bool meta_unchanged(const cp_meta *m)
+{
+    return m->loaded && m->exists && m->count == m->count0 && m->head == m->head0 &&
+           m->tail == m->tail0;
+}
+
 int cp_meta_store(chalk_batch *b, const cp_meta *m)
 {
+    if (meta_unchanged(m))
+        return CHALK_OK;
     ks_buf ek;
     if (ks_key(&ek, m->db, m->key, m->klen) < 0)
         return CHALK_ENOMEM;

@@ -105,6 +105,9 @@ typedef struct cp_meta {
     uint64_t count;
     int64_t head, tail;     /* list only */
     int64_t expire_at_ms;   /* 0 = none; kept on every rewrite */
+    bool loaded;            /* read by cp_lookup*: the three below hold */
+    uint64_t count0;        /* count, head and tail as read, so that */
+    int64_t head0, tail0;   /* cp_meta_store can skip an unchanged record */
 } cp_meta;
 
 /* Look up key (db of client c) expecting `type`. Returns 1 (m filled from
@@ -121,7 +124,12 @@ enum { CP_WRONGTYPE = -100 };
  * that does not exist as absent. CHALK_OK or an error. */
 int cp_begin(chalk_batch *b, const cp_meta *m);
 /* Last call: add to b the put of m's main record (count > 0), or its
- * delete (count 0 and it existed). CHALK_OK or an error. */
+ * delete (count 0 and it existed). Nothing is added when m was read by
+ * cp_lookup* and count, head and tail are what was read (an overwritten
+ * field, a new score): the record on disk already says it, and rewriting
+ * it would cost a log record and an index update per command. WATCH and
+ * replication do not need it: the sub-records' writes touch the key
+ * (multi.c) and travel in the same batch. CHALK_OK or an error. */
 int cp_meta_store(chalk_batch *b, const cp_meta *m);
 
 /* The engine key of a sub-record: prefix for (db, kind, key) then the

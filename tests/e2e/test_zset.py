@@ -288,3 +288,38 @@ def test_zsets_survive_restart():
                                                         ("m2", -97.0)]
         assert r.zrevrange("z", 0, 0) == ["m299"]
         assert r.zscore("z", "m5") is None
+
+
+def main_record_offset(r, key):
+    """Where the key's main record sits in the log (DEBUG OBJECT)."""
+    obj = r.execute_command("DEBUG", "OBJECT", key)
+    return obj.split("offset:")[1].split()[0]
+
+
+def test_unchanged_count_writes_no_main_record():
+    """A new score for an existing member, or a new value for an existing
+    field, leaves the member count as it was: the main record is not
+    rewritten (composite.h, cp_meta_store); a new member rewrites it. WATCH
+    still sees the change (the sub-record's write touches the key), and a
+    LTRIM that trims nothing still rewrites it, as Redis touches the key."""
+    with start_server() as srv:
+        r, other = srv.client(), srv.client()
+        r.zadd("z", {"a": 1, "b": 2})
+        r.hset("h", "f", "v")
+        r.rpush("l", "x", "y")
+        z0, h0, l0 = (main_record_offset(r, k) for k in ("z", "h", "l"))
+        r.zadd("z", {"a": 5})
+        r.hset("h", "f", "v2")
+        assert main_record_offset(r, "z") == z0 and main_record_offset(r, "h") == h0
+        assert r.zscore("z", "a") == 5.0 and r.hget("h", "f") == "v2" and r.zcard("z") == 2
+        r.zadd("z", {"c": 3})
+        assert main_record_offset(r, "z") != z0 and r.zcard("z") == 3
+        r.ltrim("l", 0, -1)
+        assert main_record_offset(r, "l") != l0
+        with r.pipeline() as p:
+            p.watch("z")
+            other.zadd("z", {"a": 7})
+            p.multi()
+            p.zcard("z")
+            with pytest.raises(redis.WatchError):
+                p.execute()
