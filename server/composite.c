@@ -197,18 +197,21 @@ int cp_iter_open(cp_iter *ci, int db, int kind, const void *key, size_t klen,
     return CHALK_OK;
 }
 
-bool cp_iter_valid(cp_iter *ci)
+static bool iter_at(cp_iter *ci, bool compare)
 {
     if (!ci->it || !chalk_iter_valid(ci->it))
         return false;
     size_t len;
     const char *k = chalk_iter_key(ci->it, &len);
-    if (len < ci->prefix.len || memcmp(k, ci->prefix.p, ci->prefix.len) != 0)
+    if (len < ci->prefix.len || (compare && memcmp(k, ci->prefix.p, ci->prefix.len) != 0))
         return false;
     ci->suffix = k + ci->prefix.len;
     ci->slen = len - ci->prefix.len;
     return true;
 }
+
+bool cp_iter_valid(cp_iter *ci) { return iter_at(ci, true); }
+bool cp_iter_valid_inside(cp_iter *ci) { return iter_at(ci, false); }
 
 void cp_iter_next(cp_iter *ci) { chalk_iter_next(ci->it); }
 

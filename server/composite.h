@@ -174,6 +174,10 @@ typedef struct cp_iter {
 int cp_iter_open(cp_iter *ci, int db, int kind, const void *key, size_t klen,
                  const void *from, size_t flen);
 bool cp_iter_valid(cp_iter *ci);           /* on a sub-record of the prefix */
+/* Same, without comparing the prefix: for a step strictly between two keys
+ * that were seen to carry it (memcmp order keeps everything between them
+ * inside the range; zset.c's slices of ranks). */
+bool cp_iter_valid_inside(cp_iter *ci);
 void cp_iter_next(cp_iter *ci);
 int cp_iter_value(cp_iter *ci, chalk_value *out); /* CHALK_OK or error */
 void cp_iter_close(cp_iter *ci);
