@@ -199,6 +199,8 @@ void km_zset(mkey *k, const char *p, size_t len, double score)
     long at = km_zfind(k, p, len);
     if (at >= 0)
         km_remove_at(k, (size_t)at);
+    if (score == 0)
+        score = 0;                           /* a stored -0 reads back as 0 in Redis */
     size_t pos = 0;                          /* first element after (score, p) */
     while (pos < k->n && (k->scores[pos] < score ||
                           (k->scores[pos] == score &&
@@ -275,17 +277,18 @@ void rb_err(rbuf *b, const char *msg)
     rb_fmt(b, "%s%s\r\n", msg[0] == '-' ? "" : "-ERR ", msg);
 }
 
-/* The shortest "%.Ng" that reads back as d: Redis 7's shortest form for
- * the values these tests use (integers, halves, quarters, infinities). */
+/* The shortest "%.Ng" without an exponent that reads back as d: Redis 7's
+ * form for the values these tests use (small integers, halves, quarters,
+ * infinities). */
 void rb_double(rbuf *b, double d)
 {
     char tmp[64];
     if (isinf(d)) {
         snprintf(tmp, sizeof tmp, "%s", d > 0 ? "inf" : "-inf");
     } else {
-        for (int prec = 1; prec <= 17; prec++) {
+        for (int prec = 1; prec <= 17; prec++) {   /* shortest, without an exponent */
             snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d)
+            if (strtod(tmp, NULL) == d && !strchr(tmp, 'e'))
                 break;
         }
     }

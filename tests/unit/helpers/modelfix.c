@@ -56,6 +56,14 @@ void mfix_expect(mfix *f, int unordered, ...)
     mfix_check(f, unordered);
 }
 
+void mfix_set_string(mfix *f, const char *key)
+{
+    rb_reset(&f->want);
+    rb_ok(&f->want);
+    mfix_expect(f, 0, "SET", key, "x", NULL);
+    km_create(&f->m, key, strlen(key), MT_STRING);
+}
+
 void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix_verify_fn *verify)
 {
     f->rng = seed;
@@ -120,9 +128,16 @@ static void check_pair_value(const mkey *k, long pos, const char *v, size_t vlen
     rbuf want = {0};
     rb_double(&want, k->scores[pos]);
     const char *digits = strstr(want.p, "\r\n") + 2;
-    assert_int_equal(vlen, strlen(digits) - 2);
-    assert_memory_equal(v, digits, vlen);
+    bool same = vlen == strlen(digits) - 2 && memcmp(v, digits, vlen) == 0;
+    if (!same) {
+        fprintf(stderr, "score of '");
+        print_escaped(k->items[pos].p, k->items[pos].len);
+        fprintf(stderr, "': want %.*s, got ", (int)strlen(digits) - 2, digits);
+        print_escaped(v, vlen);
+        fputc('\n', stderr);
+    }
     rb_free(&want);
+    assert_true(same);
 }
 
 void mfix_check_scan(mfix *f, const char *cmd, const char *key, const char *match, long count)

@@ -39,6 +39,9 @@ void mfix_check(mfix *f, int unordered);
 /* Run the words (NULL-terminated) and compare with f->want. */
 void mfix_expect(mfix *f, int unordered, ...);
 
+/* SET key x, in the server and in the model (a string: the wrong type). */
+void mfix_set_string(mfix *f, const char *key);
+
 typedef void mfix_step_fn(mfix *f);
 typedef void mfix_verify_fn(mfix *f);
 void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix_verify_fn *verify);
