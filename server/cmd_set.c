@@ -16,8 +16,9 @@
  * destination in ONE batch (atomic, even when the destination is a source).
  *
  * Left out on purpose: O(1) random members. SPOP / SRANDMEMBER draw their
- * positions and walk the set once (composite.c, cp_random_items): O(N) in
- * the size of the set where Redis is O(count).
+ * positions and seek each one by rank (composite.c, cp_random_items):
+ * O(count log N) where Redis is O(count); many picks (count > N / 16) walk
+ * the set once instead, O(N).
  *
  * Interview topics: db.sql-vs-nosql (a set is a key range: composite.c,
  * cp_subkey).

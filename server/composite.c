@@ -706,11 +706,14 @@ void cp_scan_command(client *c, int type, int kind, int mode)
 }
 
 /* ---- random members ------------------------------------------------------
- * The collection is a sorted range, not an array: there is no O(1) "the
- * i-th member". We draw the indices first, sort them, and walk the range
- * once, which makes every pick O(size) together rather than O(size) each.
- * Redis answers in O(count) from its hash table; an order-statistics
- * structure (counts per subtree) would give O(log n) per pick here. */
+ * The collection is a sorted range, and the ordered index counts its
+ * subtrees (chalk_rank, chalk_iter_seek_rank): "the i-th member" is one
+ * seek by rank, O(log n), because sub-records never expire and a
+ * collection's range holds exactly its count records. We draw the
+ * indices, sort them, and visit them in order: a seek by rank per pick
+ * when they are few (count > CP_SEEK_PICKS * picks: O(k log n), as Redis's
+ * O(k) up to the log), else one walk of the range (O(n), cheaper than k
+ * seeks then). */
 
 struct pick {
     uint64_t index;         /* position in the collection */
@@ -772,45 +775,63 @@ static void shuffle(cp_item *items, long n)
     }
 }
 
-/* The fast path for a few picks from a big collection: the engine's
- * random key (a random hash-index bucket, chalk_random_key) lands on one
- * of this collection's records with probability size / all keys, so a
- * collection that is a good part of the data set is sampled in a few
- * tries, without walking it. Gives up (returns how many it got) after
- * 64 misses per pick; the caller then walks. */
-static long sample_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
-                         cp_item *items)
+int cp_kind_base(const cp_meta *m, int kind, uint64_t *base)
 {
-    ks_buf prefix;
-    if (cp_subkey(&prefix, m->db, kind, m->key, m->klen, NULL, 0, NULL, 0) < 0)
-        return 0;
-    long got = 0, misses = 0;
-    while (got < k && misses < 64 * k) {
-        chalk_value rk;
-        if (chalk_random_key(server.db, &rk) != CHALK_OK)
-            break;
-        bool mine = rk.len >= prefix.len && memcmp(rk.data, prefix.p, prefix.len) == 0;
-        const char *s = mine ? (const char *)rk.data + prefix.len : NULL;
-        size_t slen = mine ? rk.len - prefix.len : 0;
-        for (long i = 0; mine && distinct && i < got; i++)
-            if (items[i].slen == slen && memcmp(items[i].s, s, slen) == 0)
-                mine = false;
-        chalk_value v = {0};
-        if (mine && (items[got].s = malloc(slen ? slen : 1)) &&
-            (!values || chalk_get(server.db, rk.data, rk.len, &v) == CHALK_OK)) {
-            memcpy(items[got].s, s, slen);
-            items[got].slen = slen;
-            items[got].v = v.data;
-            items[got++].vlen = v.len;
-        } else {
-            if (mine)
-                free(items[got].s), items[got].s = NULL;
-            misses++;
+    ks_buf k;
+    if (cp_subkey(&k, m->db, kind, m->key, m->klen, NULL, 0, NULL, 0) < 0)
+        return CHALK_ENOMEM;
+    int rc = chalk_rank(server.db, k.p, k.len, base);
+    ks_free(&k);
+    return rc;
+}
+
+enum { CP_SEEK_PICKS = 16 };
+
+/* Fill items[p[i].slot] with the members at the sorted indices p[0..want):
+ * by seeks by rank or by one walk (see above). *got = how many filled. */
+static int fill_picks(const cp_meta *m, int kind, const struct pick *p, long want, bool values,
+                      cp_item *items, long *got)
+{
+    bool seek = m->count / CP_SEEK_PICKS > (uint64_t)want;
+    uint64_t base = 0;
+    cp_iter ci;
+    int rc = seek ? cp_kind_base(m, kind, &base) : CHALK_OK;
+    if (rc == CHALK_OK)
+        rc = cp_iter_open(&ci, m->db, kind, m->key, m->klen, NULL, 0);
+    if (rc != CHALK_OK)
+        return rc;
+    long next = 0;
+    for (uint64_t at = 0; rc == CHALK_OK && next < want; cp_iter_next(&ci), at++) {
+        if (seek && p[next].index > at) {
+            at = p[next].index;
+            chalk_iter_seek_rank(ci.it, base + at);
         }
-        chalk_value_free(&rk);
+        if (!cp_iter_valid(&ci))
+            break;
+        while (rc == CHALK_OK && next < want && p[next].index == at)
+            rc = item_fill(&items[p[next++].slot], &ci, values);
     }
-    ks_free(&prefix);
-    return got;
+    if (rc == CHALK_OK)
+        rc = chalk_iter_status(ci.it);
+    cp_iter_close(&ci);
+    *got = next;
+    return rc;
+}
+
+/* Every member of m, in order. *got = how many filled. */
+static int fill_all(const cp_meta *m, int kind, bool values, cp_item *items, long want,
+                    long *got)
+{
+    cp_iter ci;
+    int rc = cp_iter_open(&ci, m->db, kind, m->key, m->klen, NULL, 0);
+    long next = 0;
+    for (; rc == CHALK_OK && next < want && cp_iter_valid(&ci); cp_iter_next(&ci))
+        rc = item_fill(&items[next++], &ci, values);
+    if (rc == CHALK_OK && ci.it)
+        rc = chalk_iter_status(ci.it);
+    cp_iter_close(&ci);
+    *got = next;
+    return rc;
 }
 
 int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
@@ -820,54 +841,29 @@ int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool valu
     *n = 0;
     if (!m->exists || m->count == 0 || k <= 0)
         return CHALK_OK;
-    if (m->count >= CP_SAMPLE_MIN && k <= 16) {
-        cp_item *items = calloc((size_t)k, sizeof *items);
-        long got = items ? sample_items(m, kind, k, distinct, values, items) : 0;
-        if (got == k) {
-            *out = items;
-            *n = k;
-            return CHALK_OK;
-        }
-        cp_items_free(items, got);     /* too rare in the data set: walk */
-    }
+    /* Distinct picks of half the collection or more: take it all, shuffle,
+     * keep k (redrawing duplicates would not converge fast). */
     bool all = distinct && (uint64_t)k >= m->count / 2;
-    long want = all ? (long)m->count : k;
+    long want = all ? (long)m->count : k, got = 0;
     cp_item *items = calloc((size_t)want, sizeof *items);
     struct pick *p = all ? NULL : malloc((size_t)want * sizeof *p);
-    cp_iter ci;
     int rc = items && (all || p) ? CHALK_OK : CHALK_ENOMEM;
-    if (rc == CHALK_OK && !all)
+    if (rc == CHALK_OK && !all) {
         draw_indices(p, want, m->count, distinct);
-    if (rc == CHALK_OK)
-        rc = cp_iter_open(&ci, m->db, kind, m->key, m->klen, NULL, 0);
-    if (rc == CHALK_OK) {
-        long next = 0;
-        for (uint64_t i = 0; rc == CHALK_OK && next < want && cp_iter_valid(&ci);
-             cp_iter_next(&ci), i++) {
-            if (all)
-                rc = item_fill(&items[next++], &ci, values);
-            while (!all && rc == CHALK_OK && next < want && p[next].index == i)
-                rc = item_fill(&items[p[next++].slot], &ci, values);
-        }
-        cp_iter_close(&ci);
-        want = next;
+        rc = fill_picks(m, kind, p, want, values, items, &got);
+    } else if (rc == CHALK_OK) {
+        rc = fill_all(m, kind, values, items, want, &got);
     }
     free(p);
     if (rc != CHALK_OK) {
         cp_items_free(items, want);
         return rc;
     }
-    if (all) {
-        shuffle(items, want);
-        if (k < want)
-            for (long i = k; i < want; i++)
-                free(items[i].s), free(items[i].v);
-        want = k < want ? k : want;
-    } else {
-        shuffle(items, want);
-    }
+    shuffle(items, got);
+    for (long i = k; i < got; i++)
+        free(items[i].s), free(items[i].v);
     *out = items;
-    *n = want;
+    *n = got < k ? got : k;
     return CHALK_OK;
 }
 

@@ -136,6 +136,10 @@ int cp_meta_store(chalk_batch *b, const cp_meta *m);
  * suffix parts s1 (n1 bytes) and s2 (n2 bytes). 0 or -1 (ENOMEM). */
 int cp_subkey(ks_buf *out, int db, int kind, const void *key, size_t klen,
               const void *s1, size_t n1, const void *s2, size_t n2);
+/* *base = the engine-wide rank (chalk_rank) of the first `kind` sub-record
+ * of m: a seek by rank to base + i lands on its i-th one (sub-records never
+ * expire, so the ranks are exact). CHALK_OK or an error. */
+int cp_kind_base(const cp_meta *m, int kind, uint64_t *base);
 /* Length of the prefix of a sub-record key of a Redis key of klen bytes. */
 static inline size_t cp_prefix_len(size_t klen) { return KS_HDR + 4 + klen; }
 
@@ -254,12 +258,10 @@ typedef struct cp_item {
     size_t vlen;
 } cp_item;
 /* Pick k sub-records of `kind` of the existing collection m at random:
- * distinct ones (k > count: all of them) or with repeats. A few picks
- * (k <= 16) from a collection of CP_SAMPLE_MIN members or more first try
- * the engine's random keys (expected O(all keys / count) tries); else, or
- * if that fails, one walk of the collection: O(count + k log k). *out is
- * malloc'd (cp_items_free). Returns CHALK_OK or an error. */
-enum { CP_SAMPLE_MIN = 1024 };
+ * distinct ones (k > count: all of them) or with repeats. Few picks
+ * (count > 16 k) are one seek by rank each, O(k log n); more, one walk of
+ * the collection, O(count + k log k). *out is malloc'd (cp_items_free).
+ * Returns CHALK_OK or an error. */
 int cp_random_items(const cp_meta *m, int kind, long k, bool distinct, bool values,
                     cp_item **out, long *n);
 void cp_items_free(cp_item *items, long n);

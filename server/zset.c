@@ -458,12 +458,7 @@ static int idx_rank(const cp_meta *m, const void *s1, size_t n1, const void *s2,
  * family's prefix): a seek by rank to base + r lands on forward rank r. */
 static int family_base(const cp_meta *m, uint64_t *base)
 {
-    ks_buf k;
-    if (cp_subkey(&k, m->db, CP_ZSCORE, m->key, m->klen, NULL, 0, NULL, 0) < 0)
-        return CHALK_ENOMEM;
-    int rc = chalk_rank(server.db, k.p, k.len, base);
-    ks_free(&k);
-    return rc;
+    return cp_kind_base(m, CP_ZSCORE, base);
 }
 
 /* Records with encoded score < u (after = false) or <= u (after = true). */

@@ -135,9 +135,9 @@ def test_sets_survive_restart():
 
 
 def test_random_members_of_a_big_set_by_sampling(pair):
-    """>= 1024 members: SRANDMEMBER / SPOP sample the engine's random keys
-    instead of walking the set (composite.c, sample_items). The picks must
-    be members, distinct where asked, spread over the set, and popped ones
+    """>= 1024 members: SRANDMEMBER / SPOP seek each pick by rank instead
+    of walking the set (composite.c, fill_picks). The picks must be
+    members, distinct where asked, spread over the set, and popped ones
     gone."""
     a, _ = pair
     a.sadd("big", *range(3000))
@@ -151,3 +151,28 @@ def test_random_members_of_a_big_set_by_sampling(pair):
     assert len(set(popped)) == 16 and a.scard("big") == 3000 - 16
     assert not any(a.sismember("big", m) for m in popped)
     assert a.scard("other") == 100              # another set's records untouched
+
+
+def test_random_picks_by_rank_hit_every_member_and_only_them(pair):
+    """A pick is a seek to rank base + i (composite.c, fill_picks): 1000
+    single picks from 40 members must reach all 40 and nothing of the
+    neighbouring keys (one sorts just before, one just after; an off-by-one
+    base lands there), for a set, a hash (values paired) and a sorted set
+    (scores paired)."""
+    a, _ = pair
+    a.sadd("s", *(f"m{i}" for i in range(40)))
+    a.sadd("r", "before")
+    a.sadd("ss", "after")
+    assert {a.srandmember("s") for _ in range(1000)} == {b"m%d" % i for i in range(40)}
+    a.hset("h", mapping={f"f{i}": f"v{i}" for i in range(40)})
+    a.hset("g", "before", "x")
+    a.hset("hh", "after", "x")
+    picks = [a.hrandfield("h", 1, withvalues=True) for _ in range(1000)]
+    assert all(p[1] == b"v" + p[0][1:] for p in picks)
+    assert {p[0] for p in picks} == {b"f%d" % i for i in range(40)}
+    a.zadd("z", {f"m{i}": i for i in range(40)})
+    a.zadd("y", {"before": -1})
+    a.zadd("zz", {"after": 99})
+    picks = [a.zrandmember("z", 1, withscores=True) for _ in range(1000)]
+    assert all(float(p[1]) == int(p[0][1:]) for p in picks)
+    assert {p[0] for p in picks} == {b"m%d" % i for i in range(40)}
