@@ -332,10 +332,12 @@ def move_dat(results, raw):
 
 
 def revision(a):
-    """(now, 'Chalk at <sha>[ (with uncommitted changes)]')."""
+    """(now, 'Chalk at <sha>[ (with uncommitted changes)]'), or --revision."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if a.revision:
+        return now, f"Chalk at {a.revision}"
     sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
     dirty = sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return now, f"Chalk at {sha}{' (with uncommitted changes)' if dirty else ''}"
 
 
@@ -389,7 +391,8 @@ def splice_server_scale(a, raw):
     if gap_at is not None:
         lines[gap_at:gap_at + 1] = [gap] if gap else []
     now, chalk = revision(a)
-    note = (f"{SECTION_NOTE} (`bench/run.sh --only server-scale`) on {now}, {chalk}, in "
+    note = (f"{SECTION_NOTE} (the suite alone with `make bench`'s arguments, as "
+            f"`bench/run.sh --only server-scale` runs it), ending {now}, {chalk}, in "
             f"{a.seconds} s; every other section is from the run above.")
     lines = [l for l in lines if not l.startswith(SECTION_NOTE)]
     made = next(i for i, l in enumerate(lines) if l.startswith("Made by"))
@@ -405,6 +408,7 @@ def main():
     ap.add_argument("--workdir", default="/var/tmp")
     ap.add_argument("--mode", default="full")
     ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--revision", help="what Chalk was built from, when not HEAD as it is now")
     ap.add_argument("--section", choices=["server-scale"],
                     help="replace only this suite's section of an existing RESULTS.md")
     a = ap.parse_args()
