@@ -427,7 +427,7 @@ const command_def cmd_hash_table[] = {
      "O(1) for every call. O(N) for a complete iteration.",
      "Iterates over fields and values of a hash.", scan_args, NULL},
     {"hrandfield", hrandfield_command, -2, CMD_READONLY, 1, 1, 1, "hash", "6.2.0",
-     "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
+     "O(count * log(N)): one seek by rank per pick; O(N) when count > N/16: one walk (Redis: O(count))",
      "Returns one or more random fields from a hash.", hrandfield_args, NULL},
     {0},
 };

@@ -1082,7 +1082,7 @@ const command_def cmd_zset_table[] = {
           "O(log(N)*M) with N the number of elements in the sorted set, and M the number of elements popped.",
           "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", args_key_count),
     Z_ROW("zrandmember", zrandmember_command, -2, CMD_READONLY, 1, 1, "6.2.0",
-          "O(count * all keys / N) when sampling the engine's random keys finds members (<= 16 picks, N >= 1024), else O(N): one walk (Redis: O(count))",
+          "O(count * log(N)): one seek by rank per pick; O(N) when count > N/16: one walk (Redis: O(count))",
           "Returns one or more random members from a sorted set.", zrandmember_args),
     Z_ROW("zscan", zscan_command, -3, CMD_READONLY, 1, 1, "2.8.0",
           "O(1) for every call. O(N) for a complete iteration.",
