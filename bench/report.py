@@ -391,10 +391,14 @@ def splice_server_scale(a, raw):
     if gap_at is not None:
         lines[gap_at:gap_at + 1] = [gap] if gap else []
     now, chalk = revision(a)
-    note = (f"{SECTION_NOTE} (the suite alone with `make bench`'s arguments, as "
-            f"`bench/run.sh --only server-scale` runs it), ending {now}, {chalk}, in "
-            f"{a.seconds} s; every other section is from the run above.")
-    lines = [l for l in lines if not l.startswith(SECTION_NOTE)]
+    cmd = "make bench-quick" if a.mode == "quick" else "make bench"
+    note = (f"{SECTION_NOTE} (the suite alone with `{cmd}`'s arguments, as "
+            f"`bench/run.sh{' --quick' if a.mode == 'quick' else ''} --only server-scale` "
+            f"runs it), ending {now}, {chalk}, in {a.seconds} s; every other section is "
+            "from the run above.")
+    old = next((i for i, l in enumerate(lines) if l.startswith(SECTION_NOTE)), None)
+    if old is not None:
+        del lines[old - 1:old + 1]   # the note and the blank line before it
     made = next(i for i, l in enumerate(lines) if l.startswith("Made by"))
     lines[made + 1:made + 1] = ["", note]
     with open(path, "w") as f:
