@@ -35,6 +35,7 @@
  * index whose key is this encoding; see composite.h).
  */
 #include "score.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -90,8 +91,10 @@ int score_format(double d, char out[32])
 {
     if (isinf(d))
         return snprintf(out, 32, "%s", d > 0 ? "inf" : "-inf");
+    if (d == floor(d) && fabs(d) < 1e15)      /* exact as a long long: digits by */
+        return (int)ll_to_string(out, (long long)d); /* hand ("%.0f" was 4% of ZPOPMIN) */
     if (d == floor(d) && fabs(d) < 1e17)
-        return snprintf(out, 32, "%.0f", d == 0 ? 0.0 : d);   /* "10", not "1e+01" */
+        return snprintf(out, 32, "%.0f", d);        /* "10", not "1e+01" */
     for (int prec = 1; prec < 17; prec++) {
         int n = snprintf(out, 32, "%.*g", prec, d);
         if (strtod(out, NULL) == d)

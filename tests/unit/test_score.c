@@ -106,6 +106,9 @@ static void test_format_is_shortest_round_trip(void **state)
         {INFINITY, "inf"}, {-INFINITY, "-inf"}, {123456.789, "123456.789"},
         {0.30000000000000004, "0.30000000000000004"}, {1e17, "1e+17"},
         {9007199254740993.0, "9007199254740992"},
+        /* integers below 1e15 take the digits-by-hand path, above it "%.0f" */
+        {-3, "-3"}, {999999999999999.0, "999999999999999"}, {-999999999999999.0, "-999999999999999"},
+        {1e15, "1000000000000000"}, {-1e15 - 2, "-1000000000000002"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int n = score_format(cases[i].d, buf);
