@@ -297,18 +297,23 @@ void accept_on_listener(int lfd)
 /* ---- input ------------------------------------------------------------- */
 
 /* Offer the backend room to read into. Parsed bytes are dropped first; the
- * buffer doubles only when it is full of unparsed bytes (rule 2). A new
- * client starts with QBUF_FIRST bytes (an idle connection, which under
- * io_uring always has a recv posted, costs 1 KB, not 16); past QBUF_CHUNK
- * at least QBUF_CHUNK bytes are offered per read. */
+ * buffer doubles when it is full of unparsed bytes, or below QBUF_CHUNK
+ * when the last read filled it to the end (rule 2: both grow with bytes
+ * actually read). A new client starts with QBUF_FIRST bytes (an idle
+ * connection, which under io_uring always has a recv posted, costs 1 KB,
+ * not 16); a client sending more per round trip (a pipeline of MSETs:
+ * 16 x 300 bytes) reaches QBUF_CHUNK in a few reads instead of taking
+ * 1 KB per read, a loop turn and a reply write each, forever; past
+ * QBUF_CHUNK at least QBUF_CHUNK bytes are offered per read. */
 int client_read_space(client *c, char **buf, size_t *len)
 {
+    bool filled = c->qcap > 0 && c->qlen == c->qcap && c->qcap < QBUF_CHUNK;
     if (c->qpos > 0) {
         memmove(c->qbuf, c->qbuf + c->qpos, c->qlen - c->qpos);
         c->qlen -= c->qpos;
         c->qpos = 0;
     }
-    size_t want = c->qcap >= QBUF_CHUNK ? QBUF_CHUNK : 1;
+    size_t want = c->qcap >= QBUF_CHUNK ? QBUF_CHUNK : filled ? c->qcap - c->qlen + 1 : 1;
     if (c->qcap - c->qlen < want) {
         size_t cap = c->qcap ? c->qcap * 2 : QBUF_FIRST;
         while (cap - c->qlen < want)
