@@ -42,6 +42,8 @@ struct log_group {
     uint64_t  off;             /* file offset of buf[0] */
     uint8_t  *buf;
     size_t    len, cap;
+    size_t    wlen;            /* bytes the backend writes: len, plus the
+                                  zeros that pre-write the tail (log_flush) */
     size_t    done;            /* bytes already written (short writes) */
     int       sync;            /* fdatasync after the write */
     int       synced;          /* backend: the fdatasync completed */
@@ -84,6 +86,11 @@ struct log {
     int       flush_requested; /* chalk_flush ran while a group was in flight */
     int       hold;            /* an atomic group is open (txn.h): log_flush
                                   leaves pending in memory until it ends */
+    uint64_t  prepared;        /* active segment: bytes [0, prepared) of the
+                                  file are written and synced (records or the
+                                  zeros of PREZERO_CHUNK): an ALWAYS group
+                                  that ends below it only overwrites blocks */
+    uint64_t  prezero_bytes;   /* zeros written ahead of the tail, in total */
     uint64_t  unsynced;        /* bytes written since the last fdatasync */
     uint64_t  fsyncs, fsync_usec_total, fsync_usec_max;
     uint64_t  bytes_written;
@@ -98,6 +105,13 @@ int  log_open(struct log *lg, const chalk_options *opt, const struct chalk_vfs *
 void log_close(struct log *lg);
 
 void log_set_active(struct log *lg, uint32_t seg_id, int fd, uint64_t tail);
+
+/* Cut the active segment's file back to the log's tail if zeros were
+ * written past it, and make that durable (ftruncate + fdatasync): before a
+ * segment is sealed (db_roll) and at close, so that only the newest
+ * segment of a crashed store can hold a zero tail. The log must be drained.
+ * 0, or CHALK_EIO / CHALK_ENOSPC (then the log has failed). */
+int  log_trim(struct log *lg);
 
 /* Reserve n bytes at the log's tail for one batch; returns where to encode
  * them (valid until the next log_* call) and the file offset of the first

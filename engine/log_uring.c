@@ -40,9 +40,9 @@ static void issue(struct log *lg, struct uring_state *s)
 {
     struct log_group *g = s->g;
     int n = 0;
-    if (g->done < g->len) {
+    if (g->done < g->wlen) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-        io_uring_prep_write(sqe, g->fd, g->buf + g->done, (unsigned)(g->len - g->done),
+        io_uring_prep_write(sqe, g->fd, g->buf + g->done, (unsigned)(g->wlen - g->done),
                             g->off + g->done);
         sqe->user_data = OP_WRITE;
         if (g->sync) sqe->flags |= IOSQE_IO_LINK;   /* fsync only after the write */
@@ -122,7 +122,7 @@ static struct log_group *uring_reap(struct log *lg)
     struct log_group *g = s->g;
     if (s->err) {
         g->status = s->err;          /* never retried: see group_finished() */
-    } else if (g->done < g->len || (g->sync && !g->synced)) {
+    } else if (g->done < g->wlen || (g->sync && !g->synced)) {
         issue(lg, s);                /* a short write: the rest, then fsync */
         return NULL;
     }

@@ -236,7 +236,7 @@ struct bad_point {
 
 /* Truncate `path` to bad->off and make the cut durable; log it. */
 static int cut_segment(chalk_db *db, const char *path, const struct bad_point *bad,
-                       uint64_t *size, const char *what, uint64_t valid_after)
+                       uint64_t *size, const char *what, const char *note)
 {
     int fd = db->vfs->open(db->vfs->ctx, path, O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return CHALK_EIO;
@@ -245,8 +245,7 @@ static int cut_segment(chalk_db *db, const char *path, const struct bad_point *b
     db->vfs->close(db->vfs->ctx, fd);
     if (rc < 0) return seg_errno_to_chalk(rc);
     db_logf(db, CHALK_LOG_WARN, "%s %s at offset %llu (%s): dropped %llu bytes%s", what, path,
-            (unsigned long long)bad->off, bad->why, (unsigned long long)(*size - bad->off),
-            valid_after ? ", valid records among them" : "");
+            (unsigned long long)bad->off, bad->why, (unsigned long long)(*size - bad->off), note);
     db->truncated_bytes += *size - bad->off;
     *size = bad->off;
     return 0;
@@ -261,7 +260,11 @@ static int handle_bad_point(chalk_db *db, struct seg_reader *r, const char *path
     if (newest) {
         int rc = seg_find_valid_after(r, bad->scan_from, bad->last_seq, &after);
         if (rc) return rc;
-        if (after.records == 0) return cut_segment(db, path, bad, size, "torn tail of", 0);
+        if (after.records == 0)
+            return cut_segment(db, path, bad, size, "torn tail of",
+                               seg_all_zero(r->fd, bad->off, *size)
+                               ? ", all zeros (the pre-written chunk of fsync=always, or lost "
+                                 "pages: no record in them)" : "");
     }
     if (!db->opt.repair) {
         if (newest)
@@ -281,7 +284,7 @@ static int handle_bad_point(chalk_db *db, struct seg_reader *r, const char *path
     }
     return cut_segment(db, path, bad, size, newest ? "repair: truncated newest segment"
                                                    : "repair: truncated sealed segment",
-                       after.records);
+                       after.records ? ", valid records among them" : "");
 }
 
 /* Replay one segment's records (rule R2). On return *r is still open (its

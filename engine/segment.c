@@ -248,3 +248,17 @@ void seg_reader_close(struct seg_reader *r)
     r->fd = -1;
     r->buf = NULL;
 }
+
+int seg_all_zero(int fd, uint64_t from, uint64_t to)
+{
+    uint8_t buf[16384];
+    while (from < to) {
+        size_t n = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf;
+        ssize_t got = pread(fd, buf, n, (off_t)from);
+        if (got <= 0) return 0;
+        for (ssize_t i = 0; i < got; i++)
+            if (buf[i]) return 0;
+        from += (uint64_t)got;
+    }
+    return 1;
+}

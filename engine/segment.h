@@ -109,4 +109,11 @@ struct seg_after {
 int seg_find_valid_after(struct seg_reader *r, uint64_t from, uint64_t min_seq,
                          struct seg_after *out);
 
+/* 1 if bytes [from, to) of fd are all zero (a read error counts as "no").
+ * A newest segment ending in zeros after its last record is what
+ * fsync=always's pre-written tail leaves after a crash, or while the store
+ * is open (log.c, group_prezero): no record was ever there. Recovery cuts
+ * it like any torn tail; recovery and the tools only name it. */
+int seg_all_zero(int fd, uint64_t from, uint64_t to);
+
 #endif /* CHALK_SEGMENT_H */

@@ -122,7 +122,7 @@ int db_roll(chalk_db *db)
     char path[SEG_PATH_MAX];
     if (log_request_sync(&db->log) != 0) return CHALK_ENOMEM;
     log_drain(&db->log);
-    if (db->log.failed) return CHALK_EFAILED;
+    if (db->log.failed || log_trim(&db->log) != 0) return CHALK_EFAILED;   /* no zero tail sealed */
     struct seg_info *old = seg_table_find(&db->segs, db->log.seg_id);
     if (old) old->size = db->log.tail;
     uint32_t id = atomic_fetch_add(&db->next_seg_id, 1);

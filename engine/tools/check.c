@@ -86,6 +86,7 @@ struct seg_report {
     uint64_t     bad_off;       /* first problem (valid when verdict != CLEAN) */
     const char  *why;
     int          header_bad;
+    int          zero_tail;     /* every byte from good_end on is zero */
     uint64_t     scan_from;     /* where to look for valid records after it */
     uint64_t     last_seq;      /* seq of the last whole batch before it */
     uint64_t     valid_after;   /* verifiable records found from scan_from */
@@ -187,6 +188,8 @@ static void check_segment(const char *dir, uint32_t id, int newest, struct seg_r
     } else if (rc != 0) {
         rep->why = code_name(rc);
     }
+    if (rc == CHALK_ECORRUPT && rep->valid_after == 0)
+        rep->zero_tail = seg_all_zero(r.fd, rep->good_end, rep->file_size);
     seg_reader_close(&r);
     if (rc == 0)
         rep->verdict = SEG_CLEAN;
@@ -239,6 +242,9 @@ static void print_report(const struct seg_report *rep)
         printf("    %llu valid records follow (the first at offset %llu): damage, or pages written "
                "out of order by a crash; cutting here drops them\n",
                (unsigned long long)rep->valid_after, (unsigned long long)rep->first_valid_after);
+    if (rep->verdict == SEG_TORN_TAIL && rep->zero_tail)
+        printf("    all zeros: the tail fsync=always writes ahead of its records (the store "
+               "crashed or is open), or lost pages; no record in them\n");
     if (rep->verdict == SEG_TORN_TAIL)
         printf("    a crash mid-append: recovery drops these bytes; --repair truncates them\n");
     else if (!rep->newest)

@@ -107,6 +107,20 @@ int64_t testdir_file_size(const char *path)
     return stat(path, &st) < 0 ? -errno : (int64_t)st.st_size;
 }
 
+int64_t testdir_nonzero_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    int64_t end = 0, off = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        off++;
+        if (c) end = off;
+    }
+    fclose(f);
+    return end;
+}
+
 int testdir_truncate(const char *path, uint64_t len)
 {
     return truncate(path, (off_t)len) < 0 ? -errno : 0;

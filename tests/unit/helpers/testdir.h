@@ -30,6 +30,10 @@ int testdir_copy(const char *src, const char *dst);
 
 /* The size of a file, or -errno. */
 int64_t testdir_file_size(const char *path);
+/* The size of a file without its trailing zero bytes (where its records
+ * end when fsync=always has written zeros ahead of them: engine/log.c),
+ * or -errno. */
+int64_t testdir_nonzero_size(const char *path);
 int testdir_truncate(const char *path, uint64_t len);
 /* XOR the byte at `off` with `mask` (a bit flip when mask has one bit). */
 int testdir_xor_byte(const char *path, uint64_t off, unsigned char mask);
