@@ -697,19 +697,32 @@ static void zscan_command(client *c)
  * Every source (a sorted set, or a plain set whose members score 1) is
  * read whole, weighted, and the lot sorted by member: equal members are
  * then adjacent and aggregated in one pass. O(N log N) in the total
- * number of elements (Redis: O(N) + O(M log M) with hash tables). */
+ * number of elements (Redis: O(N) + O(M log M) with hash tables).
+ *
+ * The arithmetic is Redis's, edge cases included: the sources are visited
+ * smallest first (Redis sorts them by cardinality, ties in argument order),
+ * so a SUM of inf, inf and -inf is 0 or inf as in Redis; a NaN product
+ * (weight 0 times an infinite score) counts as 0 in a union, but in an
+ * intersection only for the first source visited — a later one makes the
+ * SUM NaN, hence 0, and leaves MIN / MAX unchanged (agg). */
 
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
 
 typedef struct src_item {
     zitem it;
-    int src;
+    int src;                  /* its source's place in the visiting order (source_ranks) */
 } src_item;
 
-static double agg(int how, double a, double b)
+/* Redis's zunionInterAggregate, to the letter: a SUM that is NaN (inf +
+ * -inf) is 0; MIN and MAX keep the total when the new value is NaN (a
+ * later input's 0 * inf in ZINTERSTORE, see setop_compute). */
+static double agg(int how, double total, double v)
 {
-    double r = how == AGG_SUM ? a + b : how == AGG_MIN ? (a < b ? a : b) : (a > b ? a : b);
-    return isnan(r) ? 0 : r;
+    if (how == AGG_SUM)
+        return isnan(total + v) ? 0 : total + v;
+    if (how == AGG_MIN)
+        return v < total ? v : total;
+    return v > total ? v : total;
 }
 
 /* Read one source (zset 'm' records or set 's' records) into l. */
@@ -746,6 +759,35 @@ static int cmp_src_item(const void *a, const void *b)
     if (!d)
         d = (x->it.len > y->it.len) - (x->it.len < y->it.len);
     return d ? d : x->src - y->src;
+}
+
+/* rank[i]: the place of source i in Redis's visiting order, smallest
+ * cardinality first, ties in argument order. 0 or CHALK_ENOMEM. */
+typedef struct source_size {
+    uint64_t count;
+    int idx;
+} source_size;
+
+static int cmp_source_size(const void *a, const void *b)
+{
+    const source_size *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? -1 : 1;
+    return x->idx - y->idx;
+}
+
+static int source_ranks(const cp_meta *metas, int n, int *rank)
+{
+    source_size *order = malloc((size_t)n * sizeof *order);
+    if (!order)
+        return CHALK_ENOMEM;
+    for (int i = 0; i < n; i++)
+        order[i] = (source_size){metas[i].exists ? metas[i].count : 0, i};
+    qsort(order, (size_t)n, sizeof *order, cmp_source_size);
+    for (int r = 0; r < n; r++)
+        rank[order[r].idx] = r;
+    free(order);
+    return CHALK_OK;
 }
 
 struct setop {
@@ -821,7 +863,8 @@ static int setop_compute(const struct setop *op, const cp_meta *metas, zlist *ou
 {
     src_item *all = NULL;
     long total = 0;
-    int rc = CHALK_OK;
+    int *rank = malloc((size_t)op->nkeys * sizeof *rank);
+    int rc = rank ? source_ranks(metas, op->nkeys, rank) : CHALK_ENOMEM;
     for (int i = 0; rc == CHALK_OK && i < op->nkeys; i++) {
         zlist l = {0};
         rc = read_source(&metas[i], &l);
@@ -830,7 +873,9 @@ static int setop_compute(const struct setop *op, const cp_meta *metas, zlist *ou
             rc = CHALK_ENOMEM;
         for (long k = 0; rc == CHALK_OK && k < l.n; k++) {
             double s = l.v[k].score * op->weights[i];
-            grown[total++] = (src_item){{l.v[k].mem, l.v[k].len, isnan(s) ? 0 : s}, i};
+            if (isnan(s) && (!op->inter || rank[i] == 0))
+                s = 0;
+            grown[total++] = (src_item){{l.v[k].mem, l.v[k].len, s}, rank[i]};
             l.v[k].mem = NULL;
         }
         if (grown)
@@ -852,6 +897,7 @@ static int setop_compute(const struct setop *op, const cp_meta *metas, zlist *ou
     for (long i = 0; i < total; i++)
         free(all[i].it.mem);
     free(all);
+    free(rank);
     return rc;
 }
 

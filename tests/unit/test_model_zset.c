@@ -16,9 +16,10 @@
  * score indexes give (zset.c). Lex ranges are only asked of "zl", whose
  * members all have score 0 (Redis leaves BYLEX over differing scores
  * unspecified). Scores are integers, halves and infinities, so every
- * formatting of them agrees with Redis's; ZUNIONSTORE / ZINTERSTORE take at
- * most two inputs, so that a SUM of +inf and -inf (0 in Redis) does not
- * depend on the order Redis visits the inputs in.
+ * formatting of them agrees with Redis's. ZUNIONSTORE / ZINTERSTORE follow
+ * Redis's arithmetic to the letter (combine): inputs visited smallest
+ * first, inf - inf = 0, a NaN weight product (0 * inf) zeroed for every
+ * union contribution but only for the intersection's first input.
  *
  * test_zset_edges: WRONGTYPE from every command, ZADD's flag errors and
  * flag semantics, NaN from inf - inf, a set deleted with its last member by
@@ -480,22 +481,68 @@ static bool step_pop(mfix *f, mkey *k, const char *key)
     return true;
 }
 
-/* Redis's aggregate of two contributions (NaN, from inf - inf, is 0). */
-static double aggregate(int agg, double a, double b)
+/* Redis's zunionInterAggregate: a SUM that is NaN (inf - inf) is 0; MIN
+ * and MAX keep the total when the new value is NaN. */
+static double aggregate(int agg, double total, double v)
 {
-    double r = agg == 0 ? a + b : agg == 1 ? (a < b ? a : b) : (a > b ? a : b);
-    return isnan(r) ? 0 : r;
+    if (agg == 0)
+        return isnan(total + v) ? 0 : total + v;
+    if (agg == 1)
+        return v < total ? v : total;
+    return v > total ? v : total;
 }
 
-/* ZUNIONSTORE / ZINTERSTORE dst numkeys (1 or 2) [WEIGHTS] [AGGREGATE]. */
+/* The order Redis visits the sources in: by cardinality, smallest first,
+ * ties in argument order (a stable sort, zuiCompareByCardinality). */
+static void source_order(mkey *const *src, int n, int *order)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++)                  /* insertion sort: stable */
+        for (int j = i; j > 0; j--) {
+            size_t a = src[order[j - 1]] ? src[order[j - 1]]->n : 0;
+            size_t b = src[order[j]] ? src[order[j]]->n : 0;
+            if (a <= b)
+                break;
+            int t = order[j];
+            order[j] = order[j - 1], order[j - 1] = t;
+        }
+}
+
+/* The score of member m in the union / intersection, as Redis computes it:
+ * contributions in source order, each weighted; a NaN product (0 * inf) is
+ * 0 for every union contribution but, in an intersection, only for the
+ * first source's. Returns false if m is not in the result. */
+static bool combine(mkey *const *src, const double *w, const int *order, int n, bool inter,
+                    int agg, const mstr *m, double *out)
+{
+    bool have = false;
+    for (int r = 0; r < n; r++) {
+        int i = order[r];
+        long at = src[i] ? km_zfind(src[i], m->p, m->len) : -1;
+        if (at < 0 && inter)
+            return false;
+        if (at < 0)
+            continue;
+        double v = w[i] * src[i]->scores[at];
+        if (isnan(v) && (!inter || r == 0))
+            v = 0;
+        *out = have ? aggregate(agg, *out, v) : v;
+        have = true;
+    }
+    return have;
+}
+
+/* ZUNIONSTORE / ZINTERSTORE dst numkeys (1 to 3) [WEIGHTS] [AGGREGATE]. */
 static void step_zstore(mfix *f, const char *key)
 {
     static const char *const weights[] = {"1", "2", "-1", "0.5", "0"};
     static const char *const aggs[] = {"SUM", "MIN", "MAX"};
     bool inter = rng_below(&f->rng, 2);
-    int nkeys = 1 + (int)rng_below(&f->rng, 2), agg = (int)rng_below(&f->rng, 3);
-    const char *in[2] = {key, keys[rng_below(&f->rng, 4)]}, *dst = keys[rng_below(&f->rng, 2)];
-    double w[2] = {1, 1};
+    int nkeys = 1 + (int)rng_below(&f->rng, 3), agg = (int)rng_below(&f->rng, 3);
+    const char *in[3] = {key, keys[rng_below(&f->rng, 4)], keys[rng_below(&f->rng, 3)]};
+    const char *dst = keys[rng_below(&f->rng, 2)];
+    double w[3] = {1, 1, 1};
     bool with_w = rng_below(&f->rng, 2), with_agg = rng_below(&f->rng, 2);
     ca_str(&f->a, inter ? "ZINTERSTORE" : "ZUNIONSTORE");
     ca_str(&f->a, dst);
@@ -516,7 +563,7 @@ static void step_zstore(mfix *f, const char *key)
     } else {
         agg = 0;
     }
-    mkey *src[2];
+    mkey *src[3];
     for (int i = 0; i < nkeys; i++) {
         src[i] = km_get(&f->m, in[i], strlen(in[i]));
         if (src[i] && src[i]->type != MT_ZSET) {
@@ -524,17 +571,16 @@ static void step_zstore(mfix *f, const char *key)
             return;
         }
     }
+    int order[3];
+    source_order(src, nkeys, order);
     mkey res = {.type = MT_ZSET};
     for (int i = 0; i < nkeys; i++)
         for (size_t j = 0; src[i] && j < src[i]->n; j++) {
+            double score;
             const mstr *m = &src[i]->items[j];
-            double v = w[i] * src[i]->scores[j];
-            v = isnan(v) ? 0 : v;
-            long at = km_zfind(&res, m->p, m->len);
-            bool in_other = nkeys == 1 || (src[1 - i] && km_zfind(src[1 - i], m->p, m->len) >= 0);
-            if (inter && !in_other)
-                continue;
-            km_zset(&res, m->p, m->len, at >= 0 ? aggregate(agg, res.scores[at], v) : v);
+            if (km_zfind(&res, m->p, m->len) < 0 &&
+                combine(src, w, order, nkeys, inter, agg, m, &score))
+                km_zset(&res, m->p, m->len, score);
         }
     rb_int(&f->want, (long long)res.n);
     km_copy_into(&f->m, dst, strlen(dst), MT_ZSET, res.items, res.scores, res.n);
@@ -726,6 +772,25 @@ static void test_zset_infinite_scores(void **state)
                "ZRANGE", "i", "0", "-1", "WITHSCORES");
     EXPECT_INT(f, 3, "ZUNIONSTORE", "w", "1", "z", "WEIGHTS", "0");
     EXPECT_RAW(f, "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGEBYSCORE", "w", "0", "0");
+    /* Redis visits the inputs smallest first, whatever their order in the
+     * command: inf + inf - inf is 0 (NaN), not inf */
+    EXPECT_INT(f, 1, "ZADD", "a", "inf", "x");
+    EXPECT_INT(f, 2, "ZADD", "b", "inf", "x", "1", "y");
+    EXPECT_INT(f, 3, "ZADD", "c", "-inf", "x", "1", "y", "2", "z");
+    EXPECT_INT(f, 3, "ZUNIONSTORE", "d", "3", "a", "c", "b");
+    EXPECT_RAW(f, "$1\r\n0\r\n", "ZSCORE", "d", "x");
+    /* ZINTERSTORE zeroes a NaN product (0 * inf) for its first input only;
+     * a later one makes the SUM NaN, which is 0; MIN and MAX ignore it */
+    EXPECT_INT(f, 1, "ZINTERSTORE", "q", "2", "a", "a", "WEIGHTS", "2", "0");
+    EXPECT_RAW(f, "$1\r\n0\r\n", "ZSCORE", "q", "x");
+    EXPECT_INT(f, 1, "ZINTERSTORE", "q", "2", "a", "a", "WEIGHTS", "0", "2");
+    EXPECT_RAW(f, "$3\r\ninf\r\n", "ZSCORE", "q", "x");
+    EXPECT_INT(f, 1, "ZINTERSTORE", "q", "2", "a", "a", "WEIGHTS", "2", "0", "AGGREGATE", "MIN");
+    EXPECT_RAW(f, "$3\r\ninf\r\n", "ZSCORE", "q", "x");
+    EXPECT_INT(f, 1, "ZINTERSTORE", "q", "2", "b", "a", "WEIGHTS", "2", "0");   /* a is first */
+    EXPECT_RAW(f, "$3\r\ninf\r\n", "ZSCORE", "q", "x");
+    EXPECT_INT(f, 1, "ZUNIONSTORE", "q", "2", "a", "a", "WEIGHTS", "2", "0", "AGGREGATE", "MIN");
+    EXPECT_RAW(f, "$1\r\n0\r\n", "ZSCORE", "q", "x");
     EXPECT_RAW(f, "*4\r\n$1\r\nb\r\n$3\r\ninf\r\n$1\r\nc\r\n$1\r\n0\r\n", "ZPOPMAX", "z", "2");
     EXPECT_RAW(f, "*3\r\n$1\r\nz\r\n$1\r\na\r\n$4\r\n-inf\r\n", "BZPOPMIN", "z", "0");
     EXPECT_INT(f, 0, "EXISTS", "z");
