@@ -61,35 +61,6 @@ static const char *const keys[] = {"h0", "h1", "h2", "str"};
 static const mstr *rand_field(mfix *f) { return &fields[rng_below(&f->rng, NFIELDS)]; }
 static const mstr *rand_value(mfix *f) { return &values[rng_below(&f->rng, NVALUES)]; }
 
-/* ---- whole-hash comparison -------------------------------------------------- */
-
-static void expect_getall(mfix *f, const char *key)
-{
-    mkey *k = km_get(&f->m, key, strlen(key));
-    rb_reset(&f->want);
-    rb_arr(&f->want, k ? (long)k->n * 2 : 0);
-    for (size_t i = 0; k && i < k->n; i++) {
-        rb_str(&f->want, &k->items[i]);
-        rb_str(&f->want, &k->vals[i]);
-    }
-    mfix_expect(f, 2, "HGETALL", key, NULL);
-}
-
-static void verify_all(mfix *f)
-{
-    for (size_t i = 0; i < 3; i++) {
-        mkey *k = km_get(&f->m, keys[i], strlen(keys[i]));
-        expect_getall(f, keys[i]);
-        rb_reset(&f->want);
-        rb_int(&f->want, k ? (long long)k->n : 0);
-        mfix_expect(f, 0, "HLEN", keys[i], NULL);
-        rb_reset(&f->want);
-        rb_int(&f->want, k != NULL);
-        mfix_expect(f, 0, "EXISTS", keys[i], NULL);   /* 0 exactly when empty */
-        mfix_check_scan(f, "HSCAN", keys[i], NULL, 3);
-    }
-}
-
 /* ---- one random command each ------------------------------------------------ */
 
 static void step_hset(mfix *f, mkey *k, const char *key, const char *cmd)
@@ -184,20 +155,37 @@ static void step_hdel(mfix *f, mkey *k, const char *key)
     km_drop_if_empty(&f->m, k);
 }
 
-/* HLEN, HKEYS, HVALS: the whole hash. Returns the unordered group. */
+/* HLEN, HKEYS, HVALS, HGETALL: the whole hash. Returns the unordered group. */
 static int step_whole(mfix *f, mkey *k, const char *key, int which)
 {
-    static const char *const names[] = {"HLEN", "HKEYS", "HVALS"};
+    static const char *const names[] = {"HLEN", "HKEYS", "HVALS", "HGETALL"};
     ca_str(&f->a, names[which]);
     ca_str(&f->a, key);
     if (which == 0) {
         rb_int(&f->want, k ? (long long)k->n : 0);
         return 0;
     }
-    rb_arr(&f->want, k ? (long)k->n : 0);
-    for (size_t i = 0; k && i < k->n; i++)
-        rb_str(&f->want, which == 1 ? &k->items[i] : &k->vals[i]);
-    return 1;
+    rb_arr(&f->want, k ? (long)k->n * (which == 3 ? 2 : 1) : 0);
+    for (size_t i = 0; k && i < k->n; i++) {
+        if (which != 2)
+            rb_str(&f->want, &k->items[i]);
+        if (which != 1)
+            rb_str(&f->want, &k->vals[i]);
+    }
+    return which == 3 ? 2 : 1;
+}
+
+static void verify_all(mfix *f)
+{
+    for (size_t i = 0; i < 3; i++) {
+        mkey *k = km_get(&f->m, keys[i], strlen(keys[i]));
+        ca_reset(&f->a);
+        rb_reset(&f->want);
+        mfix_check(f, step_whole(f, k, keys[i], 3));     /* HGETALL */
+        EXPECT_INT(f, k ? (long long)k->n : 0, "HLEN", keys[i]);
+        EXPECT_INT(f, k != NULL, "EXISTS", keys[i]);     /* 0 exactly when empty */
+        mfix_check_scan(f, "HSCAN", keys[i], NULL, 3);
+    }
 }
 
 /* Redis's strict integer syntax (string2ll): optional '-', no '+', no
@@ -328,7 +316,7 @@ static void hash_step(mfix *f)
     case 4: case 5: case 6: step_field_read(f, k, key, (int)(cmd - 4)); break;
     case 7: step_hmget(f, k, key); break;
     case 8: case 9: step_hdel(f, k, key); break;
-    case 10: case 11: case 12: unordered = step_whole(f, k, key, (int)(cmd - 10)); break;
+    case 10: case 11: case 12: unordered = step_whole(f, k, key, (int)rng_below(&f->rng, 4)); break;
     case 13: step_hincrby(f, k, key); break;
     case 14: step_hincrbyfloat(f, k, key); break;
     case 15: step_hrandfield(f, k, key); return;
