@@ -307,6 +307,8 @@ void hidx_prefetch(const hidx *h, uint64_t hash)
 {
     int t = rehashing(h) ? 1 : 0;             /* where link_new would put it */
     __builtin_prefetch(&h->table[t][hash & (h->size[t] - 1)], 1);
+    if (t == 1)                               /* a lookup reads the old table first */
+        __builtin_prefetch(&h->table[0][hash & (h->size[0] - 1)]);
 }
 
 /* ---- lookups and changes ----------------------------------------------- */

@@ -99,8 +99,10 @@ idx_entry *hidx_insert(hidx *h, idx_entry *e, int *err);
  * skips hidx_insert's duplicate search: a new key walks its chain once,
  * not twice. Cannot fail (chaining needs no memory to link). */
 void hidx_insert_new(hidx *h, idx_entry *e);
-/* Start loading the bucket a new key with this hash would be linked into.
- * For a caller that knows its next keys ahead (recovery's bulk load): the
+/* Start loading the bucket a new key with this hash would be linked into
+ * (during a resize, also the old table's bucket, which a lookup reads).
+ * For a caller that knows its next keys ahead (recovery's bulk load, the
+ * write path: write.c, hash_ahead): the
  * random bucket is a cache miss per key, and several misses in flight cost
  * about as much as one. A hint only: nothing changes. */
 void hidx_prefetch(const hidx *h, uint64_t hash);

@@ -155,15 +155,40 @@ static void encode_batch(const chalk_db *db, const chalk_batch *b, uint8_t *p, u
     }
 }
 
+/* Step 5 reads one random hash bucket per key: a cache miss each at a
+ * million keys. The keys are known before they are indexed, so their
+ * hashes are computed and their buckets prefetched HASH_AHEAD keys ahead
+ * (a batch), and for the first keys before step 4 encodes the records (a
+ * single put: the miss overlaps the encoding and its checksum). */
+#define HASH_AHEAD 4
+
+struct hash_ring {
+    uint64_t h[HASH_AHEAD];
+    size_t   next;             /* ops [0, next) are hashed and prefetched */
+};
+
+static void hash_ahead(chalk_db *db, const chalk_batch *b, struct hash_ring *r, size_t upto)
+{
+    for (; r->next < upto && r->next < b->n; r->next++) {
+        const struct batch_op *op = &b->ops[r->next];
+        uint64_t h = idx_hash(b->data + op->data_off, op->klen);
+        r->h[r->next % HASH_AHEAD] = h;
+        hidx_prefetch(db->h, h);
+    }
+}
+
 /* Step 5: point the indexes at the records encode_batch laid out from file
- * offset off (record_size gives each one's place without reading them). */
-static int index_batch(chalk_db *db, const chalk_batch *b, uint64_t off, uint64_t seq)
+ * offset off (record_size gives each one's place without reading them).
+ * r: from hash_ahead(db, b, r, HASH_AHEAD), called before step 4. */
+static int index_batch(chalk_db *db, const chalk_batch *b, uint64_t off, uint64_t seq,
+                       struct hash_ring *r)
 {
     for (size_t i = 0; i < b->n; i++) {
         const struct batch_op *op = &b->ops[i];
         const uint8_t *key = b->data + op->data_off;
         uint32_t sz = (uint32_t)record_size(op->klen, op->vlen);
-        uint64_t hash = idx_hash(key, op->klen);
+        uint64_t hash = r->h[i % HASH_AHEAD];
+        hash_ahead(db, b, r, i + 1 + HASH_AHEAD);   /* overwrites slot i: read above */
         int rc = 0;
         if (op->kind == REC_PUT)
             rc = db_index_put(db, key, op->klen, hash, seq, db->log.seg_id, (uint32_t)off,
@@ -206,8 +231,10 @@ int chalk_write(chalk_db *db, const chalk_batch *b, chalk_commit_cb cb, void *ar
         /* An ENOMEM while indexing leaves the log and the index disagreeing;
          * the only honest state after that is "failed" (reopen recovers). */
         uint64_t seq = db->group.open ? db->group.seq : db->next_seq;
+        struct hash_ring r = { .next = 0 };
+        hash_ahead(db, b, &r, HASH_AHEAD);
         encode_batch(db, b, p, seq);
-        if (index_batch(db, b, off, seq) != 0) {
+        if (index_batch(db, b, off, seq, &r) != 0) {
             db->log.failed = CHALK_ENOMEM;
             return CHALK_ENOMEM;
         }
@@ -252,12 +279,14 @@ static int write_sync_overlapped(chalk_db *db, const chalk_batch *b)
     uint64_t off, seq = db->next_seq;
     uint8_t *p = log_append(&db->log, (size_t)b->bytes, &off);
     if (!p) return CHALK_ENOMEM;
+    struct hash_ring r = { .next = 0 };
+    hash_ahead(db, b, &r, HASH_AHEAD);
     encode_batch(db, b, p, seq);
     log_add_callback(&db->log, sync_cb, &status);
     int submitted = log_request_sync(&db->log);   /* pending exists: no allocation */
     assert(submitted == 0);
     (void)submitted;
-    rc = index_batch(db, b, off, seq);
+    rc = index_batch(db, b, off, seq, &r);
     if (rc) db->log.failed = CHALK_ENOMEM;       /* as in chalk_write */
     db->next_seq++;
     db->user_bytes += b->bytes;
