@@ -32,6 +32,8 @@ static const row_info rows[ROW_COUNT] = {
     [ROW_REOPEN_COLD_MS]  = { "reopen_cold", "ms", 1, "open it with its files dropped from the page cache" },
     [ROW_READ_COLD]       = { "readcold", "ops/s", 0, "10k random reads right after the cold open" },
     [ROW_FSYNC_RATE]      = { "fsync_rate", "ops/s", 0, "the disk's fdatasync/s: the higher of just before and just after the durable rows" },
+    [ROW_FSYNC_RATE_BATCH] = { "fsync_rate_batch", "ops/s", 0, "the same, appending one Chalk batch's bytes (100 records) instead of 4 KiB" },
+    [ROW_FSYNC_RATE_OVERWRITE] = { "fsync_rate_overwrite", "ops/s", 0, "the same size, overwriting blocks already written (Chalk's fsync=always path: log.c, group_prezero)" },
     [ROW_FILLSEQ_SYNC]    = { "fillseq_sync", "ops/s", 0, "fill sequential, durable batches of 100" },
     [ROW_FILLRANDOM_SYNC] = { "fillrandom_sync", "ops/s", 0, "fill random, durable batches of 100" },
     [ROW_SYNC_BATCHES]    = { "sync_batches", "batches/s", 0, "durable batches of 100 per second" },
@@ -196,8 +198,16 @@ static void print_targets(FILE *f, const bench_args *a, const kv_driver *const *
     /* Against the rate measured in Chalk's own process around its durable
      * fills (the run-wide rate if that is missing). */
     double own = CHALK(ROW_FSYNC_RATE);
-    print_target(f, "durable batches/s: Chalk / disk fdatasync rate (measured around them)",
+    print_target(f, "durable batches/s: Chalk / disk fdatasync rate (4 KiB appends, measured around them)",
                  CHALK(ROW_SYNC_BATCHES) / (isnan(own) ? fsync : own), 0.8, 0);
+    /* Not issue 3's target, printed so that no reader has to take the 4 KiB
+     * reference on trust: against appends of a batch's own size, and against
+     * the physical ceiling of what Chalk's log does under always (overwrites
+     * of pre-written blocks: engine/log.c, group_prezero). */
+    print_target(f, "(also) durable batches/s: Chalk / fdatasync rate of appends of one batch's size",
+                 CHALK(ROW_SYNC_BATCHES) / CHALK(ROW_FSYNC_RATE_BATCH), 0.8, 0);
+    print_target(f, "(also) durable batches/s: Chalk / fdatasync rate of overwrites of one batch's size",
+                 CHALK(ROW_SYNC_BATCHES) / CHALK(ROW_FSYNC_RATE_OVERWRITE), 0.8, 0);
     char what[128];
     snprintf(what, sizeof what, "recovery with hint files, seconds (measured at %zu keys%s)",
              a->keys, a->keys == 1000000 ? "" : "; the goal is for 1M");

@@ -75,6 +75,8 @@ enum bench_row {
     ROW_REOPEN_COLD_MS,   /* ms to open it with its files out of the page cache */
     ROW_READ_COLD,        /* ops/s of 10k random reads right after that */
     ROW_FSYNC_RATE,       /* the disk's fdatasync/s around the next two: max */
+    ROW_FSYNC_RATE_BATCH, /* the same, appending one Chalk batch's bytes */
+    ROW_FSYNC_RATE_OVERWRITE, /* the same size, overwriting written blocks */
     ROW_FILLSEQ_SYNC,     /* ops/s, batches of 100, each durable */
     ROW_FILLRANDOM_SYNC,  /* ops/s, batches of 100, each durable */
     ROW_SYNC_BATCHES,     /* durable batches/s (= FILLRANDOM_SYNC / 100) */
