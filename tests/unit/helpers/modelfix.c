@@ -15,7 +15,7 @@
 #include "cmdexec.h"
 #include "testdir.h"
 
-#define MFIX_SEGMENT_SIZE (64 * 1024)
+#define MFIX_SEGMENT_SIZE (8 * 1024)   /* the engine model test's size */
 
 int mfix_setup(void **state)
 {

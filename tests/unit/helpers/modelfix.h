@@ -8,11 +8,13 @@
  *   op nops/3      the engine is closed and opened again (recovery from the log);
  *                  `verify` must then find every key as the model has it
  *   op nops/2      a compaction starts; every op until 3*nops/4 is followed by
- *                  one chalk_poll, so commands run between compaction slices
+ *                  one chalk_poll, so commands write while it runs and before
+ *                  its swap (which a chalk_poll makes)
  *   op 3*nops/4    the compaction is waited for; `verify` again
  *   the end        graves are reaped, the engine reopened (now from the
  *                  compacted segments and their hints), `verify` a last time
- * Segments are small (64 KiB) so that a few thousand ops seal several.
+ * Segments are tiny (8 KiB) so that a few thousand ops seal 10 to 50 of
+ * them and the compaction has dead segments to drop.
  */
 #ifndef CHALK_TEST_MODELFIX_H
 #define CHALK_TEST_MODELFIX_H
