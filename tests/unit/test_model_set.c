@@ -201,6 +201,20 @@ static void step_smove(mfix *f, mkey *k, const char *key)
     }
 }
 
+/* What SPOP did, for the trace: the SREM of the members it popped. */
+static void trace_srem(mfix *f, const char *key, const mstr *popped, long n)
+{
+    cargs t;
+    char want[32];
+    ca_reset(&t);
+    ca_str(&t, "SREM");
+    ca_str(&t, key);
+    for (long i = 0; i < n; i++)
+        ca_ms(&t, &popped[i]);
+    int wl = snprintf(want, sizeof want, ":%ld\r\n", n);
+    mfix_trace(f, &t, want, (size_t)wl, 0);
+}
+
 /* SPOP / SRANDMEMBER with a count: a sample; SPOP's leaves the model. */
 static void step_sample(mfix *f, mkey *k, const char *key, bool pop)
 {
@@ -212,6 +226,8 @@ static void step_sample(mfix *f, mkey *k, const char *key, bool pop)
     char *r = run_args(f->c, &f->a, &len);
     mstr got[16];
     long n = mfix_check_sample(k, r, len, count, false, got, 16);
+    if (pop && n > 0)
+        trace_srem(f, key, got, n);
     for (long i = 0; i < n && i < 16; i++) {
         if (pop)
             km_set_rem(k, got[i].p, got[i].len);
@@ -236,6 +252,8 @@ static void step_one(mfix *f, mkey *k, const char *key, bool pop)
         size_t blen = (size_t)strtol(r + 1, NULL, 10);
         assert_true(km_find(k, body, blen) >= 0);
         if (pop) {
+            mstr m = {(char *)body, blen};
+            trace_srem(f, key, &m, 1);
             km_set_rem(k, body, blen);
             km_drop_if_empty(&f->m, k);
         }
@@ -289,7 +307,6 @@ static void set_step(mfix *f)
 static void test_set_random(void **state)
 {
     mfix *f = *state;
-    mfix_set_string(f, "str");           /* the wrong type for every command */
     mfix_random_run(f, 0x3c6ef372fe94f82bULL, 4000, set_step, verify_all);
 }
 

@@ -34,6 +34,8 @@ int mfix_setup(void **state)
 int mfix_teardown(void **state)
 {
     mfix *f = *state;
+    if (f->trace)
+        fclose(f->trace);                  /* a run that failed half way */
     cx_client_free(f->c);
     cx_stop();
     testdir_remove(f->dir);
@@ -43,7 +45,26 @@ int mfix_teardown(void **state)
     return 0;
 }
 
-void mfix_check(mfix *f, int unordered) { check_reply(f->c, &f->a, &f->want, unordered); }
+void mfix_trace(mfix *f, const cargs *a, const char *want, size_t wlen, int unordered)
+{
+    if (!f->trace)
+        return;
+    fprintf(f->trace, "C %d %d\n", a->argc, unordered);
+    for (int i = 0; i < a->argc; i++) {
+        fprintf(f->trace, "%zu\n", a->lens[i]);
+        fwrite(a->argv[i], 1, a->lens[i], f->trace);
+        fputc('\n', f->trace);
+    }
+    fprintf(f->trace, "%zu\n", wlen);
+    fwrite(want, 1, wlen, f->trace);
+    fputc('\n', f->trace);
+}
+
+void mfix_check(mfix *f, int unordered)
+{
+    mfix_trace(f, &f->a, f->want.p ? f->want.p : "", f->want.len, unordered);
+    check_reply(f->c, &f->a, &f->want, unordered);
+}
 
 void mfix_expect(mfix *f, int unordered, ...)
 {
@@ -56,16 +77,18 @@ void mfix_expect(mfix *f, int unordered, ...)
     mfix_check(f, unordered);
 }
 
-void mfix_set_string(mfix *f, const char *key)
-{
-    rb_reset(&f->want);
-    rb_ok(&f->want);
-    mfix_expect(f, 0, "SET", key, "x", NULL);
-    km_create(&f->m, key, strlen(key), MT_STRING);
-}
-
 void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix_verify_fn *verify)
 {
+    const char *trace = getenv("CHALK_MODEL_TRACE");
+    if (trace) {
+        f->trace = fopen(trace, "a");
+        assert_non_null(f->trace);
+        fputs("T\n", f->trace);
+    }
+    rb_reset(&f->want);
+    rb_ok(&f->want);
+    mfix_expect(f, 0, "SET", "str", "x", NULL);   /* the wrong type for every command */
+    km_create(&f->m, "str", 3, MT_STRING);
     f->rng = seed;
     for (long op = 0; op < nops; op++) {
         if (op == nops / 3) {
@@ -91,6 +114,10 @@ void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix
     assert_int_equal(cx_compact_wait(), 0);
     assert_int_equal(cx_reopen(), 0);
     verify(f);
+    if (f->trace) {
+        assert_int_equal(fclose(f->trace), 0);
+        f->trace = NULL;
+    }
 }
 
 int mfix_glob(const char *pat, const char *s, size_t len)

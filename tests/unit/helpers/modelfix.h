@@ -15,11 +15,25 @@
  *                  compacted segments and their hints), `verify` a last time
  * Segments are tiny (8 KiB) so that a few thousand ops seal 10 to 50 of
  * them and the compaction has dead segments to drop.
+ *
+ * The model's own check: with CHALK_MODEL_TRACE=<file> in the environment,
+ * the random run appends every command it compares and the reply the model
+ * expects to <file>, so that tests/e2e/test_model_vs_redis.py can replay
+ * them on a real redis-server. The format, one record after another:
+ *
+ *   T\n                      a new sequence: start from an empty database
+ *   C <argc> <unordered>\n   a command (unordered: cx_sorted's group, 0 if ordered)
+ *   <len>\n<bytes>\n         each argument, argc times
+ *   <len>\n<bytes>\n         then the expected reply
+ *
+ * A random command whose effect is drawn by the server (SPOP) is recorded
+ * as its deterministic equivalent (SREM of the members it popped).
  */
 #ifndef CHALK_TEST_MODELFIX_H
 #define CHALK_TEST_MODELFIX_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kvmodel.h"
 
@@ -30,6 +44,7 @@ typedef struct mfix {
     rbuf want;            /* the expected reply being built */
     cargs a;              /* the command being built */
     uint64_t rng;
+    FILE *trace;          /* CHALK_MODEL_TRACE during a random run, or NULL */
 } mfix;
 
 /* cmocka setup / teardown: *state becomes an mfix. */
@@ -41,11 +56,13 @@ void mfix_check(mfix *f, int unordered);
 /* Run the words (NULL-terminated) and compare with f->want. */
 void mfix_expect(mfix *f, int unordered, ...);
 
-/* SET key x, in the server and in the model (a string: the wrong type). */
-void mfix_set_string(mfix *f, const char *key);
+/* Append a command and its expected reply to the trace (see above). */
+void mfix_trace(mfix *f, const cargs *a, const char *want, size_t wlen, int unordered);
 
 typedef void mfix_step_fn(mfix *f);
 typedef void mfix_verify_fn(mfix *f);
+/* The random run described above; it first makes "str" a string key (the
+ * wrong type for every command of the families). */
 void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix_verify_fn *verify);
 
 /* One command (words, no NULL needed), one expected reply: the edge cases. */
