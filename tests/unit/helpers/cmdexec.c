@@ -18,23 +18,20 @@
 #include "composite.h"
 #include "config.h"
 
-static char cx_dir[4096];
-static long long cx_segment_size;
-
 static void quiet(void *arg, enum chalk_log_level level, const char *msg)
 {
     (void)arg, (void)level, (void)msg;
 }
 
-static int open_engine(void)
+static int open_engine(const char *dir, long long segment_size)
 {
     chalk_options opt;
     chalk_options_init(&opt);
     opt.fsync = CHALK_FSYNC_NO;
-    opt.segment_size = (uint64_t)cx_segment_size;
+    opt.segment_size = (uint64_t)segment_size;
     opt.compact_dead_ratio = 0;          /* compactions only when the test asks */
     opt.log = quiet;
-    return chalk_open(cx_dir, &opt, &server.db) == CHALK_OK ? 0 : -1;
+    return chalk_open(dir, &opt, &server.db) == CHALK_OK ? 0 : -1;
 }
 
 int cx_start(const char *dir, long long segment_size)
@@ -42,19 +39,17 @@ int cx_start(const char *dir, long long segment_size)
     config_init_defaults(&server.cfg);
     server.cfg.appendfsync = FSYNC_NO;   /* no reply is held for a group commit */
     server.cfg.loglevel = LL_NOTHING;
-    snprintf(cx_dir, sizeof cx_dir, "%s", dir);
-    cx_segment_size = segment_size;
     if (commands_init() < 0)
         return -1;
-    return open_engine();
+    return open_engine(dir, segment_size);
 }
 
-int cx_reopen(void)
+int cx_reopen(const char *dir, long long segment_size)
 {
     if (chalk_close(server.db) != CHALK_OK)
         return -1;
     server.db = NULL;
-    return open_engine();
+    return open_engine(dir, segment_size);
 }
 
 int cx_compact(void) { return chalk_compact(server.db) == CHALK_OK ? 0 : -1; }

@@ -14,6 +14,10 @@
  * loop does when a push makes it ready (blocking.c).
  *
  * Every function returns 0 or a negative error, except where it says.
+ * The state is the server's own: `server` (its config, command table and
+ * engine) and the clients; this file keeps none.
+ *
+ * Interview topics: none (test code).
  */
 #ifndef CHALK_TEST_CMDEXEC_H
 #define CHALK_TEST_CMDEXEC_H
@@ -26,8 +30,9 @@
 /* Set up `server` (default config, appendfsync no, the command table) and
  * open the engine in dir with segments of segment_size bytes. */
 int cx_start(const char *dir, long long segment_size);
-/* Close the engine and open it again: everything comes back from the log. */
-int cx_reopen(void);
+/* Close the engine and open it again (the same dir and segment size):
+ * everything comes back from the log. */
+int cx_reopen(const char *dir, long long segment_size);
 /* Start a compaction; cx_compact_poll() lets it advance one step (call it
  * between commands); cx_compact_wait() finishes it. */
 int cx_compact(void);

@@ -14,6 +14,8 @@
  * a few dozen members per key.
  *
  * Allocation failures abort the test (these are tests, not the server).
+ *
+ * Interview topics: none (test code).
  */
 #ifndef CHALK_TEST_KVMODEL_H
 #define CHALK_TEST_KVMODEL_H

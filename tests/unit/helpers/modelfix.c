@@ -92,7 +92,7 @@ void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix
     f->rng = seed;
     for (long op = 0; op < nops; op++) {
         if (op == nops / 3) {
-            assert_int_equal(cx_reopen(), 0);
+            assert_int_equal(cx_reopen(f->dir, MFIX_SEGMENT_SIZE), 0);
             verify(f);
         }
         if (op == nops / 2)
@@ -112,7 +112,7 @@ void mfix_random_run(mfix *f, uint64_t seed, long nops, mfix_step_fn *step, mfix
     cx_reap_all();
     assert_int_equal(cx_compact(), 0);
     assert_int_equal(cx_compact_wait(), 0);
-    assert_int_equal(cx_reopen(), 0);
+    assert_int_equal(cx_reopen(f->dir, MFIX_SEGMENT_SIZE), 0);
     verify(f);
     if (f->trace) {
         assert_int_equal(fclose(f->trace), 0);

@@ -28,6 +28,8 @@
  *
  * A random command whose effect is drawn by the server (SPOP) is recorded
  * as its deterministic equivalent (SREM of the members it popped).
+ *
+ * Interview topics: none (test code).
  */
 #ifndef CHALK_TEST_MODELFIX_H
 #define CHALK_TEST_MODELFIX_H
