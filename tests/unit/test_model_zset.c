@@ -385,7 +385,9 @@ static void step_zadd(mfix *f, mkey *k, const char *key, bool zincrby)
             km_drop_if_empty(&f->m, k);
             return;
         }
-        added += rc == 1, changed += rc == 1 || rc == 2, processed += rc != 0;
+        added += rc == 1;
+        changed += rc == 1 || rc == 2;
+        processed += rc != 0;
     }
     km_drop_if_empty(&f->m, k);
     if (fl.incr && processed)
