@@ -418,6 +418,7 @@ static void run_engine(const kv_driver *drv, const bench_cfg *cfg, const char *v
     res[ROW_FSYNC_RATE_OVERWRITE] = fmax(before_over,
                                          fsync_rate_of(cfg->dir, cfg->fsync_iters, bb, 1));
     res[ROW_SYNC_BATCHES] = res[ROW_FILLRANDOM_SYNC] / BENCH_SYNC_BATCH;
+    res[ROW_SYNC_VS_DISK] = res[ROW_SYNC_BATCHES] / res[ROW_FSYNC_RATE];
     if (drv == &kv_chalk)
         chalk_bench_extra(cfg, value_base, res);
     else

@@ -80,6 +80,7 @@ enum bench_row {
     ROW_FILLSEQ_SYNC,     /* ops/s, batches of 100, each durable */
     ROW_FILLRANDOM_SYNC,  /* ops/s, batches of 100, each durable */
     ROW_SYNC_BATCHES,     /* durable batches/s (= FILLRANDOM_SYNC / 100) */
+    ROW_SYNC_VS_DISK,     /* SYNC_BATCHES / FSYNC_RATE: per fdatasync of the moment */
     ROW_GROUP_COMMIT,     /* ops/s, durable 100-op batches, 16 at a time */
     ROW_GROUP_BATCHES_PER_FSYNC, /* Chalk: batches covered by one fdatasync */
     ROW_MEM_PER_KEY,      /* bytes of anonymous RSS per key after fill+reads */
