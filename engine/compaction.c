@@ -8,7 +8,7 @@
  *        offset) of every key whose newest record is in a source, collected
  *        COMPACT_STEP_KEYS entries per slice (collect_step)
  *   merge_thread (background)
- *        sorts `live`, then:
+ *        sorts the locations of `live` (by_loc), then:
  *     2. walk the sources in order; copy each record that is in `live` and
  *        not expired into NNNNNNNNNN.log.tmp (new ids, flag MERGED), rolling
  *        at segment_size, and build its hint (hint.c)
@@ -75,11 +75,25 @@
 #define COMPACT_STEP_KEYS 4096   /* entries per slice on the caller's thread */
 #define MANIFEST_MAGIC "CHALKCMP"
 
+#define SWAP_LOOKAHEAD 4         /* live slots tried past the swap's cursor */
+
+/* One collected entry. `live` stays in the order step 1's hash scan
+ * visited the entries, which is the order step 6's scan visits them again
+ * (unless the table resized, or entries were removed or added between):
+ * the swap finds an entry's slot at its cursor, a sequential read, and
+ * only falls back to a binary search of `by_loc` when that fails. */
 struct live_loc {
     uint32_t seg, off;         /* where the newest record was at the start */
     uint64_t seq;
-    int64_t  expire_at_ms;
     uint32_t new_seg, new_off; /* filled by the thread; new_seg 0 = dropped */
+};
+
+/* `live` sorted by location, by the thread: the merge walks it in step with
+ * the segments, the swap searches it. A location collected twice (a scan
+ * across a resize) appears twice; the merge fills both slots. */
+struct loc_ref {
+    uint32_t seg, off;
+    uint32_t slot;             /* index into live */
 };
 
 enum comp_phase {
@@ -109,6 +123,8 @@ struct compaction {
     size_t    nsrc;
     struct live_loc *live;
     size_t    nlive;
+    struct loc_ref *by_loc;    /* nlive refs, sorted by the thread */
+    size_t    swap_next;       /* step 6: the live slot expected next */
     int64_t   now_ms;
     /* output: the thread's until `finished` */
     int       status;
@@ -122,11 +138,16 @@ struct compaction {
     struct hint_buf hint;
 };
 
-static int cmp_loc(const void *a, const void *b)
+static int cmp_loc(uint32_t seg_a, uint32_t off_a, uint32_t seg_b, uint32_t off_b)
 {
-    const struct live_loc *x = a, *y = b;
-    if (x->seg != y->seg) return x->seg < y->seg ? -1 : 1;
-    return (x->off > y->off) - (x->off < y->off);
+    if (seg_a != seg_b) return seg_a < seg_b ? -1 : 1;
+    return (off_a > off_b) - (off_a < off_b);
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct loc_ref *x = a, *y = b;
+    return cmp_loc(x->seg, x->off, y->seg, y->off);
 }
 
 static int is_source(const struct compaction *c, uint32_t seg)
@@ -212,6 +233,7 @@ static int copy_record(struct compaction *c, struct live_loc *l, const struct re
 
 static int merge_segment(struct compaction *c, uint32_t id, size_t *li)
 {
+    const struct loc_ref *r0 = c->by_loc;
     char path[SEG_PATH_MAX];
     struct seg_reader r;
     struct record_view rv;
@@ -220,12 +242,16 @@ static int merge_segment(struct compaction *c, uint32_t id, size_t *li)
     seg_path(path, sizeof path, c->db->dir, id, ".log");
     if ((rc = seg_reader_open(&r, path)) != 0) return rc;
     while ((rc = seg_reader_next(&r, &rv, &off)) == 1) {
-        struct live_loc key = { .seg = id, .off = (uint32_t)off };
-        while (*li < c->nlive && cmp_loc(&c->live[*li], &key) < 0) (*li)++;
-        if (*li == c->nlive || cmp_loc(&c->live[*li], &key) != 0) continue;   /* dead */
-        struct live_loc *l = &c->live[*li];
+        uint32_t o = (uint32_t)off;
+        while (*li < c->nlive && cmp_loc(r0[*li].seg, r0[*li].off, id, o) < 0) (*li)++;
+        if (*li == c->nlive || cmp_loc(r0[*li].seg, r0[*li].off, id, o) != 0) continue;   /* dead */
         if (rv.expire_at_ms && rv.expire_at_ms <= c->now_ms) continue;        /* expired */
+        struct live_loc *l = &c->live[r0[*li].slot];
         if ((rc = copy_record(c, l, &rv)) != 0) break;
+        for (size_t j = *li + 1; j < c->nlive && r0[j].seg == id && r0[j].off == o; j++) {
+            c->live[r0[j].slot].new_seg = l->new_seg;       /* the same record, collected twice */
+            c->live[r0[j].slot].new_off = l->new_off;
+        }
     }
     seg_reader_close(&r);
     return rc < 0 ? rc : 0;
@@ -285,16 +311,15 @@ static void discard_outputs(struct compaction *c)
 static void *merge_thread(void *arg)
 {
     struct compaction *c = arg;
-    size_t li = 0, w = 0;
+    size_t li = 0;
     int rc = 0;
-    /* Step 1's end, off the caller's thread: sort, and drop the duplicates
-     * a hash scan may produce across a resize. */
-    if (c->nlive) qsort(c->live, c->nlive, sizeof *c->live, cmp_loc);  /* live may be NULL */
-    for (size_t i = 0; i < c->nlive; i++)
-        if (w == 0 || cmp_loc(&c->live[w - 1], &c->live[i]) != 0) c->live[w++] = c->live[i];
-    c->nlive = w;
+    /* Step 1's end, off the caller's thread: the locations, sorted. */
+    c->by_loc = malloc((c->nlive ? c->nlive : 1) * sizeof *c->by_loc);
     c->wbuf = malloc(WRITE_BUF);
-    if (!c->wbuf) rc = CHALK_ENOMEM;
+    if (!c->wbuf || !c->by_loc) rc = CHALK_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < c->nlive; i++)
+        c->by_loc[i] = (struct loc_ref){ c->live[i].seg, c->live[i].off, (uint32_t)i };
+    if (rc == 0 && c->nlive) qsort(c->by_loc, c->nlive, sizeof *c->by_loc, cmp_ref);
     for (size_t i = 0; rc == 0 && i < c->nsrc; i++) rc = merge_segment(c, c->src[i], &li);
     if (rc == 0) rc = out_finish(c);
     if (rc == 0) rc = publish(c);
@@ -326,13 +351,15 @@ static void collect_live(void *arg, idx_entry *e)
         c->live = n;
         c->live_cap = cap;
     }
-    c->live[c->nlive++] = (struct live_loc){ e->segment_id, e->offset, e->seq, e->expire_at_ms, 0, 0 };
+    if (c->nlive == UINT32_MAX) { k->err = CHALK_ENOMEM; return; }   /* loc_ref.slot is 32 bits */
+    c->live[c->nlive++] = (struct live_loc){ e->segment_id, e->offset, e->seq, 0, 0 };
 }
 
 static void compaction_reset(struct compaction *c)
 {
     free(c->src);
     free(c->live);
+    free(c->by_loc);
     free(c->out);
     free(c->drop);
     chalk_db *db = c->db;
@@ -383,7 +410,40 @@ static void collect_step(chalk_db *db, struct compaction *c)
     c->phase = COMP_MERGE;
 }
 
-struct swap_ctx { chalk_db *db; struct compaction *c; int err; };
+struct swap_ctx {
+    chalk_db *db;
+    struct compaction *c;
+    int err;
+    struct seg_info *from, *to; /* the last segments looked up (a slice adds none) */
+};
+
+/* The live slot of the record at (seg, off), or NULL: first at the swap's
+ * cursor and a few slots past it (entries removed since step 1 leave slots
+ * the scan no longer visits), then by binary search, which also moves the
+ * cursor. */
+static struct live_loc *swap_find(struct compaction *c, uint32_t seg, uint32_t off)
+{
+    for (size_t i = c->swap_next; i < c->nlive && i < c->swap_next + SWAP_LOOKAHEAD; i++)
+        if (c->live[i].seg == seg && c->live[i].off == off) {
+            c->swap_next = i + 1;
+            return &c->live[i];
+        }
+    size_t lo = 0, hi = c->nlive;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_loc(c->by_loc[mid].seg, c->by_loc[mid].off, seg, off) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == c->nlive || c->by_loc[lo].seg != seg || c->by_loc[lo].off != off) return NULL;
+    c->swap_next = (size_t)c->by_loc[lo].slot + 1;
+    return &c->live[c->by_loc[lo].slot];
+}
+
+static struct seg_info *swap_seg(struct swap_ctx *s, struct seg_info **cache, uint32_t id)
+{
+    if (!*cache || (*cache)->id != id) *cache = seg_table_find(&s->db->segs, id);
+    return *cache;
+}
 
 static int cmp_ptr(const void *a, const void *b)
 {
@@ -396,13 +456,12 @@ static void swap_one(void *arg, idx_entry *e)
     struct swap_ctx *s = arg;
     struct compaction *c = s->c;
     if (!is_source(c, e->segment_id)) return;
-    struct live_loc key = { .seg = e->segment_id, .off = e->offset };
-    struct live_loc *l = bsearch(&key, c->live, c->nlive, sizeof key, cmp_loc);
+    struct live_loc *l = swap_find(c, e->segment_id, e->offset);
     /* A location names one immutable record, so a found l is that record;
      * the seq compare is a cheap guard, not a case that occurs. */
     if (!l || l->seq != e->seq) return;
-    struct seg_info *from = seg_table_find(&s->db->segs, e->segment_id);
-    struct seg_info *to = l->new_seg ? seg_table_find(&s->db->segs, l->new_seg) : NULL;
+    struct seg_info *from = swap_seg(s, &s->from, e->segment_id);
+    struct seg_info *to = l->new_seg ? swap_seg(s, &s->to, l->new_seg) : NULL;
     if (!from || (l->new_seg && !to)) return;
     if (to) {                                    /* moved: same version, new place */
         from->live_bytes -= e->record_size;
@@ -438,6 +497,7 @@ static int swap_begin(chalk_db *db, struct compaction *c)
     }
     c->phase = COMP_SWAP;
     c->cursor = 0;
+    c->swap_next = 0;
     return 0;
 }
 
@@ -445,7 +505,7 @@ static int swap_begin(chalk_db *db, struct compaction *c)
  * some at the outputs: both exist, both hold the same record. */
 static void swap_step(chalk_db *db, struct compaction *c)
 {
-    struct swap_ctx s = { db, c, 0 };
+    struct swap_ctx s = { db, c, 0, NULL, NULL };
     c->ndrop = 0;
     c->cursor = hidx_scan(db->h, c->cursor, COMPACT_STEP_KEYS, swap_one, &s);
     /* A scan across a resize may visit an entry twice: dedupe the pointers,
