@@ -337,7 +337,9 @@ def revision(a):
     if a.revision:
         return now, f"Chalk at {a.revision}"
     sha = sh(f"git -C {a.results} rev-parse --short=8 HEAD") or "?"
-    dirty = sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench")
+    # Source changes only: the results this very run is writing do not count.
+    dirty = sh(f"git -C {a.results} status --porcelain -- ../../engine ../../server ../../bench "
+               f"':(top,exclude)bench/results'")
     return now, f"Chalk at {sha}{' (with uncommitted changes)' if dirty else ''}"
 
 
