@@ -172,6 +172,10 @@ static void print_target(FILE *f, const char *what, double value, double goal, i
                         : (lower ? value < goal : value >= goal) ? "**met**" : "**not met**";
     char measured[24];
     fmt_num(measured, sizeof measured, value);
+    /* Near the goal two decimals can round a miss up to the goal itself
+     * (0.797 printed as 0.80 "not met"): show three there. */
+    if (!isnan(value) && fabs(value - goal) < 0.01)
+        snprintf(measured, sizeof measured, "%.3f", value);
     fprintf(f, "| %s | %s | %s%.2f | %s |\n", what, measured, lower ? "< " : "≥ ", goal, verdict);
 }
 
