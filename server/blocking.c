@@ -79,8 +79,11 @@ bool blocking_is_blocked(const client *c) { return c->blocked != NULL; }
 
 void blocking_client_free(client *c)
 {
+    if (!c->blocked)
+        return;
     free(c->blocked);
     c->blocked = NULL;
+    server.nblocked--;
 }
 
 void blocking_done(client *c) { blocking_client_free(c); }
@@ -93,6 +96,7 @@ bool blocking_wait(client *c, long long timeout_ms)
         c->blocked = calloc(1, sizeof *c->blocked);
         if (!c->blocked)
             return false;
+        server.nblocked++;
         c->blocked->since_us = now_us();
         c->blocked->deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
         return true;
@@ -187,6 +191,8 @@ static int cmp_since_desc(const void *a, const void *b)
  * oldest run first. */
 void blocking_key_ready(int db, const void *key, size_t klen)
 {
+    if (server.nblocked == 0)
+        return;                    /* the common case: nobody waits, no walk */
     size_t n = 0, cap = 0;
     client **v = NULL;
     for (client *o = server.clients; o; o = o->next) {
@@ -207,12 +213,4 @@ void blocking_key_ready(int db, const void *key, size_t klen)
     for (size_t i = 0; i < n; i++)
         client_make_ready(v[i]);
     free(v);
-}
-
-long blocking_count(void)
-{
-    long n = 0;
-    for (client *o = server.clients; o; o = o->next)
-        n += o->blocked != NULL;
-    return n;
 }

@@ -49,9 +49,6 @@ bool blocking_is_blocked(const client *c);
 /* A push to (db, key): wake the clients that wait on it, oldest first. */
 void blocking_key_ready(int db, const void *key, size_t klen);
 
-/* Clients waiting right now (INFO clients: blocked_clients). */
-long blocking_count(void);
-
 /* client_free_now's hook: forget c's wait. */
 void blocking_client_free(client *c);
 

@@ -164,6 +164,7 @@ struct server {
     client *ready;                    /* have complete commands to run */
     client *to_close;                 /* closed asynchronously, freed before sleep */
     uint64_t nmonitors;
+    long nblocked;                    /* clients waiting in BLPOP & co. (blocking.c) */
 
     volatile sig_atomic_t shutdown_signal; /* set by the signal handler */
     bool shutdown_asap;               /* SHUTDOWN command */

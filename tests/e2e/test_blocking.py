@@ -186,3 +186,43 @@ def test_list_block_timeouts_reply_a_null_array_in_resp2(srv, r):
                 b"*4\r\n$10\r\nBRPOPLPUSH\r\n$4\r\nnone\r\n$3\r\ndst\r\n$4\r\n0.01\r\n"):
         raw.send(cmd)
         assert raw.read_line() == b"*-1", cmd
+
+
+def blocked_clients(r):
+    return int(r.info("clients")["blocked_clients"])
+
+
+def wait_count(r, want):
+    deadline = time.time() + 10 * SLOW
+    while blocked_clients(r) != want and time.time() < deadline:
+        time.sleep(0.01)
+    return blocked_clients(r)
+
+
+def test_blocked_clients_counts_every_way_out(srv, r):
+    """INFO's blocked_clients goes back to 0 whichever way a waiter leaves
+    (served, timed out, disconnected and noticed), and a waiter that comes
+    after the count went to 0 is still served: a push skips its search for
+    waiters only while none is blocked (server.nblocked, checked exactly by
+    unit_model_list)."""
+    assert blocked_clients(r) == 0
+    a, aid = waiter(srv, "BLPOP", "q", "0")
+    b, bid = waiter(srv, "BZPOPMIN", "z", "0")
+    wait_blocked(r, aid, "blpop")
+    wait_blocked(r, bid, "bzpopmin")
+    assert blocked_clients(r) == 2
+    r.rpush("q", "x")                        # served
+    assert a.read_reply() == [b"q", b"x"]
+    assert wait_count(r, 1) == 1
+    b.close()                                # disconnected while blocked:
+    r.zadd("z", {"m": 1})                    # noticed when its key is served
+    assert wait_count(r, 0) == 0
+    assert r.zcard("z") == 1                 # and it took nothing
+    assert r.blpop("nothing", 0.1) is None   # timed out
+    assert blocked_clients(r) == 0
+    c, cid = waiter(srv, "BLPOP", "later", "0")
+    wait_blocked(r, cid, "blpop")            # a waiter after the count went to 0
+    assert blocked_clients(r) == 1
+    r.lpush("later", "y")
+    assert c.read_reply() == [b"later", b"y"]
+    assert wait_count(r, 0) == 0

@@ -542,6 +542,7 @@ static void test_list_blocking(void **state)
     char *r = cx_cmd(f->c, &len, "BLPOP", "q1", "q2", "0", NULL);
     assert_int_equal(len, 0);                        /* no reply: it waits */
     assert_true(cx_blocked(f->c));
+    assert_int_equal(server.nblocked, 1);            /* a push looks for waiters */
     free(r);
     r = cx_cmd(other, &len, "RPUSH", "q2", "job", NULL);
     assert_string_equal(r, ":1\r\n");
@@ -550,6 +551,7 @@ static void test_list_blocking(void **state)
     assert_string_equal(r, "*2\r\n$2\r\nq2\r\n$3\r\njob\r\n");
     free(r);
     assert_false(cx_blocked(f->c));
+    assert_int_equal(server.nblocked, 0);            /* pushes skip the walk again */
     EXPECT_INT(f, 0, "EXISTS", "q2");                /* the pop emptied it */
 
     r = cx_cmd(f->c, &len, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "0", NULL);
@@ -570,6 +572,7 @@ static void test_list_blocking(void **state)
     assert_string_equal(r, "*-1\r\n");
     free(r);
     assert_false(cx_blocked(f->c));
+    assert_int_equal(server.nblocked, 0);            /* a timeout leaves no count */
     cx_client_free(other);
 }
 
