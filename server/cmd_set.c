@@ -33,6 +33,7 @@
 #include "composite.h"
 #include "keyops.h"
 #include "notify.h"
+#include "util.h"
 
 static int set_has(const cp_meta *m, const void *member, size_t len)
 {
@@ -182,9 +183,7 @@ static bool keep_member(int op, cp_meta *ms, int n, int from, const char *s, siz
 
 static int suffix_cmp(const cp_iter *a, const cp_iter *b)
 {
-    size_t n = a->slen < b->slen ? a->slen : b->slen;
-    int d = n ? memcmp(a->suffix, b->suffix, n) : 0;
-    return d ? d : (a->slen > b->slen) - (a->slen < b->slen);
+    return bytes_cmp(a->suffix, a->slen, b->suffix, b->slen);
 }
 
 /* SUNION / SDIFF by merging: each set's members come out of the index in

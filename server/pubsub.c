@@ -66,12 +66,6 @@ struct pubsub_client {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int str_cmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-    int d = memcmp(a, b, alen < blen ? alen : blen);
-    return d ? d : (alen > blen) - (alen < blen);
-}
-
 static bool str_eq(const pubsub_str *s, const void *p, size_t len)
 {
     return s->len == len && memcmp(s->p, p, len) == 0;
@@ -132,7 +126,7 @@ static size_t find_channel(const struct pubsub_server *r, const void *name, size
     size_t lo = 0, hi = r->nch;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int d = str_cmp(r->ch[mid].name.p, r->ch[mid].name.len, name, len);
+        int d = bytes_cmp(r->ch[mid].name.p, r->ch[mid].name.len, name, len);
         if (d == 0) {
             *found = true;
             return mid;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The digits of a decimal integer, its sign given apart, into a long long:
  * s[0..len) must be at least one byte, every byte '0'..'9'; false when one
@@ -83,5 +84,15 @@ bool glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool
 int read_whole_file(const char *path, char **out, size_t *len);
 /* Lower-case copy into out (at most outlen-1 bytes). */
 void str_lower(char *out, size_t outlen, const char *s, size_t len);
+
+/* Byte strings in memcmp order, a shorter prefix first (the order of the
+ * engine's keys, of sorted-set lex ranges and of channel names): <0, 0, >0.
+ * Either pointer may be NULL when its length is 0. */
+static inline int bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int d = n ? memcmp(a, b, n) : 0;
+    return d ? d : (alen > blen) - (alen < blen);
+}
 
 #endif /* CHALK_UTIL_H */

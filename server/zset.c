@@ -147,18 +147,12 @@ bool zs_parse_lex_bound(const char *s, size_t len, zs_lex *out)
     return true;
 }
 
-static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int d = memcmp(a, b, alen < blen ? alen : blen);
-    return d ? d : (alen > blen) - (alen < blen);
-}
-
 /* Is member >= min (above_min) and <= max (below_max)? */
 static bool lex_above_min(const zs_lex *min, const char *s, size_t len)
 {
     if (min->kind)
         return min->kind < 0;
-    int d = lex_cmp(s, len, min->p, min->len);
+    int d = bytes_cmp(s, len, min->p, min->len);
     return min->excl ? d > 0 : d >= 0;
 }
 
@@ -166,7 +160,7 @@ static bool lex_below_max(const zs_lex *max, const char *s, size_t len)
 {
     if (max->kind)
         return max->kind > 0;
-    int d = lex_cmp(s, len, max->p, max->len);
+    int d = bytes_cmp(s, len, max->p, max->len);
     return max->excl ? d < 0 : d <= 0;
 }
 
