@@ -98,14 +98,12 @@ static int ur_create(loop **out, int max_clients)
      * work without interrupting this thread (no IPI); the work runs at the
      * next io_uring_enter, which the loop makes anyway. Kernels before 5.19
      * refuse the flag: then the ring is made without it. */
-    struct io_uring_params p = {0};
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
-    p.cq_entries = 65536;         /* room for one recv + one send per client */
-    int rc = io_uring_queue_init_params(4096, &l->ring, &p);
-    if (rc == -EINVAL) {
-        memset(&p, 0, sizeof p);
-        p.flags = IORING_SETUP_CQSIZE;
-        p.cq_entries = 65536;
+    static const unsigned flags[] = {IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN,
+                                     IORING_SETUP_CQSIZE};
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0] && rc == -EINVAL; i++) {
+        struct io_uring_params p = {.flags = flags[i],
+                                    .cq_entries = 65536};  /* one recv + one send per client */
         rc = io_uring_queue_init_params(4096, &l->ring, &p);
     }
     if (rc == 0 && (rc = probe_ops(&l->ring)) < 0)
