@@ -24,9 +24,11 @@
  *
  * FIFO: among the clients waiting on one key, the one that started
  * waiting first is served first. blocking_may_serve() refuses an element
- * to a waiter while an older waiter of the same key is alive. A waiter
- * whose socket was closed (EOF while we were not reading it) is closed
- * here, so a disconnected client never takes an element.
+ * to a waiter while an older waiter of the same key is alive. The loop
+ * watches a blocked client's socket for its peer's hangup and closes it
+ * at once (client_on_hangup, networking.c); a waiter whose peer left
+ * since the loop last looked is caught here (peer_gone), so a
+ * disconnected client never takes an element.
  *
  * Left out on purpose: being woken by a replica's stream (a write a
  * follower applies from its leader calls no blocking_key_ready; the tick

@@ -7,6 +7,10 @@
  * once per loop iteration, so a pipeline of N commands costs one writev.
  * A socket that cannot take all of it gets EPOLLOUT armed until it drains.
  *
+ * A client blocked in BLPOP & co. is not read (its next commands must wait
+ * in the socket) but is watched for EPOLLRDHUP, so a peer that leaves while
+ * blocked is closed at once, not when its key is served.
+ *
  * Left out on purpose: edge-triggered mode (fewer epoll_wait wake-ups, but
  * every handler must then loop to EAGAIN or lose events; level-triggered is
  * the version a reader can check by eye).
@@ -115,6 +119,8 @@ static void update(loop *l, client *c)
     uint32_t ev = 0;
     if (!(c->flags & CLIENT_READ_PAUSED))
         ev |= EPOLLIN;
+    else if (c->flags & CLIENT_WATCH_HANGUP)
+        ev |= EPOLLRDHUP;         /* blocked: not read, but its EOF is seen */
     if (c->epoll_out)
         ev |= EPOLLOUT;
     struct epoll_event e = {.events = ev, .data.fd = c->fd};
@@ -169,6 +175,13 @@ static void on_client_event(loop *l, client *c, uint32_t ev)
         return;
     if (ev & EPOLLOUT)
         ep_send(l, c);
+    if ((c->flags & CLIENT_READ_PAUSED) && (c->flags & CLIENT_WATCH_HANGUP)) {
+        /* A blocked client is not read: what it sent after its command
+         * stays in the socket. Only its peer's FIN or a reset matter. */
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            client_on_hangup(c);
+        return;
+    }
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         char *buf;
         size_t len;

@@ -21,6 +21,12 @@
  *   2    client            recv
  *   3    client            sendmsg
  *   4    (none)            poll on the engine's event fd
+ *   5    client            poll for the peer's hangup (a blocked client)
+ *
+ * A client blocked in BLPOP & co. has no recv posted (what it sends next
+ * must wait in the socket, not run early) but a one-shot POLL_ADD for
+ * POLLRDHUP: a peer that leaves while blocked is closed at once. The poll
+ * may outlive the block; its completion then changes nothing.
  *
  * Closing a client with operations in flight: shutdown(2) its socket so
  * they complete (a recv returns 0), and free it when the last completion
@@ -43,7 +49,7 @@
 #include "loop.h"
 #include "server.h"
 
-enum { TAG_ACCEPT = 1, TAG_RECV = 2, TAG_SEND = 3, TAG_ENGINE = 4, TAG_MASK = 7 };
+enum { TAG_ACCEPT = 1, TAG_RECV = 2, TAG_SEND = 3, TAG_ENGINE = 4, TAG_HANGUP = 5, TAG_MASK = 7 };
 #define SEND_IOVS 32
 
 struct listener_slot { _Alignas(8) int fd; };   /* aligned: its address carries a tag */
@@ -197,6 +203,30 @@ static void arm_recv(loop *l, client *c)
     c->io_inflight++;
 }
 
+static bool watches_hangup(const client *c)
+{
+    return (c->flags & (CLIENT_READ_PAUSED | CLIENT_WATCH_HANGUP)) ==
+               (CLIENT_READ_PAUSED | CLIENT_WATCH_HANGUP) &&
+           !(c->flags & CLIENT_CLOSE_ASAP);
+}
+
+/* One poll at a time per client: an earlier block's poll still in flight
+ * serves this block too. */
+static void arm_hangup(loop *l, client *c)
+{
+    if (c->io_hangup_inflight || !watches_hangup(c))
+        return;
+    struct io_uring_sqe *sqe = get_sqe(l);
+    if (!sqe) {
+        client_close_async(c);
+        return;
+    }
+    io_uring_prep_poll_add(sqe, c->fd, POLLRDHUP);
+    io_uring_sqe_set_data64(sqe, tagged(c, TAG_HANGUP));
+    c->io_hangup_inflight = true;
+    c->io_inflight++;
+}
+
 static int ur_add_client(loop *l, client *c)
 {
     c->iovs = calloc(1, sizeof(struct send_state));
@@ -214,6 +244,8 @@ static void ur_set_read(loop *l, client *c, bool on)
         c->flags |= CLIENT_READ_PAUSED;
     if (on)
         arm_recv(l, c);
+    else
+        arm_hangup(l, c);
 }
 
 /* Queue one sendmsg over as many reply blocks as fit; it is submitted with
@@ -305,6 +337,21 @@ static void on_send(loop *l, client *c, int res)
         ur_send(l, c);            /* a short send: queue the rest */
 }
 
+/* POLLHUP and POLLERR are reported whatever the mask asked for. A poll
+ * that completes after its client was served (the peer half-closed while
+ * being read normally) is left to the recv, which sees the EOF itself. */
+static void on_hangup(loop *l, client *c, int res)
+{
+    c->io_hangup_inflight = false;
+    c->io_inflight--;
+    if (reap_if_closing(c) || !watches_hangup(c))
+        return;
+    if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR)))
+        client_on_hangup(c);
+    else if (res >= 0)
+        arm_hangup(l, c);
+}
+
 static void dispatch(loop *l, struct io_uring_cqe *cqe)
 {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -314,6 +361,7 @@ static void dispatch(loop *l, struct io_uring_cqe *cqe)
     case TAG_ACCEPT: on_accept(l, p, cqe->res); break;
     case TAG_RECV: on_recv(l, p, cqe->res); break;
     case TAG_SEND: on_send(l, p, cqe->res); break;
+    case TAG_HANGUP: on_hangup(l, p, cqe->res); break;
     case TAG_ENGINE:
         if (ud != engine_ud(l))
             break;                /* the poll of a closed engine fd */

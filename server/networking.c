@@ -360,6 +360,34 @@ static void protocol_error(client *c)
     c->qpos = c->qlen;             /* ignore whatever else it sent */
 }
 
+/* A command must wait: stop reading c, so what it sends next stays in the
+ * socket (TCP's flow control, not our memory, absorbs it) and runs only
+ * after the waiting command, in order. A blocked client (BLPOP ...) may
+ * wait for hours, so its hangup is still watched: the backend reports it
+ * at once (client_on_hangup), as Redis, which keeps reading it, does; one
+ * waiting only for a group commit or CLIENT PAUSE is not watched (its wait
+ * is short, and a poll per held SET would cost a syscall or an SQE). */
+static void stop_reading(client *c)
+{
+    c->flags |= CLIENT_WAITING;
+    if (blocking_is_blocked(c))
+        c->flags |= CLIENT_WATCH_HANGUP;
+    else
+        c->flags &= ~(uint32_t)CLIENT_WATCH_HANGUP;
+    server.io->set_read(server.loop, c, false);
+}
+
+/* The backend saw the peer of a watched client hang up (EOF, reset) while
+ * it was not read. Whatever it had sent after its blocking command is
+ * dropped with it, as Redis drops a query buffer on EOF. */
+void client_on_hangup(client *c)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        return;
+    server_log(LL_VERBOSE, "Client %s closed the connection while blocked", c->addr);
+    client_close_async(c);
+}
+
 /* Parse and run every complete request in the query buffer, in order,
  * until one must wait or the client is closing. */
 void client_process_input(client *c)
@@ -388,10 +416,8 @@ void client_process_input(client *c)
             c->cmd_ready = true;
         }
         if (process_command(c) == PC_WAIT) {
-            if (!(c->flags & CLIENT_WAITING)) {
-                c->flags |= CLIENT_WAITING;
-                server.io->set_read(server.loop, c, false);
-            }
+            if (!(c->flags & CLIENT_WAITING))
+                stop_reading(c);
             return;
         }
         c->cmd_ready = false;
@@ -434,8 +460,10 @@ void process_ready_clients(void)
             continue;
         c->flags &= ~(uint32_t)CLIENT_WAITING;
         client_process_input(c);
-        if (!(c->flags & (CLIENT_WAITING | CLIENT_CLOSE_ASAP)))
+        if (!(c->flags & (CLIENT_WAITING | CLIENT_CLOSE_ASAP))) {
+            c->flags &= ~(uint32_t)CLIENT_WATCH_HANGUP;
             server.io->set_read(server.loop, c, true);
+        }
     }
 }
 

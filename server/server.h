@@ -61,6 +61,7 @@ enum {
     CLIENT_ON_CLOSE_LIST     = 1 << 9,  /* on server.to_close */
     CLIENT_WAITING           = 1 << 10, /* a command waits (pause, hold ring full) */
     CLIENT_DRAINING          = 1 << 11, /* closed; waiting for in-flight I/O */
+    CLIENT_WATCH_HANGUP      = 1 << 12, /* not read, but its hangup is watched (blocked) */
 };
 
 /* Replies held for a group commit: the absolute output offset where each
@@ -106,6 +107,7 @@ struct client {
     int io_inflight;          /* uring: SQEs submitted, CQEs not yet seen */
     bool io_send_inflight;
     bool io_recv_inflight;
+    bool io_hangup_inflight;  /* uring: a poll for the peer's hangup */
     bool epoll_out;           /* epoll: EPOLLOUT armed */
     void *iovs;               /* uring: msghdr + iovecs of the send in flight */
 
@@ -218,6 +220,7 @@ void client_close_async(client *c);     /* close at the next safe point */
 void client_wants_write(client *c);     /* queue on server.pending_writes */
 int  client_read_space(client *c, char **buf, size_t *len);
 void client_on_read(client *c, ssize_t n);
+void client_on_hangup(client *c);       /* a watched (blocked) peer left */
 void client_process_input(client *c);
 size_t client_out_iov(client *c, void *iov, size_t max, size_t *bytes);
 void client_on_sent(client *c, ssize_t n);

@@ -1,7 +1,9 @@
 """Blocking pops across clients: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN
 BZPOPMAX served by another client's push (and from inside an EXEC), in
 FIFO order, timeouts (fractional, 0 = forever), a disconnect while blocked
-leaves the element for the next waiter, and Redis's replies and errors.
+leaves the element for the next waiter and is noticed at once (both
+io-backends), commands sent behind a blocked one run after it, in order,
+and Redis's replies and errors.
 
 "Blocked" is observed, not slept for: wait_blocked() polls CLIENT LIST
 until the waiter's last command is the blocking one."""
@@ -215,8 +217,8 @@ def test_blocked_clients_counts_every_way_out(srv, r):
     assert a.read_reply() == [b"q", b"x"]
     assert wait_count(r, 1) == 1
     b.close()                                # disconnected while blocked:
-    r.zadd("z", {"m": 1})                    # noticed when its key is served
-    assert wait_count(r, 0) == 0
+    assert wait_count(r, 0) == 0             # noticed with no push to its key
+    r.zadd("z", {"m": 1})
     assert r.zcard("z") == 1                 # and it took nothing
     assert r.blpop("nothing", 0.1) is None   # timed out
     assert blocked_clients(r) == 0
@@ -226,3 +228,39 @@ def test_blocked_clients_counts_every_way_out(srv, r):
     r.lpush("later", "y")
     assert c.read_reply() == [b"later", b"y"]
     assert wait_count(r, 0) == 0
+
+
+@pytest.mark.parametrize("backend", ["epoll", "uring"])
+def test_disconnect_while_blocked_is_noticed_without_a_push(backend):
+    """A blocked client that goes away is freed at once (the loop watches a
+    blocked socket for its hangup), not when its key is next served: INFO's
+    blocked_clients drops to 0 with no push at all. And what a blocked client
+    sends behind its blocking command, before or while it waits, is neither
+    lost nor run early: both replies come in order once it is served."""
+    with start_server(io_backend=backend) as s:
+        r = s.client(decode_responses=False)
+        for cmd in (("BLPOP", "q", "0"), ("BZPOPMIN", "z", "0"),
+                    ("BLMOVE", "a", "b", "LEFT", "RIGHT", "0"), ("BRPOP", "q", "z2", "0")):
+            conn, cid = waiter(s, *cmd)
+            wait_blocked(r, cid, cmd[0].lower())
+            assert blocked_clients(r) == 1
+            conn.close()
+            OPEN.remove(conn)
+            assert wait_count(r, 0) == 0, cmd
+            assert r.client_list() and all(int(c["id"]) != cid for c in r.client_list())
+        # a pipeline read with the blocking command, and one sent while blocked
+        conn = s.raw(timeout=20)
+        cid = conn.cmd("CLIENT", "ID")
+        conn.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n*2\r\n$4\r\nECHO\r\n$1\r\n1\r\n")
+        wait_blocked(r, cid, "blpop")
+        conn.send(b"*2\r\n$4\r\nECHO\r\n$1\r\n2\r\n*2\r\n$4\r\nLPOP\r\n$1\r\nq\r\n")
+        time.sleep(0.3)                      # room to (wrongly) run them early
+        wait_blocked(r, cid, "blpop")        # still blocked: nothing ran
+        assert blocked_clients(r) == 1
+        r.rpush("q", "v1", "v2")
+        assert conn.read_reply() == [b"q", b"v1"]
+        assert conn.read_reply() == b"1"
+        assert conn.read_reply() == b"2"
+        assert conn.read_reply() == b"v2"    # LPOP ran after BLPOP took v1
+        assert wait_count(r, 0) == 0
+        conn.close()
