@@ -43,7 +43,9 @@
 
 struct batch_op {
     uint8_t  kind;             /* REC_PUT / REC_DELETE */
+    uint8_t  hashed;           /* 1: hash is idx_hash(key), given by the caller */
     uint32_t klen, vlen;
+    uint64_t hash;             /* see hashed (chalk_batch_put_prepared) */
     int64_t  expire_at_ms;
     size_t   data_off;         /* key then value, in chalk_batch.data */
 };
@@ -69,8 +71,9 @@ void chalk_batch_free(chalk_batch *b)
 void chalk_batch_clear(chalk_batch *b) { b->n = b->dlen = 0; b->bytes = 0; }
 size_t chalk_batch_count(const chalk_batch *b) { return b->n; }
 
+/* hash: the key's idx_hash when the caller has it (a chalk_key), else NULL. */
 static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
-                     const void *val, size_t vlen, int64_t expire_at_ms)
+                     const void *val, size_t vlen, int64_t expire_at_ms, const uint64_t *hash)
 {
     if (klen > CHALK_MAX_KEY_SIZE || vlen > CHALK_MAX_VALUE_SIZE) return CHALK_ETOOBIG;
     if (b->n == b->cap) {
@@ -88,7 +91,10 @@ static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
         b->data = n;
         b->dcap = cap;
     }
-    b->ops[b->n++] = (struct batch_op){ kind, (uint32_t)klen, (uint32_t)vlen, expire_at_ms, b->dlen };
+    b->ops[b->n++] = (struct batch_op){ .kind = kind, .hashed = hash != NULL,
+                                        .klen = (uint32_t)klen, .vlen = (uint32_t)vlen,
+                                        .hash = hash ? *hash : 0,
+                                        .expire_at_ms = expire_at_ms, .data_off = b->dlen };
     if (klen) memcpy(b->data + b->dlen, key, klen);
     if (vlen) memcpy(b->data + b->dlen + klen, val, vlen);
     b->dlen += klen + vlen;
@@ -99,12 +105,18 @@ static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
 int chalk_batch_put(chalk_batch *b, const void *key, size_t klen,
                     const void *val, size_t vlen, int64_t expire_at_ms)
 {
-    return batch_add(b, REC_PUT, key, klen, val, vlen, expire_at_ms);
+    return batch_add(b, REC_PUT, key, klen, val, vlen, expire_at_ms, NULL);
+}
+
+int chalk_batch_put_prepared(chalk_batch *b, const chalk_key *k,
+                             const void *val, size_t vlen, int64_t expire_at_ms)
+{
+    return batch_add(b, REC_PUT, k->key, k->klen, val, vlen, expire_at_ms, &k->hash);
 }
 
 int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen)
 {
-    return batch_add(b, REC_DELETE, key, klen, NULL, 0, 0);
+    return batch_add(b, REC_DELETE, key, klen, NULL, 0, 0, NULL);
 }
 
 int db_check_writable(const chalk_db *db)
@@ -171,7 +183,9 @@ static void hash_ahead(chalk_db *db, const chalk_batch *b, struct hash_ring *r, 
 {
     for (; r->next < upto && r->next < b->n; r->next++) {
         const struct batch_op *op = &b->ops[r->next];
-        uint64_t h = idx_hash(b->data + op->data_off, op->klen);
+        /* A prepared key's hash was computed once, by chalk_key_prepare. */
+        uint64_t h = op->hashed ? op->hash : idx_hash(b->data + op->data_off, op->klen);
+        assert(!op->hashed || op->hash == idx_hash(b->data + op->data_off, op->klen));
         r->h[r->next % HASH_AHEAD] = h;
         hidx_prefetch(db->h, h);
     }
@@ -316,7 +330,8 @@ static int write_one(chalk_db *db, uint8_t kind, const void *key, size_t klen,
                      const void *val, size_t vlen, int64_t expire_at_ms)
 {
     /* A stack batch with no copy of the bytes beyond the record itself. */
-    struct batch_op op = { kind, (uint32_t)klen, (uint32_t)vlen, expire_at_ms, 0 };
+    struct batch_op op = { .kind = kind, .klen = (uint32_t)klen, .vlen = (uint32_t)vlen,
+                           .expire_at_ms = expire_at_ms, .data_off = 0 };
     uint8_t small[256];
     uint8_t *data = klen + vlen <= sizeof small ? small : malloc(klen + vlen);
     if (!data) return CHALK_ENOMEM;
@@ -341,7 +356,8 @@ int chalk_delete(chalk_db *db, const void *key, size_t klen)
     if (klen > CHALK_MAX_KEY_SIZE) return CHALK_ETOOBIG;
     idx_entry *e = hidx_find(db->h, idx_hash(key, klen), key, klen);
     if (!e) return CHALK_ENOTFOUND;
-    int expired = db_expired(e, db_now_ms());   /* e is freed by the write */
+    /* e is freed by the write; the clock only for a key with an expiry */
+    int expired = e->expire_at_ms && db_expired(e, db_now_ms());
     int rc = write_one(db, REC_DELETE, key, klen, NULL, 0, 0);
     if (rc) return rc;
     return expired ? CHALK_ENOTFOUND : CHALK_OK;

@@ -31,8 +31,10 @@
 #include "util.h"
 
 /* Set fields argv[first], argv[first+1], ... (field, value pairs) of m in
- * batch b. Returns the number of new fields, or a CHALK_E* error. */
-static long hash_set_pairs(client *c, chalk_batch *b, cp_meta *m, int first)
+ * batch b; fk, if not NULL, is the first field's key, prepared before m was
+ * looked up (cp_key_prepare). Returns the number of new fields, or a
+ * CHALK_E* error. */
+static long hash_set_pairs(client *c, chalk_batch *b, cp_meta *m, int first, const cp_key *fk)
 {
     long npairs = (c->argc - first) / 2, added = 0;
     long *prev = cp_prev_dups(c, first, 2, npairs);
@@ -41,9 +43,13 @@ static long hash_set_pairs(client *c, chalk_batch *b, cp_meta *m, int first)
     int rc = cp_begin(b, m);
     for (long i = 0; rc == CHALK_OK && i < npairs; i++) {
         const resp_arg *f = &c->argv[first + 2 * i], *v = f + 1;
-        if (prev[i] < 0 && !(m->exists && cp_has(m->db, CP_HASH, m->key, m->klen, f->ptr, f->len)))
+        const cp_key *pk = i == 0 ? fk : NULL;
+        if (prev[i] < 0 &&
+            !(m->exists && (pk ? cp_key_has(pk)
+                               : cp_has(m->db, CP_HASH, m->key, m->klen, f->ptr, f->len))))
             added++;
-        rc = cp_put(b, m->db, CP_HASH, m->key, m->klen, f->ptr, f->len, NULL, 0, v->ptr, v->len);
+        rc = pk ? cp_key_put(b, pk, v->ptr, v->len)
+                : cp_put(b, m->db, CP_HASH, m->key, m->klen, f->ptr, f->len, NULL, 0, v->ptr, v->len);
     }
     free(prev);
     m->count += (uint64_t)added;
@@ -59,21 +65,29 @@ static void hset_generic(client *c, bool reply_count)
         return;
     }
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
-        return;
-    chalk_batch *b = ks_batch();
-    long added = b ? hash_set_pairs(c, b, &m, 2) : CHALK_ENOMEM;
-    if (added < 0) {
-        reply_engine_error(c, (int)added);
+    cp_key fk;    /* the first field's key: its bucket comes in during cp_lookup */
+    if (cp_key_prepare(&fk, c->db, CP_HASH, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                       c->argv[2].len) != CHALK_OK) {
+        reply_engine_error(c, CHALK_ENOMEM);
         return;
     }
+    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
+        goto out;
+    chalk_batch *b = ks_batch();
+    long added = b ? hash_set_pairs(c, b, &m, 2, &fk) : CHALK_ENOMEM;
+    if (added < 0) {
+        reply_engine_error(c, (int)added);
+        goto out;
+    }
     if (!cp_commit(c, b))
-        return;
+        goto out;
     cp_notify(NOTIFY_HASH, "hset", &m);
     if (reply_count)
         reply_long(c, added);
     else
         reply_ok(c);
+out:
+    cp_key_free(&fk);
 }
 
 static void hset_command(client *c) { hset_generic(c, true); }
@@ -90,7 +104,7 @@ static void hsetnx_command(client *c)
         return;
     }
     chalk_batch *b = ks_batch();
-    long added = b ? hash_set_pairs(c, b, &m, 2) : CHALK_ENOMEM;
+    long added = b ? hash_set_pairs(c, b, &m, 2, NULL) : CHALK_ENOMEM;
     if (added < 0) {
         reply_engine_error(c, (int)added);
         return;
@@ -101,26 +115,40 @@ static void hsetnx_command(client *c)
     }
 }
 
+/* Reply a field's value v, read with status rc: v, or null. */
+static void reply_read(client *c, int rc, chalk_value *v)
+{
+    if (rc == CHALK_OK) {
+        reply_bulk(c, v->data, v->len);
+        chalk_value_free(v);
+    } else {
+        reply_null(c);
+    }
+}
+
 /* Reply one field's value, or null. */
 static void reply_field(client *c, const cp_meta *m, const resp_arg *f)
 {
     chalk_value v;
     int rc = m->exists ? cp_get(m->db, CP_HASH, m->key, m->klen, f->ptr, f->len, &v)
                        : CHALK_ENOTFOUND;
-    if (rc == CHALK_OK) {
-        reply_bulk(c, v.data, v.len);
-        chalk_value_free(&v);
-    } else {
-        reply_null(c);
-    }
+    reply_read(c, rc, &v);
 }
 
 static void hget_command(client *c)
 {
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) < 0)
+    cp_key fk;    /* the field's key: its bucket comes in during cp_lookup */
+    if (cp_key_prepare(&fk, c->db, CP_HASH, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                       c->argv[2].len) != CHALK_OK) {
+        reply_engine_error(c, CHALK_ENOMEM);
         return;
-    reply_field(c, &m, &c->argv[2]);
+    }
+    if (cp_lookup(c, c->db, &c->argv[1], KS_HASH, &m) >= 0) {
+        chalk_value v;
+        reply_read(c, m.exists ? cp_key_get(&fk, &v) : CHALK_ENOTFOUND, &v);
+    }
+    cp_key_free(&fk);
 }
 
 /* @interview(query.n-plus-one): What is the N+1 problem, and how does a

@@ -43,20 +43,31 @@ static int set_has(const cp_meta *m, const void *member, size_t len)
 static void sadd_command(client *c)
 {
     cp_meta m;
-    if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &m) < 0)
+    cp_key mk;    /* the first member's key: its bucket comes in during cp_lookup */
+    if (cp_key_prepare(&mk, c->db, CP_SET, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                       c->argv[2].len) != CHALK_OK) {
+        reply_engine_error(c, CHALK_ENOMEM);
         return;
+    }
+    if (cp_lookup(c, c->db, &c->argv[1], KS_SET, &m) < 0) {
+        cp_key_free(&mk);
+        return;
+    }
     long n = c->argc - 2, added = 0;
     long *prev = cp_prev_dups(c, 2, 1, n);
     chalk_batch *b = ks_batch();
     int rc = prev && b ? cp_begin(b, &m) : CHALK_ENOMEM;
     for (long i = 0; rc == CHALK_OK && i < n; i++) {
         const resp_arg *a = &c->argv[2 + i];
-        if (prev[i] >= 0 || set_has(&m, a->ptr, a->len))
+        if (prev[i] >= 0 ||
+            (i == 0 ? m.exists && cp_key_has(&mk) : set_has(&m, a->ptr, a->len)))
             continue;
         added++;
-        rc = cp_put(b, m.db, CP_SET, m.key, m.klen, a->ptr, a->len, NULL, 0, "", 0);
+        rc = i == 0 ? cp_key_put(b, &mk, "", 0)
+                    : cp_put(b, m.db, CP_SET, m.key, m.klen, a->ptr, a->len, NULL, 0, "", 0);
     }
     free(prev);
+    cp_key_free(&mk);
     m.count += (uint64_t)added;
     if (rc == CHALK_OK && added)
         rc = cp_meta_store(b, &m);

@@ -126,7 +126,9 @@ static bool parse_score(client *c, const resp_arg *a, double *out)
 /* ZADD's body, shared with ZINCRBY. */
 static void zadd_generic(client *c, int first, int flags)
 {
-    long npairs = (c->argc - first) / 2;
+    long npairs = (c->argc - first) / 2;   /* >= 1: zadd_flags */
+    cp_key mk;
+    mk.buf.p = NULL;                        /* cp_key_free before prepare: a no-op */
     double *scores = malloc((size_t)npairs * sizeof *scores);
     zadd_state *st = calloc((size_t)npairs, sizeof *st);
     long *prev = cp_prev_dups(c, first + 1, 2, npairs);
@@ -138,6 +140,12 @@ static void zadd_generic(client *c, int first, int flags)
         if (!parse_score(c, &c->argv[first + 2 * i], &scores[i]))
             goto out;
     cp_meta m;
+    /* The first member's 'm' key: its bucket comes in during cp_lookup. */
+    if (cp_key_prepare(&mk, c->db, CP_ZMEMBER, c->argv[1].ptr, c->argv[1].len,
+                       c->argv[first + 1].ptr, c->argv[first + 1].len) != CHALK_OK) {
+        reply_engine_error(c, CHALK_ENOMEM);
+        goto out;
+    }
     if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
         goto out;
     chalk_batch *b = ks_batch();
@@ -149,7 +157,8 @@ static void zadd_generic(client *c, int first, int flags)
         const resp_arg *mem = &c->argv[first + 2 * i + 1];
         if (prev[i] >= 0)
             st[i] = st[prev[i]];
-        else if ((rc = zs_score(&m, mem->ptr, mem->len, &st[i].score)) == CHALK_OK)
+        else if ((rc = i == 0 ? zs_score_key(&m, &mk, &st[i].score)
+                              : zs_score(&m, mem->ptr, mem->len, &st[i].score)) == CHALK_OK)
             st[i].exists = true;
         else if (rc == CHALK_ENOTFOUND)
             rc = CHALK_OK;
@@ -180,6 +189,7 @@ static void zadd_generic(client *c, int first, int flags)
         reply_long(c, (flags & ZA_CH) ? changed : added);
     }
 out:
+    cp_key_free(&mk);
     free(scores);
     free(st);
     free(prev);

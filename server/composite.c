@@ -227,6 +227,24 @@ void cp_iter_close(cp_iter *ci)
 
 /* ---- point access ------------------------------------------------------- */
 
+int cp_key_prepare(cp_key *pk, int db, int kind, const void *key, size_t klen, const void *s,
+                   size_t slen)
+{
+    if (cp_subkey(&pk->buf, db, kind, key, klen, s, slen, NULL, 0) < 0)
+        return CHALK_ENOMEM;
+    chalk_key_prepare(server.db, &pk->ck, pk->buf.p, pk->buf.len);
+    return CHALK_OK;
+}
+
+void cp_key_free(cp_key *pk) { ks_free(&pk->buf); }
+int cp_key_get(const cp_key *pk, chalk_value *out) { return chalk_get_prepared(server.db, &pk->ck, out); }
+int cp_key_has(const cp_key *pk) { return chalk_exists_prepared(server.db, &pk->ck); }
+
+int cp_key_put(chalk_batch *b, const cp_key *pk, const void *val, size_t vlen)
+{
+    return chalk_batch_put_prepared(b, &pk->ck, val, vlen, 0);
+}
+
 int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
            chalk_value *out)
 {

@@ -186,6 +186,24 @@ void cp_iter_next(cp_iter *ci);
 int cp_iter_value(cp_iter *ci, chalk_value *out); /* CHALK_OK or error */
 void cp_iter_close(cp_iter *ci);
 
+/* A sub-record key built and hashed once (chalk_key_prepare). Prepared
+ * BEFORE the main record's lookup (cp_lookup), its hash-index bucket is
+ * fetched into the cache while that lookup runs; the lookup of the member
+ * and its put then reuse the hash. Holds no engine state, but must not be
+ * copied (buf.p may point into buf.small); free with cp_key_free. */
+typedef struct cp_key {
+    ks_buf buf;
+    chalk_key ck;
+} cp_key;
+/* Build, hash and prefetch (db, kind, key) + suffix s. 0 or CHALK_ENOMEM. */
+int cp_key_prepare(cp_key *pk, int db, int kind, const void *key, size_t klen, const void *s,
+                   size_t slen);
+void cp_key_free(cp_key *pk);
+int cp_key_get(const cp_key *pk, chalk_value *out);   /* as cp_get */
+int cp_key_has(const cp_key *pk);                      /* as cp_has */
+/* Add a put of the sub-record to b. CHALK_OK or an error. */
+int cp_key_put(chalk_batch *b, const cp_key *pk, const void *val, size_t vlen);
+
 /* Read one sub-record's value: CHALK_OK, CHALK_ENOTFOUND or an error. */
 int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
            chalk_value *out);

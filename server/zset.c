@@ -51,8 +51,20 @@ int zs_score(const cp_meta *m, const void *member, size_t len, double *score)
 {
     if (!m->exists)
         return CHALK_ENOTFOUND;
+    cp_key mk;
+    int rc = cp_key_prepare(&mk, m->db, CP_ZMEMBER, m->key, m->klen, member, len);
+    if (rc == CHALK_OK)
+        rc = zs_score_key(m, &mk, score);
+    cp_key_free(&mk);
+    return rc;
+}
+
+int zs_score_key(const cp_meta *m, const cp_key *mk, double *score)
+{
+    if (!m->exists)
+        return CHALK_ENOTFOUND;
     chalk_value v;
-    int rc = cp_get(m->db, CP_ZMEMBER, m->key, m->klen, member, len, &v);
+    int rc = cp_key_get(mk, &v);
     if (rc != CHALK_OK)
         return rc;
     if (v.len != SCORE_BYTES)

@@ -17,6 +17,8 @@
 
 /* The score of member of m: CHALK_OK and *score, CHALK_ENOTFOUND, error. */
 int zs_score(const cp_meta *m, const void *member, size_t len, double *score);
+/* The same, for the member's 'm' key prepared with cp_key_prepare. */
+int zs_score_key(const cp_meta *m, const cp_key *mk, double *score);
 /* Add to b the records of (member, score); if the member had a score
  * (had_old), the old index record is deleted first. */
 int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,

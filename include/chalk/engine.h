@@ -188,6 +188,29 @@ int chalk_exists(chalk_db *db, const void *key, size_t klen);
  * = none), or CHALK_ENOTFOUND. Never touches disk. */
 int chalk_get_expiry(chalk_db *db, const void *key, size_t klen, int64_t *expire_at_ms);
 
+/* ---- prepared keys ------------------------------------------------------
+ * A key hashed once for a lookup and a write of the same key (a command
+ * that reads a member, then writes it, in one batch). chalk_key_prepare
+ * computes the key's hash and starts fetching its hash-index bucket into
+ * the CPU cache, so that work the caller does between the two calls (the
+ * server reads the collection's main record) overlaps that cache miss.
+ * The chalk_key does not copy the key: its bytes must stay unchanged and
+ * alive while the chalk_key is used (a batch copies them when put). A
+ * chalk_key is valid for any chalk_db (the hash depends only on the bytes)
+ * until the key's bytes change; it holds no engine state. */
+typedef struct chalk_key {
+    const void *key;        /* the key bytes (not copied) */
+    size_t      klen;
+    uint64_t    hash;       /* the engine's hash of them */
+} chalk_key;
+
+/* Fill *k for key (never fails; a key over CHALK_MAX_KEY_SIZE is simply
+ * never found, and refused by the batch as CHALK_ETOOBIG). */
+void chalk_key_prepare(chalk_db *db, chalk_key *k, const void *key, size_t klen);
+/* As chalk_get / chalk_exists, with the hash of k. */
+int chalk_get_prepared(chalk_db *db, const chalk_key *k, chalk_value *out);
+int chalk_exists_prepared(chalk_db *db, const chalk_key *k);
+
 /* Number of live keys in the index (keys past their expiry that no read or
  * cycle has removed yet are counted, as Redis's DBSIZE counts them). */
 uint64_t chalk_count(const chalk_db *db);
@@ -205,6 +228,10 @@ size_t chalk_batch_count(const chalk_batch *b);      /* operations in it */
 int chalk_batch_put(chalk_batch *b, const void *key, size_t klen,
                     const void *val, size_t vlen, int64_t expire_at_ms);
 int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen);
+/* As chalk_batch_put, for a key prepared by chalk_key_prepare: the write
+ * reuses its hash instead of hashing the key again. Same returns. */
+int chalk_batch_put_prepared(chalk_batch *b, const chalk_key *k,
+                             const void *val, size_t vlen, int64_t expire_at_ms);
 
 /* Called once per chalk_write(), on the caller's thread, from chalk_poll(),
  * chalk_sync() or chalk_close(), when the batch is as durable as the fsync
