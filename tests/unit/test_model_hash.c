@@ -39,14 +39,7 @@
 
 /* Valgrind computes long double in 64 bits, so HINCRBYFLOAT's infinity
  * checks (Redis adds in long double) step aside under it. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "on_valgrind.h"
 
 #define S(lit) {(char *)(lit), sizeof(lit) - 1}
 static const mstr fields[] = {

@@ -30,14 +30,7 @@
 
 /* The address-space limit of the ENOMEM tests also starves valgrind's own
  * allocator, so they step aside under valgrind (as under ASan). */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "on_valgrind.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "on_valgrind.h"
 #include "util.h"
 
 /* rank_range(n, start, stop) → empty, or the clamped [from, to]. */
@@ -95,7 +96,8 @@ static void test_long_double_print(void **state)
     expect_human(10.75L, "10.75");
     expect_human(5000.0L, "5000");               /* trailing zeros and point dropped */
     expect_human(-0.0L, "0");                    /* never "-0" */
-    expect_human(0.1L, "0.1");
+    if (!RUNNING_ON_VALGRIND)       /* valgrind's long double is a double: 0.1L is (long double)0.1 */
+        expect_human(0.1L, "0.1");
     expect_human((long double)0.1, "0.10000000000000001");   /* the double's error shows */
     expect_human(-3.5L, "-3.5");
     char small[4];
