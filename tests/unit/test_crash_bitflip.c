@@ -47,6 +47,7 @@
 
 #include "chalk/engine.h"
 #include "crash_model.h"
+#include "dbopen.h"
 #include "record.h"
 #include "segment.h"
 #include "testdir.h"
@@ -69,8 +70,6 @@ struct fx {
     size_t nsegs;
 };
 
-static void quiet(void *arg, enum chalk_log_level level, const char *msg) {}
-
 static void options(chalk_options *o, int repair)
 {
     chalk_options_init(o);
@@ -78,7 +77,7 @@ static void options(chalk_options *o, int repair)
     o->segment_size = 4096;
     o->compact_dead_ratio = 0;
     o->repair = repair;
-    o->log = quiet;
+    o->log = test_quiet_log;
 }
 
 static int setup(void **state)

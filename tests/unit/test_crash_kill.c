@@ -33,6 +33,7 @@
 
 #include "chalk/engine.h"
 #include "crash_model.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -45,8 +46,6 @@ static const struct cm_params WORKLOAD = {
     .nbatches = 200, .nkeys = 30, .max_ops = 4, .max_vlen = 400, .del_pct = 20,
 };
 
-static void quiet(void *arg, enum chalk_log_level level, const char *msg) {}
-
 static void options(chalk_options *o, enum chalk_io io)
 {
     chalk_options_init(o);
@@ -54,7 +53,7 @@ static void options(chalk_options *o, enum chalk_io io)
     o->io = io;
     o->segment_size = 16384;
     o->compact_dead_ratio = 0;
-    o->log = quiet;
+    o->log = test_quiet_log;
 }
 
 struct ack {

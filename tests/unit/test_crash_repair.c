@@ -40,6 +40,7 @@
 
 #include "chalk/engine.h"
 #include "crash_model.h"
+#include "dbopen.h"
 #include "segment.h"
 #include "testdir.h"
 
@@ -70,8 +71,6 @@ struct served {
     chalk_value v[16];
 };
 
-static void quiet(void *arg, enum chalk_log_level level, const char *msg) {}
-
 static void options(chalk_options *o, int repair)
 {
     chalk_options_init(o);
@@ -79,7 +78,7 @@ static void options(chalk_options *o, int repair)
     o->segment_size = 4096;
     o->compact_dead_ratio = 0;
     o->repair = repair;
-    o->log = quiet;
+    o->log = test_quiet_log;
 }
 
 static int setup(void **state)

@@ -16,20 +16,15 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
-
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
 
 static chalk_db *open_db(const char *dir)
 {
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = CHALK_FSYNC_NO;
+    test_options(&o, CHALK_FSYNC_NO);
     o.segment_size = 4096;
-    o.log = quiet;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    return test_open(dir, &o);
 }
 
 static void put(chalk_db *db, int i, int gen)

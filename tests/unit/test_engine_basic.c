@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "record.h"
 #include "testdir.h"
 
@@ -28,18 +29,13 @@ struct fixture {
     char dir[512];
 };
 
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
-
 static chalk_db *open_db(struct fixture *f, enum chalk_fsync fs, uint64_t segsize)
 {
     chalk_options o;
-    chalk_options_init(&o);
+    test_options(&o, fs);
     o.io = f->io;
-    o.fsync = fs;
-    o.log = quiet;
     if (segsize) o.segment_size = segsize;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
+    chalk_db *db = test_open(f->dir, &o);
     chalk_stats st;
     chalk_stats_get(db, &st);
     assert_string_equal(st.io_path, f->io == CHALK_IO_URING ? "io_uring" : "pwrite+fdatasync");
@@ -179,7 +175,7 @@ static void test_second_open_locked(void **state)
     chalk_options o;
     chalk_options_init(&o);
     o.io = f->io;
-    o.log = quiet;
+    o.log = test_quiet_log;
     assert_int_equal(chalk_open(f->dir, &o, &db2), CHALK_ELOCKED);
     assert_null(db2);
     assert_int_equal(chalk_close(db), CHALK_OK);
@@ -203,7 +199,7 @@ static void test_unknown_version_refused(void **state)
     chalk_options o;
     chalk_options_init(&o);
     o.io = f->io;
-    o.log = quiet;
+    o.log = test_quiet_log;
     chalk_db *db = NULL;
     assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_EVERSION);
     assert_null(db);
@@ -403,12 +399,10 @@ static void test_dead_ratio_triggers_compaction(void **state)
 {
     struct fixture *f = *state;
     chalk_options o;
-    chalk_options_init(&o);
+    test_options(&o, CHALK_FSYNC_NO);
     o.io = f->io;
-    o.fsync = CHALK_FSYNC_NO;
     o.segment_size = 4096;
     o.compact_dead_ratio = 0.5;
-    o.log = quiet;
     chalk_db *db;
     assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
     char v[100];

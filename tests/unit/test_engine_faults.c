@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "fault_vfs.h"
 #include "testdir.h"
 
@@ -30,24 +31,15 @@ struct fixture {
     struct fault_vfs *fv;
 };
 
-static void quiet(void *arg, enum chalk_log_level l, const char *m)
-{
-    if (getenv("CHALK_TEST_LOG")) fprintf(stderr, "log %d: %s\n", l, m);
-}
-
 static chalk_db *open_db(struct fixture *f, const char *dir, int use_vfs, enum chalk_fsync fs)
 {
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = fs;
+    test_options(&o, fs);
     o.segment_size = 4096;
     o.compact_dead_ratio = 0;
-    o.log = quiet;
     o.io = CHALK_IO_PSYNC;
     if (use_vfs) o.vfs = fault_vfs_get(f->fv);
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    return test_open(dir, &o);
 }
 
 static int setup(void **state)

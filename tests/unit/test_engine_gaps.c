@@ -22,19 +22,16 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
-
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
 
 static chalk_db *open_default(const char *dir)
 {
     chalk_options o;
     chalk_options_init(&o);          /* 64 MiB segments: nothing ever seals */
     o.fsync = CHALK_FSYNC_NO;
-    o.log = quiet;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    o.log = test_quiet_log;
+    return test_open(dir, &o);
 }
 
 static int count_files(const char *dir, const char *suffix)
@@ -151,13 +148,10 @@ static void test_automatic_compaction_is_not_explicit(void **state)
     char dir[512];
     assert_int_equal(testdir_make(dir, sizeof dir, "engine_gaps"), 0);
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = CHALK_FSYNC_NO;
-    o.log = quiet;
+    test_options(&o, CHALK_FSYNC_NO);
     o.segment_size = 4096;
     o.compact_dead_ratio = 0.5;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
+    chalk_db *db = test_open(dir, &o);
     char v[200];
     memset(v, 'v', sizeof v);
     for (int i = 0; i < 100; i++)                    /* ~5 sealed segments, all dead */

@@ -19,6 +19,7 @@
 
 #include "chalk/engine.h"
 #include "db.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 #define NKEYS 150
@@ -32,8 +33,6 @@ struct fixture {
     struct model m;
     uint64_t rng;
 };
-
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; if (getenv("CHALK_TEST_LOG")) fprintf(stderr, "log %d: %s\n", l, m); }
 
 static uint64_t rnd(struct fixture *f)
 {
@@ -52,10 +51,8 @@ static chalk_db *open_db(struct fixture *f)
     o.segment_size = SEGSIZE;
     o.compact_dead_ratio = 0;     /* compactions only when the test asks */
     o.mmap_reads = f->io == CHALK_IO_URING;   /* both read paths: mmap and pread */
-    o.log = quiet;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);
-    return db;
+    o.log = test_quiet_log;
+    return test_open(f->dir, &o);
 }
 
 static int setup(void **state)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 struct fixture {
@@ -26,8 +27,6 @@ struct fixture {
     char dir[512];
     chalk_db *db;
 };
-
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
 
 static int setup(void **state)
 {
@@ -50,10 +49,8 @@ static int teardown(void **state)
 static void open_db(struct fixture *f, enum chalk_fsync fs)
 {
     chalk_options o;
-    chalk_options_init(&o);
+    test_options(&o, fs);
     o.io = f->io;
-    o.fsync = fs;
-    o.log = quiet;
     assert_int_equal(chalk_open(f->dir, &o, &f->db), CHALK_OK);
 }
 

@@ -32,28 +32,20 @@
 #include <unistd.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 #define CHUNK (1 << 20)   /* log.c's PREZERO_CHUNK */
-
-static void quiet(void *arg, enum chalk_log_level level, const char *msg)
-{
-    (void)arg; (void)level; (void)msg;
-}
 
 static chalk_db *open_db(const char *dir, enum chalk_fsync fsync, enum chalk_io io,
                          uint64_t segsize)
 {
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = fsync;
+    test_options(&o, fsync);
     o.io = io;
-    o.log = quiet;
     o.compact_dead_ratio = 0;
     if (segsize) o.segment_size = segsize;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    return test_open(dir, &o);
 }
 
 /* One durable batch of n keys "<tag><i>" with 200-byte values. */
@@ -191,10 +183,8 @@ static void crash_cut(enum chalk_io io)
     assert_true(pid >= 0);
     if (pid == 0) {
         chalk_options o;
-        chalk_options_init(&o);
-        o.fsync = CHALK_FSYNC_ALWAYS;
+        test_options(&o, CHALK_FSYNC_ALWAYS);
         o.io = io;
-        o.log = quiet;
         chalk_db *db = NULL;
         if (chalk_open(dir, &o, &db) != CHALK_OK) _exit(2);
         chalk_batch *b = chalk_batch_new();

@@ -23,21 +23,16 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 #define NKEYS 3000
 
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
-
 static chalk_db *open_db(const char *dir)
 {
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = CHALK_FSYNC_NO;
-    o.log = quiet;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    test_options(&o, CHALK_FSYNC_NO);
+    return test_open(dir, &o);
 }
 
 static int64_t now_ms(void)

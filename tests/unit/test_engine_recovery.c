@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 struct fixture {
@@ -28,15 +29,11 @@ struct fixture {
     char dir[512], work[512];
 };
 
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
-
 static int open_with(struct fixture *f, const char *dir, uint64_t segsize, int repair, chalk_db **db)
 {
     chalk_options o;
-    chalk_options_init(&o);
+    test_options(&o, CHALK_FSYNC_NO);
     o.io = f->io;
-    o.fsync = CHALK_FSYNC_NO;
-    o.log = quiet;
     o.repair = repair;
     if (segsize) o.segment_size = segsize;
     return chalk_open(dir, &o, db);
@@ -246,7 +243,7 @@ static void test_bit_flip_while_open_detected_on_read(void **state)
         chalk_options o;
         chalk_options_init(&o);
         o.io = f->io;
-        o.log = quiet;
+        o.log = test_quiet_log;
         o.segment_size = 4096;
         o.mmap_reads = mmap_reads;
         assert_int_equal(chalk_open(f->dir, &o, &db), CHALK_OK);

@@ -23,23 +23,18 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "record.h"
 #include "testdir.h"
-
-static void quiet(void *arg, enum chalk_log_level l, const char *m) { (void)arg; (void)l; (void)m; }
 
 static chalk_db *open_db(const char *dir, uint64_t segsize)
 {
     chalk_options o;
-    chalk_options_init(&o);
-    o.fsync = CHALK_FSYNC_ALWAYS;
+    test_options(&o, CHALK_FSYNC_ALWAYS);
     o.io = CHALK_IO_PSYNC;
-    o.log = quiet;
     o.compact_dead_ratio = 0;
     if (segsize) o.segment_size = segsize;
-    chalk_db *db = NULL;
-    assert_int_equal(chalk_open(dir, &o, &db), CHALK_OK);
-    return db;
+    return test_open(dir, &o);
 }
 
 static int setup(void **state)

@@ -1,0 +1,37 @@
+/*
+ * dbopen.c — the engine tests' options and must-succeed open (dbopen.h).
+ *
+ * The one idea: one place for what every engine test repeats before its
+ * first write. Left out: anything a test is about (io path, segment size).
+ * Interview topics: none (test plumbing).
+ */
+#include "dbopen.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+void test_quiet_log(void *arg, enum chalk_log_level level, const char *msg)
+{
+    (void)arg;
+    if (getenv("CHALK_TEST_LOG"))
+        fprintf(stderr, "log %d: %s\n", (int)level, msg);
+}
+
+void test_options(chalk_options *o, enum chalk_fsync fsync)
+{
+    chalk_options_init(o);
+    o->fsync = fsync;
+    o->log = test_quiet_log;
+}
+
+chalk_db *test_open(const char *dir, const chalk_options *o)
+{
+    chalk_db *db = NULL;
+    assert_int_equal(chalk_open(dir, o, &db), CHALK_OK);
+    return db;
+}
