@@ -48,12 +48,10 @@ static const struct cm_params WORKLOAD = {
 
 static void options(chalk_options *o, enum chalk_io io)
 {
-    chalk_options_init(o);
-    o->fsync = CHALK_FSYNC_ALWAYS;
+    test_options(o, CHALK_FSYNC_ALWAYS);
     o->io = io;
     o->segment_size = 16384;
     o->compact_dead_ratio = 0;
-    o->log = test_quiet_log;
 }
 
 struct ack {

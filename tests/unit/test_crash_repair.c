@@ -73,12 +73,10 @@ struct served {
 
 static void options(chalk_options *o, int repair)
 {
-    chalk_options_init(o);
-    o->fsync = CHALK_FSYNC_ALWAYS;
+    test_options(o, CHALK_FSYNC_ALWAYS);
     o->segment_size = 4096;
     o->compact_dead_ratio = 0;
     o->repair = repair;
-    o->log = test_quiet_log;
 }
 
 static int setup(void **state)
