@@ -6,6 +6,8 @@
 #   make run        build, then chalk-server on 127.0.0.1:6379, data in ./data
 #   make test       build, then every test through ctest (prints its summary)
 #   make sanitize   ASan+UBSan build in build-sanitize/, then every test there
+#   make valgrind   Debug build in build-valgrind/, the unit tests and a server
+#                   smoke run under valgrind (scripts/valgrind.sh)
 #   make bench      the side-by-side benchmarks (bench/), careful numbers
 #   make bench-quick the same suites, small enough for a few minutes
 #   make fuzz       libFuzzer targets for a fixed time (clang)
@@ -13,13 +15,14 @@
 
 BUILD     ?= build
 SANBUILD  ?= build-sanitize
+VGBUILD   ?= build-valgrind
 JOBS      ?= $(shell nproc)
 CTEST_ARGS ?=
 CMAKE_ARGS ?=
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure run test sanitize bench bench-quick fuzz docs clean
+.PHONY: all deps configure run test sanitize valgrind bench bench-quick fuzz docs clean
 
 all: deps configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -43,6 +46,9 @@ sanitize: deps
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure --no-tests=error -j $(JOBS) $(CTEST_ARGS)
 
+valgrind: deps
+	VGBUILD=$(VGBUILD) JOBS=$(JOBS) CTEST_ARGS="$(CTEST_ARGS)" bash scripts/valgrind.sh
+
 bench: all
 	bash bench/run.sh
 
@@ -56,4 +62,4 @@ docs:
 	python3 scripts/interview.py
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(VGBUILD)

@@ -22,6 +22,7 @@ PACKAGES=(
   clang libclang-rt-14-dev # make fuzz: libFuzzer
   libleveldb-dev librocksdb-dev liblmdb-dev # bench: embedded engine peers
   gnuplot-nox           # bench: plots
+  valgrind              # make valgrind: memcheck over the unit tests and the server
   tmux                  # client e2e: chalk-cli's REPL typed into a real terminal
   nutcracker            # tests/e2e: twemproxy, the reference for libchalk's ketama ring
 )

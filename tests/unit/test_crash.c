@@ -87,7 +87,7 @@
 #include "fault_vfs.h"
 #include "testdir.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(CHALK_VALGRIND)
 #define CRASH_SEEDS 8
 #else
 #define CRASH_SEEDS 40

@@ -46,7 +46,7 @@
 #include "fault_vfs.h"
 #include "testdir.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(CHALK_VALGRIND)
 #define COMPACT_SEEDS 3
 #else
 #define COMPACT_SEEDS 12
