@@ -92,11 +92,14 @@ void reply_raw(client *c, const void *p, size_t len)
 }
 
 /* "<prefix><n>\r\n" without snprintf: this runs for every bulk string and
- * array of every reply, and printf's format parsing showed in profiles. */
-static void reply_header(client *c, char prefix, long long n)
+ * array of every reply, and printf's format parsing showed in profiles.
+ * Written backwards from the end of buf[HEADER_MAX]; returns where it
+ * starts (the header is buf + HEADER_MAX - that pointer bytes long). */
+enum { HEADER_MAX = 32 };   /* prefix, '-', 20 digits, CRLF: 24 used at most */
+
+static char *header_format(char buf[HEADER_MAX], char prefix, long long n)
 {
-    char buf[32];
-    char *end = buf + sizeof buf, *p = end;
+    char *p = buf + HEADER_MAX;
     unsigned long long v = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
     *--p = '\n';
     *--p = '\r';
@@ -107,7 +110,14 @@ static void reply_header(client *c, char prefix, long long n)
     if (n < 0)
         *--p = '-';
     *--p = prefix;
-    reply_raw(c, p, (size_t)(end - p));
+    return p;
+}
+
+static void reply_header(client *c, char prefix, long long n)
+{
+    char buf[HEADER_MAX];
+    char *p = header_format(buf, prefix, n);
+    reply_raw(c, p, (size_t)(buf + HEADER_MAX - p));
 }
 
 void reply_simple(client *c, const char *s)
@@ -171,11 +181,31 @@ void reply_errorf(client *c, const char *fmt, ...)
 
 void reply_long(client *c, long long v) { reply_header(c, ':', v); }
 
+/* A bulk string is the reply most commands send many of (ZRANGE: one per
+ * member), so when it fits in the tail block it is written there at once:
+ * one space check and one length update instead of three reply_raw calls
+ * (which were ~12% of ZRANGE 0 99 in perf). Same bytes either way. */
 void reply_bulk(client *c, const void *p, size_t len)
 {
-    reply_header(c, '$', (long long)len);
-    reply_raw(c, p, len);
-    reply_raw(c, "\r\n", 2);
+    char buf[HEADER_MAX];
+    char *h = header_format(buf, '$', (long long)len);
+    size_t hlen = (size_t)(buf + HEADER_MAX - h), total = hlen + len + 2;
+    reply_block *t = c->reply_tail;
+    if (!t || t->size - t->used < total || (c->flags & CLIENT_CLOSE_ASAP)) {
+        reply_raw(c, h, hlen);
+        reply_raw(c, p, len);
+        reply_raw(c, "\r\n", 2);
+        return;
+    }
+    char *w = t->buf + t->used;
+    memcpy(w, h, hlen);
+    if (len)
+        memcpy(w + hlen, p, len);
+    memcpy(w + hlen + len, "\r\n", 2);
+    t->used += total;
+    c->out_total += total;
+    c->reply_bytes += total;
+    client_wants_write(c);
 }
 
 void reply_bulk_cstr(client *c, const char *s)

@@ -125,6 +125,44 @@ static void test_big_reply_spans_blocks(void **state)
     free_client(c);
 }
 
+/* reply_bulk writes a bulk string straight into the tail block when it
+ * fits, else piecewise: the bytes and the counters must be the same either
+ * way, for strings that end exactly at, or straddle, a block's end, and for
+ * one appended behind a filled deferred length (a 32-byte block). */
+static void test_bulks_across_block_edges(void **state)
+{
+    client *c = new_client(2);
+    size_t cap = 200000, n = 0;
+    char *want = malloc(cap), *got = malloc(cap), val[64];
+    memset(val, 'v', sizeof val);
+    void *slot = reply_deferred(c);
+    reply_set_deferred_array(c, slot, 3000);
+    n += (size_t)snprintf(want + n, cap - n, "*3000\r\n");
+    for (int i = 0; i < 3000; i++) {
+        size_t len = (size_t)(i * 7) % sizeof val;   /* 0..63, empty ones too */
+        reply_bulk(c, len ? val : NULL, len);
+        n += (size_t)snprintf(want + n, cap - n, "$%zu\r\n", len);
+        memcpy(want + n, val, len);
+        n += len;
+        memcpy(want + n, "\r\n", 2);
+        n += 2;
+    }
+    size_t o = 0, blocks = 0;
+    for (reply_block *b = c->reply_head; b; b = b->next, blocks++) {
+        assert_true(b->used <= b->size);
+        memcpy(got + o, b->buf + b->sent, b->used - b->sent);
+        o += b->used - b->sent;
+    }
+    assert_true(blocks > 3);                 /* the edges were crossed */
+    assert_int_equal(o, n);
+    assert_memory_equal(got, want, n);
+    assert_int_equal(c->out_total, n);
+    assert_int_equal(c->reply_bytes, n);
+    free(want);
+    free(got);
+    free_client(c);
+}
+
 /* The hold: replies after hold_reply_begin are not sendable until
  * hold_reply_release, and releases go in order. */
 static void test_hold_until_commit(void **state)
@@ -160,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_deferred_length),
         cmocka_unit_test(test_big_reply_spans_blocks),
+        cmocka_unit_test(test_bulks_across_block_edges),
         cmocka_unit_test(test_hold_until_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
