@@ -46,6 +46,7 @@ cmake --build "$VGBUILD" -j "$JOBS"
 # CTEST_ARGS as `make test` takes them, shell quoting included (-R 'a|b').
 eval "ctest_args=(${CTEST_ARGS:-})"
 [ -n "$VG_EXCLUDE" ] && ctest_args+=(-E "$VG_EXCLUDE")
+rm -f "$VGBUILD"/Testing/Temporary/MemoryChecker.*.log     # an older run's
 start=$(date +%s)
 status=0
 ( cd "$VGBUILD" && ctest -T memcheck -L unit --no-tests=error -j "$JOBS" "${ctest_args[@]}" \
