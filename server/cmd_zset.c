@@ -343,10 +343,12 @@ static void range_reply(client *c, const zs_range *r, bool withscores)
     if (cp_lookup(c, c->db, &c->argv[1], KS_ZSET, &m) < 0)
         return;
     reply_ctx x = {.c = c, .withscores = withscores};
+    zs_range walk = *r;
+    walk.no_scores = !withscores;  /* reply_visit reads scores only then */
     void *slot = reply_deferred(c);
     if (r->offset < 0)
         m.exists = false;          /* Redis: a negative offset is empty */
-    zs_walk(&m, r, reply_visit, &x);
+    zs_walk(&m, &walk, reply_visit, &x);
     reply_set_deferred_array(c, slot, x.n);
 }
 

@@ -615,7 +615,8 @@ enum { ZS_CHUNK = 128 };
  * nothing (that per-step memcmp was 9% of ZRANGE 0 99's time in perf). */
 enum { ZS_CHECK_EACH = 16 };
 
-static int slice_forward(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn *fn, void *arg)
+static int slice_forward(const cp_meta *m, uint64_t lo, uint64_t hi, bool scores, zs_visit_fn *fn,
+                         void *arg)
 {
     if (hi <= lo)
         return CHALK_OK;
@@ -638,7 +639,7 @@ static int slice_forward(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn
     for (uint64_t i = lo; i < hi && ok; i++) {
         if (ci.slen >= SCORE_BYTES &&
             !fn(arg, ci.suffix + SCORE_BYTES, ci.slen - SCORE_BYTES,
-                score_decode((const unsigned char *)ci.suffix)))
+                scores ? score_decode((const unsigned char *)ci.suffix) : 0))
             break;
         cp_iter_next(&ci);
         ok = ends ? cp_iter_valid_inside(&ci) : cp_iter_valid(&ci);
@@ -668,7 +669,8 @@ static bool chunk_visit(void *arg, const char *mem, size_t len, double score)
 
 /* Visit forward ranks [lo, hi) of m from hi - 1 down to lo: chunks of
  * ZS_CHUNK read forward from the top, each visited backwards. */
-static int slice_reverse(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn *fn, void *arg)
+static int slice_reverse(const cp_meta *m, uint64_t lo, uint64_t hi, bool scores, zs_visit_fn *fn,
+                         void *arg)
 {
     chunk k = {0};
     int rc = CHALK_OK;
@@ -676,7 +678,7 @@ static int slice_reverse(const cp_meta *m, uint64_t lo, uint64_t hi, zs_visit_fn
     while (rc == CHALK_OK && go && hi > lo) {
         uint64_t from = hi - lo > ZS_CHUNK ? hi - ZS_CHUNK : lo;
         group_clear(&k.g);
-        rc = slice_forward(m, from, hi, chunk_visit, &k);
+        rc = slice_forward(m, from, hi, scores, chunk_visit, &k);
         if (rc == CHALK_OK)
             rc = k.err;
         for (long i = k.g.n - 1; rc == CHALK_OK && go && i >= 0; i--)
@@ -721,7 +723,8 @@ int zs_walk(const cp_meta *m, const zs_range *r, zs_visit_fn *fn, void *arg)
         return rc;
     if (ok) {
         slice_limit(r, &lo, &hi);
-        return r->rev ? slice_reverse(m, lo, hi, fn, arg) : slice_forward(m, lo, hi, fn, arg);
+        return r->rev ? slice_reverse(m, lo, hi, !r->no_scores, fn, arg)
+                      : slice_forward(m, lo, hi, !r->no_scores, fn, arg);
     }
     return r->rev ? walk_reverse(m, &w) : walk_forward(m, &w);   /* BYLEX, mixed scores */
 }

@@ -44,6 +44,9 @@ typedef struct zs_range {
     bool minex, maxex;
     zs_lex lmin, lmax;      /* ZR_LEX */
     long long offset, limit;/* LIMIT; limit < 0: no limit */
+    bool no_scores;         /* the visitor ignores scores: a slice walk may
+                             * pass 0 instead of decoding each (ZRANGE
+                             * without WITHSCORES; decoding was 11% of it) */
 } zs_range;
 
 /* Called for each element of a range, in order; return false to stop. */
