@@ -190,6 +190,11 @@ struct server {
     slowlog_entry *slowlog;           /* ring, cfg.slowlog_max_len */
     size_t slowlog_len, slowlog_cap, slowlog_next;
     uint64_t slowlog_next_id;
+    struct {                          /* commands.c, call(): the end of one command */
+        uint64_t client_id;           /* whose command ended at end_us (0: none) */
+        int64_t end_us;
+        uint64_t net_in;              /* stat_net_in at that moment */
+    } cmd_clock;
     latency_event latency[8];
     int nlatency;
     struct { char prefix[32]; uint64_t count; } errorstats[64]; /* INFO errorstats */

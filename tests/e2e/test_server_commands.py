@@ -6,6 +6,7 @@ always), SHUTDOWN."""
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 import redis
@@ -169,6 +170,36 @@ def test_slowlog_and_commandstats(server):
     assert any(e["command"] in (b"ECHO marker", "ECHO marker") for e in entries), entries
     assert r.slowlog_len() >= 1
     assert r.slowlog_reset() and r.slowlog_len() <= 1
+
+
+def test_slowlog_times_each_command_once(server):
+    """call() reads the clock once per command: a command's start is the
+    end of the same client's previous command only within one read. A PING
+    sent after a pause, or run after its client waited (BLPOP), must not
+    be charged with the pause."""
+    r = server.client()
+    r.config_set("slowlog-log-slower-than", "0")
+    r.slowlog_reset()
+    pause_us = 300000
+    a = server.raw()
+    a.send(b"DEBUG SLEEP 0.3\r\nECHO chained\r\n")   # one read: chained
+    assert a.read_reply() == "OK" and a.read_reply() == b"chained"
+    time.sleep(pause_us / 1e6)
+    assert a.cmd("ECHO", "after-pause") == b"after-pause"   # a new read
+    # Both ECHOs below run from the ready list, with no read, after a wait.
+    a.send(b"BLPOP s4list 0.3\r\nECHO after-wait\r\n")
+    assert a.read_reply() is None and a.read_reply() == b"after-wait"
+    a.send(b"CLIENT PAUSE 300 WRITE\r\nSET s4key v\r\n")
+    assert a.read_reply() == "OK" and a.read_reply() == "OK"
+    took = {}                       # the longest entry of each command
+    for e in r.slowlog_get(128):
+        cmd = e["command"].decode() if isinstance(e["command"], bytes) else e["command"]
+        took[cmd] = max(took.get(cmd, 0), e["duration"])
+    assert took["DEBUG SLEEP 0.3"] >= pause_us, took
+    # BLPOP runs again at each tick until its timeout: no run is charged the wait
+    assert took["BLPOP s4list 0.3"] < pause_us / 4, took
+    for cmd in ("ECHO chained", "ECHO after-pause", "ECHO after-wait", "SET s4key v"):
+        assert took[cmd] < pause_us, (cmd, took)
 
 
 def test_debug_object_reload_digest(server):
