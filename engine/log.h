@@ -132,9 +132,10 @@ int  log_request_sync(struct log *lg);
 int  log_reap(struct log *lg);
 /* Block until nothing is pending or in flight (flushing as needed). */
 void log_drain(struct log *lg);
-/* chalk_sync's path: wait for the group in flight, then write and
- * fdatasync everything pending right here, on the caller's thread (it
- * blocks anyway: a hand-off to a thread would only add two wake-ups). */
+/* chalk_sync's path, and a lone chalk_write_sync's (write.c): wait for the
+ * group in flight, then write and fdatasync everything pending right here,
+ * on the caller's thread (it blocks anyway: a hand-off to a thread would
+ * only add two wake-ups). */
 void log_sync_inline(struct log *lg);
 /* Write what is left of g, then fdatasync it if g->sync: blocking, through
  * the vfs. The psync backend's thread and log_sync_inline call it. */

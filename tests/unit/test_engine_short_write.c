@@ -9,7 +9,10 @@
  * carries IOSQE_CQE_SKIP_SUCCESS and the fsync behind it is cancelled
  * (engine/log_uring.c). The child writes durable batches until one fails;
  * an alarm turns a hang into a failed test. The parent then reopens the
- * directory without the limit and checks:
+ * directory without the limit and checks, for each path twice: batches
+ * written with chalk_write_sync by a lone writer (the caller's own pwrite +
+ * fdatasync, write.c) and with chalk_write + chalk_flush, waiting for the
+ * callback (the group goes through the backend: io_uring or its thread):
  *   - every acknowledged batch is there, whole;
  *   - the batch that failed is there whole or not at all;
  *   - nothing after it is there.
@@ -17,6 +20,7 @@
  * through the fault VFS).
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,9 +50,27 @@ static void value_of(char *v, int batch, int i)
     memset(v, 'a' + (batch + i) % 26, VALUE_LEN);
 }
 
+static void status_cb(void *arg, int status) { *(int *)arg = status; }
+
+/* The group path: the batch's group is handed to the backend and this
+ * thread waits for its callback, as the server's event loop does. */
+static int write_grouped(chalk_db *db, const chalk_batch *b)
+{
+    int status = 1;
+    int rc = chalk_write(db, b, status_cb, &status);
+    if (rc) return rc;
+    chalk_flush(db);
+    while (status == 1) {
+        struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
+        poll(&p, 1, 100);
+        chalk_poll(db);
+    }
+    return status;
+}
+
 /* In the child: write durable batches until one fails. Writes the number
  * acknowledged to fd; returns the exit code (0, or the failing step). */
-static int child(const char *dir, enum chalk_io io, int fd)
+static int child(const char *dir, enum chalk_io io, int grouped, int fd)
 {
     signal(SIGXFSZ, SIG_IGN);
     alarm(60);                                  /* a hang fails the test */
@@ -70,7 +92,7 @@ static int child(const char *dir, enum chalk_io io, int fd)
             value_of(v, acked, i);
             if (chalk_batch_put(b, k, strlen(k), v, VALUE_LEN, 0) != CHALK_OK) return 13;
         }
-        rc = chalk_write_sync(db, b);
+        rc = grouped ? write_grouped(db, b) : chalk_write_sync(db, b);
         chalk_batch_free(b);
         if (rc == CHALK_OK) acked++;
     }
@@ -78,7 +100,7 @@ static int child(const char *dir, enum chalk_io io, int fd)
     /* After a failed durable write the engine refuses further writes. */
     chalk_batch *b = chalk_batch_new();
     chalk_batch_put(b, "after", 5, "x", 1, 0);
-    int again = chalk_write_sync(db, b);
+    int again = grouped ? write_grouped(db, b) : chalk_write_sync(db, b);
     chalk_batch_free(b);
     if (again == CHALK_OK) return 15;
     (void)chalk_close(db);                      /* may report the failure */
@@ -106,7 +128,7 @@ static int keys_present(chalk_db *db, int batch)
     return n;
 }
 
-static void run(enum chalk_io io, const char *tag)
+static void run(enum chalk_io io, int grouped, const char *tag)
 {
     char dir[512];
     assert_int_equal(testdir_make(dir, sizeof dir, tag), 0);
@@ -117,7 +139,7 @@ static void run(enum chalk_io io, const char *tag)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(p[0]);
-        _exit(child(dir, io, p[1]));
+        _exit(child(dir, io, grouped, p[1]));
     }
     close(p[1]);
     int status = 0;
@@ -147,20 +169,34 @@ static void run(enum chalk_io io, const char *tag)
 static void test_short_write_io_uring(void **state)
 {
     (void)state;
-    run(CHALK_IO_URING, "engine_short_uring");
+    run(CHALK_IO_URING, 0, "engine_short_uring");
+}
+
+static void test_short_write_io_uring_grouped(void **state)
+{
+    (void)state;
+    run(CHALK_IO_URING, 1, "engine_short_uring_g");
 }
 
 static void test_short_write_pwrite(void **state)
 {
     (void)state;
-    run(CHALK_IO_PSYNC, "engine_short_psync");
+    run(CHALK_IO_PSYNC, 0, "engine_short_psync");
+}
+
+static void test_short_write_pwrite_grouped(void **state)
+{
+    (void)state;
+    run(CHALK_IO_PSYNC, 1, "engine_short_psync_g");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_write_io_uring),
+        cmocka_unit_test(test_short_write_io_uring_grouped),
         cmocka_unit_test(test_short_write_pwrite),
+        cmocka_unit_test(test_short_write_pwrite_grouped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
