@@ -3,7 +3,8 @@
  * group_prezero and log_trim).
  *
  * What it proves, on both I/O paths (io_uring when the kernel allows it,
- * and pwrite):
+ * and pwrite), for a lone chalk_write_sync (done on the caller's thread)
+ * and for the group path through the backend (test_write_grouped):
  *   - under ALWAYS a durable group leaves the active segment's file written
  *     with zeros up to the next 1 MiB boundary past the records (so that the
  *     next groups' fdatasyncs are overwrites), and under NO it does not;
@@ -48,8 +49,20 @@ static chalk_db *open_db(const char *dir, enum chalk_fsync fsync, enum chalk_io 
     return test_open(dir, &o);
 }
 
+/* How a test's durable batches go: chalk_write_sync (a lone writer: the
+ * caller's thread writes and fdatasyncs, write.c) or the group path through
+ * the I/O backend (io_uring's linked write + FSYNC, or the pwrite thread),
+ * as the server's group commit does. Both pre-write the zeros. */
+enum path { SYNC, GROUPED };
+
+static int write_durable(chalk_db *db, const chalk_batch *b, enum path path)
+{
+    return path == GROUPED ? test_write_grouped(db, b) : chalk_write_sync(db, b);
+}
+
 /* One durable batch of n keys "<tag><i>" with 200-byte values. */
-static void write_batch(chalk_db *db, const char *tag, int first, int n)
+static void write_batch_by(chalk_db *db, const char *tag, int first, int n,
+                           enum path path)
 {
     chalk_batch *b = chalk_batch_new();
     char key[32], val[200];
@@ -59,8 +72,13 @@ static void write_batch(chalk_db *db, const char *tag, int first, int n)
         snprintf(key, sizeof key, "%s%d", tag, i);
         assert_int_equal(chalk_batch_put(b, key, strlen(key), val, sizeof val, 0), CHALK_OK);
     }
-    assert_int_equal(chalk_write_sync(db, b), CHALK_OK);
+    assert_int_equal(write_durable(db, b, path), CHALK_OK);
     chalk_batch_free(b);
+}
+
+static void write_batch(chalk_db *db, const char *tag, int first, int n)
+{
+    write_batch_by(db, tag, first, n, SYNC);
 }
 
 static void expect_keys(chalk_db *db, const char *tag, int n)
@@ -103,17 +121,17 @@ static size_t segments(const char *dir, char paths[][600], size_t cap)
     return n;
 }
 
-static void tail_then_close(enum chalk_io io)
+static void tail_then_close(enum chalk_io io, enum path path)
 {
     char dir[512], seg[1][600];
     assert_int_equal(testdir_make(dir, sizeof dir, "prezero"), 0);
     chalk_db *db = open_db(dir, CHALK_FSYNC_ALWAYS, io, 0);
-    write_batch(db, "k", 0, 20);
+    write_batch_by(db, "k", 0, 20, path);
     assert_int_equal(segments(dir, seg, 1), 1);
     int64_t end = records_end(seg[0]);
     assert_true(end > 20 * 200);
     assert_int_equal(testdir_file_size(seg[0]), CHUNK);   /* zeros up to 1 MiB */
-    write_batch(db, "j", 0, 20);                          /* an overwrite: no growth */
+    write_batch_by(db, "j", 0, 20, path);                 /* an overwrite: no growth */
     assert_int_equal(testdir_file_size(seg[0]), CHUNK);
     assert_int_equal(chalk_close(db), CHALK_OK);
     expect_no_zero_tail(seg[0]);                          /* cut */
@@ -127,8 +145,18 @@ static void tail_then_close(enum chalk_io io)
     testdir_remove(dir);
 }
 
-static void test_tail_then_close_auto(void **state) { (void)state; tail_then_close(CHALK_IO_AUTO); }
-static void test_tail_then_close_psync(void **state) { (void)state; tail_then_close(CHALK_IO_PSYNC); }
+static void test_tail_then_close_auto(void **state) { (void)state; tail_then_close(CHALK_IO_AUTO, SYNC); }
+static void test_tail_then_close_psync(void **state) { (void)state; tail_then_close(CHALK_IO_PSYNC, SYNC); }
+static void test_tail_then_close_auto_grouped(void **state)
+{
+    (void)state;
+    tail_then_close(CHALK_IO_AUTO, GROUPED);
+}
+static void test_tail_then_close_psync_grouped(void **state)
+{
+    (void)state;
+    tail_then_close(CHALK_IO_PSYNC, GROUPED);
+}
 
 /* NO (and EVERYSEC) never pre-write: chalk_sync's fdatasync is rare. */
 static void test_no_policy_no_zeros(void **state)
@@ -175,7 +203,7 @@ static void test_roll_trims(void **state)
 
 /* A child writes durable batches and dies without closing: the zero tail
  * is on disk; open cuts exactly it and keeps every acknowledged key. */
-static void crash_cut(enum chalk_io io)
+static void crash_cut(enum chalk_io io, enum path path)
 {
     char dir[512], seg[1][600];
     assert_int_equal(testdir_make(dir, sizeof dir, "prezero-crash"), 0);
@@ -195,7 +223,7 @@ static void crash_cut(enum chalk_io io)
             if (!b || chalk_batch_put(b, key, strlen(key), val, sizeof val, 0) != CHALK_OK)
                 _exit(3);
         }
-        _exit(chalk_write_sync(db, b) == CHALK_OK ? 0 : 4);   /* acknowledged, no close */
+        _exit(write_durable(db, b, path) == CHALK_OK ? 0 : 4);   /* acknowledged, no close */
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -217,18 +245,22 @@ static void crash_cut(enum chalk_io io)
     testdir_remove(dir);
 }
 
-static void test_crash_cut_auto(void **state) { (void)state; crash_cut(CHALK_IO_AUTO); }
-static void test_crash_cut_psync(void **state) { (void)state; crash_cut(CHALK_IO_PSYNC); }
+static void test_crash_cut_auto(void **state) { (void)state; crash_cut(CHALK_IO_AUTO, SYNC); }
+static void test_crash_cut_psync(void **state) { (void)state; crash_cut(CHALK_IO_PSYNC, SYNC); }
+static void test_crash_cut_auto_grouped(void **state) { (void)state; crash_cut(CHALK_IO_AUTO, GROUPED); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_then_close_auto),
         cmocka_unit_test(test_tail_then_close_psync),
+        cmocka_unit_test(test_tail_then_close_auto_grouped),
+        cmocka_unit_test(test_tail_then_close_psync_grouped),
         cmocka_unit_test(test_no_policy_no_zeros),
         cmocka_unit_test(test_roll_trims),
         cmocka_unit_test(test_crash_cut_auto),
         cmocka_unit_test(test_crash_cut_psync),
+        cmocka_unit_test(test_crash_cut_auto_grouped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

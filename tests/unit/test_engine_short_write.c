@@ -20,7 +20,6 @@
  * through the fault VFS).
  */
 #include <errno.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +34,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "dbopen.h"
 #include "testdir.h"
 
 enum { KEYS_PER_BATCH = 100, VALUE_LEN = 100, MAX_BATCHES = 4000 };
@@ -48,24 +48,6 @@ static void key_of(char *k, int batch, int i)
 static void value_of(char *v, int batch, int i)
 {
     memset(v, 'a' + (batch + i) % 26, VALUE_LEN);
-}
-
-static void status_cb(void *arg, int status) { *(int *)arg = status; }
-
-/* The group path: the batch's group is handed to the backend and this
- * thread waits for its callback, as the server's event loop does. */
-static int write_grouped(chalk_db *db, const chalk_batch *b)
-{
-    int status = 1;
-    int rc = chalk_write(db, b, status_cb, &status);
-    if (rc) return rc;
-    chalk_flush(db);
-    while (status == 1) {
-        struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
-        poll(&p, 1, 100);
-        chalk_poll(db);
-    }
-    return status;
 }
 
 /* In the child: write durable batches until one fails. Writes the number
@@ -92,7 +74,7 @@ static int child(const char *dir, enum chalk_io io, int grouped, int fd)
             value_of(v, acked, i);
             if (chalk_batch_put(b, k, strlen(k), v, VALUE_LEN, 0) != CHALK_OK) return 13;
         }
-        rc = grouped ? write_grouped(db, b) : chalk_write_sync(db, b);
+        rc = grouped ? test_write_grouped(db, b) : chalk_write_sync(db, b);
         chalk_batch_free(b);
         if (rc == CHALK_OK) acked++;
     }
@@ -100,7 +82,7 @@ static int child(const char *dir, enum chalk_io io, int grouped, int fd)
     /* After a failed durable write the engine refuses further writes. */
     chalk_batch *b = chalk_batch_new();
     chalk_batch_put(b, "after", 5, "x", 1, 0);
-    int again = grouped ? write_grouped(db, b) : chalk_write_sync(db, b);
+    int again = grouped ? test_write_grouped(db, b) : chalk_write_sync(db, b);
     chalk_batch_free(b);
     if (again == CHALK_OK) return 15;
     (void)chalk_close(db);                      /* may report the failure */

@@ -7,6 +7,7 @@
  */
 #include "dbopen.h"
 
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,4 +35,22 @@ chalk_db *test_open(const char *dir, const chalk_options *o)
     chalk_db *db = NULL;
     assert_int_equal(chalk_open(dir, o, &db), CHALK_OK);
     return db;
+}
+
+static void grouped_cb(void *arg, int status) { *(int *)arg = status; }
+
+int test_write_grouped(chalk_db *db, const chalk_batch *b)
+{
+    int status = 1;   /* no CHALK_* status is 1 */
+    int rc = chalk_write(db, b, grouped_cb, &status);
+    if (rc) return rc;
+    /* A failed flush or poll fails the batch too, and its callback says
+     * so: the batch's status is the one result to wait for. */
+    (void)chalk_flush(db);
+    while (status == 1) {
+        struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
+        poll(&p, 1, 100);
+        (void)chalk_poll(db);
+    }
+    return status;
 }

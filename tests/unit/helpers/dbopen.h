@@ -6,6 +6,7 @@
  * of an open_db() that filled chalk_options and asserted chalk_open; these
  * are that code once. A test still sets the options it is about (io path,
  * segment size, compaction trigger) on the struct test_options() fills.
+ * Also: a durable write through the group path (test_write_grouped).
  * Left out: opens that are expected to fail (call chalk_open yourself).
  * Interview topics: none (test plumbing).
  */
@@ -24,5 +25,12 @@ void test_options(chalk_options *o, enum chalk_fsync fsync);
 /* chalk_open(dir, o) that must return CHALK_OK (a cmocka failure
  * otherwise); the open handle, closed by the caller with chalk_close. */
 chalk_db *test_open(const char *dir, const chalk_options *o);
+
+/* The group path: chalk_write, chalk_flush, then wait on chalk_event_fd and
+ * chalk_poll until the batch's callback runs, as the server's event loop
+ * does. Returns chalk_write's error or the batch's status. (chalk_write_sync
+ * takes a shorter path for a lone writer: the caller's own thread writes
+ * and fdatasyncs, write.c; this one always goes through the I/O backend.) */
+int test_write_grouped(chalk_db *db, const chalk_batch *b);
 
 #endif
