@@ -26,6 +26,10 @@
  * its framing cannot be resynchronised (there is no request id to find the
  * next boundary, unlike HTTP/2 frames).
  *
+ * resp_peek is a second, read-only reader of the same multibulk grammar
+ * for hints (the server prefetches pipelined keys with it): it never
+ * decides anything about a request, resp_parse does.
+ *
  * Left out on purpose: Redis's "big argument" trick (reading a large bulk
  * straight into its own buffer to avoid one copy). We copy each argument
  * once; the cost is one memcpy per argument.
@@ -219,6 +223,37 @@ out:
     if (rc != RESP_AGAIN)
         p->kind = 0;                      /* DONE or ERROR: next request */
     return rc;
+}
+
+/* "*<n>\r\n" or "$<n>\r\n" at buf[*pos] for resp_peek: false unless
+ * the whole line is there and holds a number. */
+static bool peek_header(const char *buf, size_t len, size_t *pos, char mark, long long *n)
+{
+    if (*pos >= len || buf[*pos] != mark)
+        return false;
+    long cr = find_crlf(buf + *pos, len - *pos);
+    if (cr < 1 || !parse_ll(buf + *pos + 1, (size_t)cr - 1, n))
+        return false;
+    *pos += (size_t)cr + 2;
+    return true;
+}
+
+size_t resp_peek(const char *buf, size_t len, resp_slice *out, int max, int *argc)
+{
+    size_t pos = 0;
+    long long n, blen;
+    if (!peek_header(buf, len, &pos, '*', &n) || n <= 0 || n > INT_MAX)
+        return 0;
+    for (long long i = 0; i < n; i++) {   /* ends at the buffer's end at the latest */
+        if (!peek_header(buf, len, &pos, '$', &blen) || blen < 0 ||
+            (unsigned long long)blen > len - pos || len - pos - (size_t)blen < 2)
+            return 0;
+        if (i < max)
+            out[i] = (resp_slice){buf + pos, (size_t)blen};
+        pos += (size_t)blen + 2;
+    }
+    *argc = (int)n;
+    return pos;
 }
 
 void resp_parser_reset(resp_parser *p)

@@ -50,6 +50,20 @@ typedef struct resp_parser {
 int resp_parse(resp_parser *p, const char *buf, size_t len, size_t *consumed,
                const resp_limits *lim);
 
+/* A byte range inside the caller's buffer (resp_peek). */
+typedef struct resp_slice {
+    const char *ptr;
+    size_t len;
+} resp_slice;
+
+/* A look at the request at buf[0..len) for hints (the server prefetches
+ * keys with it), never for running it: no allocation, no limits, no error
+ * texts, and no parser state. Returns the bytes of the complete multibulk
+ * request that starts there, with its argument count in *argc and its first
+ * min(*argc, max) arguments in out[] (pointing into buf); 0 if there is none
+ * (partial, inline, empty or malformed: resp_parse decides what those are). */
+size_t resp_peek(const char *buf, size_t len, resp_slice *out, int max, int *argc);
+
 /* Free the arguments of the last request; ready for the next one. */
 void resp_parser_reset(resp_parser *p);
 /* Free everything (the argv array too). */

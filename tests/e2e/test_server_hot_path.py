@@ -37,3 +37,41 @@ def test_query_buffer_grows_for_a_pipeline_of_small_requests(server):
     info = c.cmd("CLIENT", "INFO").decode()
     free = int(re.search(r"qbuf-free=(\d+)", info).group(1))
     assert free >= 4096, info         # stayed at 1 KB: the buffer never grew
+
+
+def _req(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def test_pipelined_key_prefetch_is_only_a_hint(server):
+    """networking.c's prefetch_keys looks ahead at the next requests of a
+    read: a pipeline whose requests change the database, use keys too long
+    for its buffer, mix keyed and unkeyed commands, an unknown command, an
+    inline request, MULTI and a request split across sends gets exactly the
+    replies it gets one request at a time."""
+    c = server.raw()
+    long_key = "k" * 300
+    batch = [("SET", "a", "0"), ("SELECT", "1"), ("SET", "a", "1"), ("INCR", "a"),
+             ("SET", long_key, "L"), ("GET", long_key), ("PING",), ("NOSUCH", "a"),
+             ("MULTI",), ("INCR", "a"), ("GET", "a"), ("EXEC",), ("SELECT", "0"),
+             ("GET", "a"), ("CONFIG", "GET", "maxclients"), ("GET", "a"), ("INCR", "a")]
+    want = ["OK", "OK", "OK", 2, "OK", b"L", "PONG", "ERR", "OK", "QUEUED", "QUEUED",
+            [3, b"3"], "OK", b"0", [b"maxclients", None], b"0", 1]
+    data = b"".join(_req(*r) for r in batch) + b"GET a\r\n" + _req("GET", "a")
+    want += [b"1", b"1"]
+    cut = len(data) - 7                       # the last request arrives in two sends
+    c.send(data[:cut])
+    got = [c.read_reply() for _ in range(len(want) - 1)]
+    c.send(data[cut:])
+    got.append(c.read_reply())
+    for g, w in zip(got, want):
+        if w == "ERR":
+            assert str(g).startswith("ERR unknown command"), got
+        elif isinstance(w, list) and w[1] is None:
+            assert g[0] == w[0], got
+        else:
+            assert g == w, got

@@ -159,6 +159,50 @@ static void test_long_lines(void **state)
     free(line);
 }
 
+/* resp_peek (the prefetch hint) agrees with resp_parse on every complete
+ * multibulk request: same length, same arguments; and sees nothing in any
+ * truncated one, nor in inline, empty or malformed requests. */
+static void test_peek(void **state)
+{
+    (void)state;
+    static const char *reqs[] = {
+        "*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n",
+        "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$4\r\na\r\nb\r\n",
+        "*1\r\n$4\r\nPING\r\n",
+        "*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nzz\r\n",
+    };
+    for (size_t r = 0; r < sizeof reqs / sizeof *reqs; r++) {
+        const char *in = reqs[r];
+        size_t len = strlen(in);
+        resp_parser p = {0};
+        p.bulk_len = -1;
+        size_t used;
+        assert_int_equal(resp_parse(&p, in, len, &used, &LIM), RESP_DONE);
+        resp_slice a[2];
+        int argc = -1;
+        assert_int_equal(resp_peek(in, len, a, 2, &argc), used);
+        assert_int_equal(argc, p.argc);
+        for (int i = 0; i < argc && i < 2; i++) {
+            assert_int_equal(a[i].len, p.argv[i].len);
+            assert_memory_equal(a[i].ptr, p.argv[i].ptr, a[i].len);
+            assert_true(a[i].ptr >= in && a[i].ptr + a[i].len <= in + len);
+        }
+        resp_parser_free(&p);
+        for (size_t cut = 0; cut < len; cut++)        /* truncated: nothing */
+            assert_int_equal(resp_peek(in, cut, a, 2, &argc), 0);
+    }
+    static const char *none[] = {
+        "GET k\r\n", "*0\r\n", "*-1\r\n", "*1\r\n+PING\r\n", "*1\r\n$-1\r\n",
+        "*x\r\n$1\r\na\r\n", "*1\r\n$9999999999999999999\r\na\r\n",
+        "*3\r\n$1\r\na\r\n",
+    };
+    for (size_t r = 0; r < sizeof none / sizeof *none; r++) {
+        resp_slice a[2];
+        int argc;
+        assert_int_equal(resp_peek(none[r], strlen(none[r]), a, 2, &argc), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_errors_are_redis_texts),
         cmocka_unit_test(test_no_allocation_from_announced_length),
         cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_peek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
