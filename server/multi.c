@@ -492,6 +492,19 @@ void multi_client_free(client *c)
     }
 }
 
+void multi_free_all(void)
+{
+    struct multi_shared *ms = server.multi;
+    if (!ms) return;
+    for (size_t i = 0; i < ms->nbuckets; i++)     /* empty once all clients are */
+        while (ms->buckets[i])                    /* gone; freed anyway if not */
+            table_remove(ms->buckets[i]);
+    free(ms->buckets);
+    chalk_batch_free(ms->empty);
+    free(ms);
+    server.multi = NULL;
+}
+
 /* ---- EXEC ----------------------------------------------------------------- */
 
 bool multi_in_exec(const client *c)

@@ -49,6 +49,10 @@ void multi_reset(client *c);         /* DISCARD + UNWATCH, no reply */
  * (listed in multi.c). For asserts and tests. */
 int multi_check_invariants(void);
 
+/* At shutdown, after every client is freed (so no key is watched any
+ * more): the WATCH table and EXEC's empty batch (server.multi). */
+void multi_free_all(void);
+
 /* The handlers, registered by cmd_multi.c. */
 void multi_command(client *c);
 void exec_command(client *c);

@@ -42,6 +42,7 @@
 #include "commands.h"
 #include "expire.h"
 #include "loop.h"
+#include "multi.h"
 #include "repl_hooks.h"
 #include "reply.h"
 #include "server.h"
@@ -379,6 +380,7 @@ void server_shutdown(void)
         server.io->destroy(server.loop);
     }
     commands_free();
+    multi_free_all();
     slowlog_free_all();
     chalk_batch_free(server.scratch);
     server_log(LL_WARNING, "Chalk is now ready to exit, bye bye...");
