@@ -140,6 +140,42 @@ def test_server_rows_have_ratio_or_reason(server_run):
     assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
 
 
+def test_server_targets_list_every_row_below():
+    """The verdict lines name every row under its goal (none cut off), show
+    three decimals where two would round up to the goal, and issue 6's line
+    covers its eight data-type rows at appendfsync no only."""
+    sys.path.insert(0, BENCH)
+    try:
+        import server_bench as sb
+    finally:
+        sys.path.remove(BENCH)
+
+    def row(chalk_rps):
+        return {"redis": {"rps": 1000.0}, "chalk-epoll": {"rps": chalk_rps}}
+
+    results = [("main", "no", 1, f"T{i}", 50, 1, row(900.0)) for i in range(14)]
+    results.append(("main", "no", 16, "PING", 50, 1, row(999.6)))       # 0.9996: below
+    results.append(("main", "always", 1, "SET", 50, 1, row(1600.0)))
+    results.append(("main", "always", 16, "SET", 50, 1, row(1400.0)))
+    for t in sb.TYPE_TARGET_TESTS:
+        results.append(("main", "no", 16, t, 50, 1, row(790.0 if t == "LPUSH" else 850.0)))
+    results.append(("main", "everysec", 16, "LPOP", 50, 1, row(100.0)))  # not issue 6's mode
+    out = []
+    sb.targets(out, results, ["chalk-epoll"])
+    text = "\n".join(out)
+    issue4 = [l for l in out if l.startswith("| issue 4: ≥ 1.0×")]
+    assert len(issue4) == 1, text
+    for i in range(14):
+        assert f"T{i} P1 no (0.90×)" in issue4[0], issue4[0]
+    assert "PING P16 no (0.999×)" in issue4[0], issue4[0]
+    assert "…" not in issue4[0] and "**not met**" in issue4[0]
+    sets = [l for l in out if "SET, appendfsync always" in l]
+    assert len(sets) == 1 and "1.60×, 1.40×" in sets[0] and "**not met**" in sets[0], text
+    issue6 = [l for l in out if l.startswith("| issue 6:")]
+    assert len(issue6) == 1, text
+    assert "7 of 8 rows ≥ 0.8×; below: LPUSH P16 (0.79×) | **not met**" in issue6[0], issue6[0]
+
+
 def test_repl_bench_rows(tmp_path):
     if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
         pytest.skip("redis-server / redis-benchmark not installed")
