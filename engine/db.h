@@ -135,6 +135,13 @@ static inline int db_expired(const idx_entry *e, int64_t now_ms)
 {
     return e->expire_at_ms != 0 && e->expire_at_ms <= now_ms;
 }
+/* db_expired at the present time; the clock is read only for an entry
+ * with an expiry (most have none: a clock read per lookup was ~1.4% of
+ * the server's LPUSH). */
+static inline int db_expired_now(const idx_entry *e)
+{
+    return e->expire_at_ms != 0 && e->expire_at_ms <= db_now_ms();
+}
 
 /* Check the engine's numbered invariants (keyspace.c) and those of each
  * structure: 0, or 1-3 (engine), 1xx hidx, 2xx oidx, 3xx segment table,

@@ -159,11 +159,8 @@ static idx_entry *lookup_hashed(chalk_db *db, const void *key, size_t klen, uint
     idx_entry *e = hidx_find(db->h, hash, key, klen);
     /* Lazy expiry: an expired key is invisible; it is not removed here
      * (a read never writes, and a replica must not expire on its own
-     * clock). chalk_expire_sample lets the caller delete it. The clock is
-     * read only for a key that has an expiry: most have none, and a
-     * clock_gettime per lookup was ~1.4% of the server's LPUSH (a push
-     * reads the list's main record). */
-    if (e && e->expire_at_ms && db_expired(e, db_now_ms())) return NULL;
+     * clock). chalk_expire_sample lets the caller delete it. */
+    if (e && db_expired_now(e)) return NULL;
     return e;
 }
 

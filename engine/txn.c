@@ -123,7 +123,7 @@ struct chalk_txn {
 static uint64_t key_version(chalk_db *db, const void *key, size_t klen)
 {
     idx_entry *e = hidx_find(db->h, idx_hash(key, klen), key, klen);
-    return e && !db_expired(e, db_now_ms()) ? e->seq : 0;
+    return e && !db_expired_now(e) ? e->seq : 0;
 }
 
 static int grow(void **v, size_t *cap, size_t n, size_t elem)

@@ -385,8 +385,7 @@ int chalk_delete(chalk_db *db, const void *key, size_t klen)
     if (klen > CHALK_MAX_KEY_SIZE) return CHALK_ETOOBIG;
     idx_entry *e = hidx_find(db->h, idx_hash(key, klen), key, klen);
     if (!e) return CHALK_ENOTFOUND;
-    /* e is freed by the write; the clock only for a key with an expiry */
-    int expired = e->expire_at_ms && db_expired(e, db_now_ms());
+    int expired = db_expired_now(e);   /* e is freed by the write */
     int rc = write_one(db, REC_DELETE, key, klen, NULL, 0, 0);
     if (rc) return rc;
     return expired ? CHALK_ENOTFOUND : CHALK_OK;
