@@ -429,13 +429,13 @@ static void prefetch_keys(client *c)
         if (i == 0 || name[i].len != name[i - 1].len ||
             memcmp(name[i].ptr, name[i - 1].ptr, name[i].len) != 0)
             cmd = command_lookup(name[i].ptr, name[i].len);  /* once per run of one name */
-        char ek[256];
-        if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 || key[i].len > sizeof ek - KS_HDR)
+        ks_buf ek;                     /* the engine key, never malloc'd here */
+        if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 ||
+            key[i].len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key[i].ptr, key[i].len) < 0)
             continue;
-        ks_prefix(ek, c->db);
-        memcpy(ek + KS_HDR, key[i].ptr, key[i].len);
         chalk_key k;
-        chalk_key_prepare(server.db, &k, ek, KS_HDR + key[i].len);
+        chalk_key_prepare(server.db, &k, ek.p, ek.len);
+        ks_free(&ek);
     }
 }
 
