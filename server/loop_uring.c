@@ -286,11 +286,14 @@ static bool ur_close_client(loop *l, client *c)
 
 static void on_accept(loop *l, struct listener_slot *s, int res)
 {
+    /* At shutdown server_shutdown shuts the listener down, which ends the
+     * accept in flight with -EINVAL: expected, not worth a warning. */
+    bool stopping = server.shutdown_asap || server.shutdown_signal;
     if (res >= 0)
         client_accepted(res, s->fd);
-    else if (res != -EAGAIN && res != -EINTR && res != -ECONNABORTED)
+    else if (res != -EAGAIN && res != -EINTR && res != -ECONNABORTED && !stopping)
         server_log(LL_WARNING, "Accepting client connection: %s", strerror(-res));
-    if (!server.shutdown_asap && !server.shutdown_signal)
+    if (!stopping)
         arm_accept(l, s);
 }
 
