@@ -11,7 +11,9 @@
  * for the cache to fill.
  *
  *   get(k):  v = GET cache:k            → hit: return v
- *            SET lock:k token NX PX 2000 → won: v = db_load(k)
+ *            SET lock:k token NX PX 2000 → won: GET cache:k again (filled
+ *                                              meanwhile? use it), else
+ *                                              v = db_load(k)
  *                                              SET cache:k v EX ttl
  *                                              compare-and-delete lock:k
  *                                      → lost: poll GET cache:k (10 ms)
@@ -64,11 +66,20 @@ static int cache_get(app *ap, chalkc_conn *c, const char *key, int ttl_s,
         chalkc_reply_free(r);
         if (won) {
             char lock_key[128];
-            db_load(ap, key, out, cap);
-            chalkc_reply_free(ex_cmd(c, "SET cache:%s %s EX %d", key, out, ttl_s));
             snprintf(lock_key, sizeof(lock_key), "lock:%s", key);
+            /* Check again under the lock: between our GET and our SET NX the
+             * previous holder may have filled the cache and let go. */
+            r = ex_cmd(c, "GET cache:%s", key);
+            int filled = r->type == CHALKC_REPLY_STRING;
+            if (filled)
+                snprintf(out, cap, "%s", r->str);
+            chalkc_reply_free(r);
+            if (!filled) {
+                db_load(ap, key, out, cap);
+                chalkc_reply_free(ex_cmd(c, "SET cache:%s %s EX %d", key, out, ttl_s));
+            }
             chalkc_compare_and_delete(c, lock_key, token);
-            return 0; /* miss, loaded */
+            return filled; /* 1: hit after all; 0: miss, loaded */
         }
         ex_sleep_ms(10); /* someone else is loading: wait for the fill */
     }
