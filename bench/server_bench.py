@@ -23,7 +23,15 @@ Method:
   - p50 / p99 latency come from redis-benchmark's CSV (7.0 prints them);
   - extra rows: SET at `always` with 1, 10 and 50 clients (what group commit
     does with concurrency), and SET with a new connection per request
-    (-k 0) vs kept connections (connection pooling, measured).
+    (-k 0) vs kept connections (connection pooling, measured);
+  - CPU per request at `always`: the server's (every thread's run time from
+    /proc/PID/task/*/schedstat across its invocation, io_uring's io-wq
+    workers and Redis's bio threads included) and redis-benchmark's own
+    (its rusage), in microseconds. req/s at P1 is not a fair durability
+    measure on a small machine: redis-benchmark needs ~8-10 us of CPU per
+    request whatever the server, so it caps P1 near 1e6 / that (docs/server.md,
+    "SET at appendfsync always"); the server's CPU per request is what the
+    server itself spends to make a write durable.
 
 Left out on purpose: unix sockets, values other than redis-benchmark's
 default (-d 3 unless --data-size), multi-threaded redis-benchmark. Servers
@@ -45,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TESTS = [  # (row name, redis-benchmark arguments, probe command)
@@ -150,30 +159,66 @@ class Server:
         return not (reply.startswith(b"-ERR unknown command") or reply.startswith(b"-ERR unknown"))
 
 
-def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive=True):
-    """One redis-benchmark invocation; returns (rps, p50 ms, p99 ms) or None."""
+def proc_cpu_seconds(pid):
+    """CPU time every live thread of pid has run, in seconds (nanosecond
+    resolution: /proc/PID/task/*/schedstat), or None where /proc lacks it."""
+    total, seen = 0, False
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+            seen = True
+        except (OSError, ValueError, IndexError):
+            pass              # the thread exited meanwhile
+    return total / 1e9 if seen else None
+
+
+def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive=True,
+                  server_pid=None):
+    """One redis-benchmark invocation; returns (rps, p50 ms, p99 ms, server CPU
+    us/request or None, redis-benchmark CPU us/request) or None."""
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
             "-n", str(requests), "-P", str(pipeline), "-r", "100000", "-d", str(data_size),
             "-k", "1" if keepalive else "0", "--csv"] + extra
+    cpu0 = proc_cpu_seconds(server_pid) if server_pid else None
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    timer = threading.Timer(600, proc.kill)
+    timer.start()
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        return None
-    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("rps")]
-    if out.returncode != 0 or not rows:
+        stdout = proc.stdout.read()
+    finally:
+        timer.cancel()
+        proc.stdout.close()
+    # reaped here (not by communicate) to get its rusage: redis-benchmark's CPU
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu1 = proc_cpu_seconds(server_pid) if cpu0 is not None else None
+    rows = [r for r in csv.DictReader(io.StringIO(stdout)) if r.get("rps")]
+    if proc.returncode != 0 or not rows:
         return None
     r = rows[0]
-    return float(r["rps"]), float(r["p50_latency_ms"]), float(r["p99_latency_ms"])
+    server_us = (cpu1 - cpu0) * 1e6 / requests if cpu1 is not None else None
+    client_us = (usage.ru_utime + usage.ru_stime) * 1e6 / requests
+    return (float(r["rps"]), float(r["p50_latency_ms"]), float(r["p99_latency_ms"]),
+            server_us, client_us)
 
 
 def summarise(samples):
-    """samples: list of (rps, p50, p99) -> dict with median/min/max rps and medians."""
+    """samples: list of (rps, p50, p99, server us, client us) -> dict with
+    median/min/max rps and the medians of the rest (cpu None if unknown)."""
     if not samples:
         return None
     rps = [s[0] for s in samples]
+    cpu = [s[3] for s in samples if s[3] is not None]
     return {"rps": statistics.median(rps), "min": min(rps), "max": max(rps),
             "p50": statistics.median(s[1] for s in samples),
-            "p99": statistics.median(s[2] for s in samples), "n": len(samples)}
+            "p99": statistics.median(s[2] for s in samples), "n": len(samples),
+            "cpu_us": statistics.median(cpu) if cpu else None,
+            "client_cpu_us": statistics.median(s[4] for s in samples)}
 
 
 # ---- the servers under test ------------------------------------------------
@@ -226,7 +271,7 @@ def measure(systems, extra, probe, reps, **bench):
     for _ in range(reps):
         for label, srv, _reason in systems:
             if label in samples:
-                r = run_benchmark(srv.port, extra, **bench)
+                r = run_benchmark(srv.port, extra, server_pid=srv.proc.pid, **bench)
                 if r is None:
                     status[label] = "error (redis-benchmark failed)"
                     samples.pop(label)
@@ -315,6 +360,35 @@ def table(out, rows, chalks, first_col):
 TYPE_TARGET_TESTS = ("HSET", "HGET", "LPUSH", "LPOP", "SADD", "ZADD", "ZRANGE", "ZPOPMIN")
 
 
+def fmt_cpu(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
+def cpu_table(out, rows, chalks):
+    """CPU per request (medians over the reps): each server's own, with the
+    ratio Chalk/Redis (lower is cheaper), and redis-benchmark's, which bounds
+    req/s at about 1e6 / its value whatever the server does."""
+    head = "| row | Redis server µs/req |"
+    for c in chalks:
+        head += f" {c} server µs/req | {c}/Redis CPU |"
+    head += " redis-benchmark µs/req (Redis / " + " / ".join(chalks) + ") |"
+    out.append(head)
+    out.append("|" + " --- |" * (2 + 2 * len(chalks) + 1))
+    for key, row in rows:
+        red = row.get("redis")
+        rcpu = red.get("cpu_us") if isinstance(red, dict) else None
+        line = f"| {key} | {fmt_cpu(rcpu)} |"
+        clients = [fmt_cpu(red.get("client_cpu_us")) if isinstance(red, dict) else "-"]
+        for c in chalks:
+            s = row.get(c)
+            ccpu = s.get("cpu_us") if isinstance(s, dict) else None
+            r = ccpu / rcpu if ccpu is not None and rcpu else None
+            line += f" {fmt_cpu(ccpu)} | {fmt_ratio(r)} |"
+            clients.append(fmt_cpu(s.get("client_cpu_us")) if isinstance(s, dict) else "-")
+        out.append(line + " " + " / ".join(clients) + " |")
+    out.append("")
+
+
 def target_row(out, goal_text, c, cells, goal):
     """One verdict line: cells are (label, ratio or None); every row below the
     goal is listed, so the line says exactly what is left."""
@@ -371,6 +445,16 @@ def write_markdown(path, args, results):
     if rows:
         out.append("### Durability cost: SET at appendfsync always vs clients\n")
         table(out, rows, chalks, "clients")
+    rows = [(f"SET P{p}, {cl} client(s)" if kind == "clients" else f"{t} P{p}", row)
+            for kind, m, p, t, cl, _k, row in results
+            if m == "always" and (kind == "clients" or t == "SET")]
+    if rows:
+        out.append("### CPU per request at appendfsync always (server and redis-benchmark)\n")
+        out.append("Each server's CPU time per request over its invocations (all its "
+                   "threads: io_uring workers, Redis's bio threads), and redis-benchmark's "
+                   "own, which caps req/s near 1e6 / its value on this machine whatever the "
+                   "server does (docs/server.md).\n")
+        cpu_table(out, rows, chalks)
     rows = [("kept connections (-k 1)" if k else "new connection per request (-k 0)", row)
             for kind, m, p, t, cl, k, row in results if kind == "pool"]
     if rows:
@@ -388,16 +472,18 @@ def write_csv(path, results):
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kind", "mode", "pipeline", "test", "clients", "keepalive", "system",
-                    "rps", "rps_min", "rps_max", "p50_ms", "p99_ms", "reps", "status"])
+                    "rps", "rps_min", "rps_max", "p50_ms", "p99_ms", "reps", "status",
+                    "server_cpu_us", "client_cpu_us"])
         for kind, mode, p, test, clients, keep, row in results:
             for system, s in row.items():
                 if isinstance(s, dict):
                     w.writerow([kind, mode, p, test, clients, keep, system, f"{s['rps']:.2f}",
                                 f"{s['min']:.2f}", f"{s['max']:.2f}", f"{s['p50']:.3f}", f"{s['p99']:.3f}",
-                                s["n"], "ok"])
+                                s["n"], "ok", "" if s["cpu_us"] is None else f"{s['cpu_us']:.3f}",
+                                f"{s['client_cpu_us']:.3f}"])
                 else:
                     w.writerow([kind, mode, p, test, clients, keep, system,
-                                "", "", "", "", "", 0, s])
+                                "", "", "", "", "", 0, s, "", ""])
 
 
 def parse_args():

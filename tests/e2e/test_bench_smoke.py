@@ -176,6 +176,58 @@ def test_server_targets_list_every_row_below():
     assert "7 of 8 rows ≥ 0.8×; below: LPUSH P16 (0.79×) | **not met**" in issue6[0], issue6[0]
 
 
+def test_server_cpu_per_request_at_always(tmp_path):
+    """At appendfsync always every SET row also reports each server's CPU per
+    request (all its threads) and redis-benchmark's own, in the markdown and
+    the CSV; the /proc reading it rests on counts a busy child's CPU."""
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        pytest.skip("redis-server / redis-benchmark not installed")
+    sys.path.insert(0, BENCH)
+    try:
+        import server_bench as sb
+    finally:
+        sys.path.remove(BENCH)
+    # a child that burns 0.3 s of CPU between our two readings
+    busy = subprocess.Popen([sys.executable, "-c", "import time\ninput()\nt = time.process_time()\n"
+                             "while time.process_time() - t < 0.3: pass\nprint('done', flush=True)\n"
+                             "input()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        before = sb.proc_cpu_seconds(busy.pid)
+        busy.stdin.write("go\n")
+        busy.stdin.flush()
+        assert busy.stdout.readline() == "done\n"
+        after = sb.proc_cpu_seconds(busy.pid)
+    finally:
+        busy.communicate("\n", timeout=30)
+    assert before is not None and after - before >= 0.25, (before, after)
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "server_bench.py"),
+                        "--chalk-server", CHALK_SERVER, "--requests", "300", "--reps", "1",
+                        "--modes", "always", "--pipelines", "1", "--tests", "SET",
+                        "--workdir", str(tmp_path), "--csv", str(tmp_path / "server.csv")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = lines.index("### CPU per request at appendfsync always (server and redis-benchmark)")
+    built = os.access(CHALK_SERVER, os.X_OK)
+    for name in ("SET P1", "SET P1, 1 client(s)", "SET P1, 10 client(s)", "SET P1, 50 client(s)"):
+        rows = [l for l in lines[head:] if l.startswith(f"| {name} |")]
+        assert len(rows) == 1, (name, r.stdout)
+        cells = [c.strip() for c in rows[0].strip("|").split("|")]
+        assert len(cells) == 7, cells     # row, Redis, 2 x (Chalk, ratio), redis-benchmark
+        assert float(cells[1]) > 0, cells
+        if built:
+            for cpu, ratio in ((cells[2], cells[3]), (cells[4], cells[5])):
+                assert float(cpu) > 0 and ratio.endswith("×"), cells
+        client = cells[6].split(" / ")
+        assert len(client) == 3 and float(client[0]) > 0, cells
+    import csv
+    with open(tmp_path / "server.csv") as f:
+        ok = [row for row in csv.DictReader(f) if row["status"] == "ok"]
+    assert ok and all(float(row["server_cpu_us"]) > 0 and float(row["client_cpu_us"]) > 0
+                      for row in ok), ok
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("chalk-server-bench-")]
+
+
 def test_repl_bench_rows(tmp_path):
     if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
         pytest.skip("redis-server / redis-benchmark not installed")
