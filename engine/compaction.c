@@ -8,7 +8,7 @@
  *        offset) of every key whose newest record is in a source, collected
  *        COMPACT_STEP_KEYS entries per slice (collect_step)
  *   merge_thread (background)
- *        sorts the locations of `live` (by_loc), then:
+ *        sorts the locations of `live` (by_loc, sort_by_loc), then:
  *     2. walk the sources in order; copy each record that is in `live` and
  *        not expired into NNNNNNNNNN.log.tmp (new ids, flag MERGED), rolling
  *        at segment_size, and build its hint (hint.c)
@@ -150,6 +150,51 @@ static int cmp_ref(const void *a, const void *b)
     return cmp_loc(x->seg, x->off, y->seg, y->off);
 }
 
+/* Sort n refs by location, as qsort with cmp_ref would, in O(n): an LSD
+ * radix sort on the 64-bit (seg, off), one counting pass per byte, skipping
+ * the bytes every ref shares (the high bytes of the offsets and most of the
+ * segment ids). A pass is stable, so after the last one the order is by the
+ * whole key. Why not qsort: the refs come in hash order, and glibc's
+ * merge sort, a compare call per step, was 2% (LPUSH) to 5% (LPOP) of
+ * the server's CPU samples over 1M pipelined commands that compacted
+ * once. Falls back to qsort when the scratch buffer cannot be had. */
+static uint64_t ref_key(const struct loc_ref *r)
+{
+    return (uint64_t)r->seg << 32 | r->off;
+}
+
+static void sort_by_loc(struct loc_ref *v, size_t n)
+{
+    struct loc_ref *tmp = n > 1 ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        if (n > 1) qsort(v, n, sizeof *v, cmp_ref);
+        return;
+    }
+    uint64_t all_or = 0, all_and = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = ref_key(&v[i]);
+        all_or |= k;
+        all_and &= k;
+    }
+    struct loc_ref *from = v, *to = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue;   /* one value: a no-op pass */
+        size_t pos[256] = { 0 };
+        for (size_t i = 0; i < n; i++) pos[(ref_key(&from[i]) >> shift) & 0xff]++;
+        for (size_t d = 0, sum = 0; d < 256; d++) {
+            size_t cnt = pos[d];
+            pos[d] = sum;
+            sum += cnt;
+        }
+        for (size_t i = 0; i < n; i++) to[pos[(ref_key(&from[i]) >> shift) & 0xff]++] = from[i];
+        struct loc_ref *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != v) memcpy(v, from, n * sizeof *v);
+    free(tmp);
+}
+
 static int is_source(const struct compaction *c, uint32_t seg)
 {
     for (size_t i = 0; i < c->nsrc; i++) if (c->src[i] == seg) return 1;
@@ -219,14 +264,17 @@ static int copy_record(struct compaction *c, struct live_loc *l, const struct re
     if (rv->size > WRITE_BUF) {          /* a big record: write it directly */
         uint8_t *keep = c->wbuf;
         c->wbuf = (uint8_t *)raw;        /* the reader's private window buffer */
-        record_mark_committed(c->wbuf, rv->size);
+        if (!(rv->flags & REC_F_COMMIT)) record_mark_committed(c->wbuf, rv->size);
         c->wlen = rv->size;
         rc = out_flush(c);
         c->wbuf = keep;
         return rc;
     }
     memcpy(c->wbuf + c->wlen, raw, rv->size);
-    record_mark_committed(c->wbuf + c->wlen, rv->size);
+    /* Each copy is a batch of its own, so it must carry the commit flag;
+     * a record that was the last of its batch already does, with both
+     * checksums verified by the reader: no need to compute them again. */
+    if (!(rv->flags & REC_F_COMMIT)) record_mark_committed(c->wbuf + c->wlen, rv->size);
     c->wlen += rv->size;
     return 0;
 }
@@ -319,7 +367,7 @@ static void *merge_thread(void *arg)
     if (!c->wbuf || !c->by_loc) rc = CHALK_ENOMEM;
     for (size_t i = 0; rc == 0 && i < c->nlive; i++)
         c->by_loc[i] = (struct loc_ref){ c->live[i].seg, c->live[i].off, (uint32_t)i };
-    if (rc == 0 && c->nlive) qsort(c->by_loc, c->nlive, sizeof *c->by_loc, cmp_ref);
+    if (rc == 0) sort_by_loc(c->by_loc, c->nlive);
     for (size_t i = 0; rc == 0 && i < c->nsrc; i++) rc = merge_segment(c, c->src[i], &li);
     if (rc == 0) rc = out_finish(c);
     if (rc == 0) rc = publish(c);
