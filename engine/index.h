@@ -23,7 +23,9 @@
 #include <string.h>
 
 typedef struct idx_entry {
-    struct idx_entry *hnext;   /* next entry in the same hash bucket */
+    struct idx_entry *hnext;   /* next entry in the same hash bucket, its top
+                                  16 bits holding filter bits: only
+                                  hash_index.c may read it */
     uint64_t hash;             /* idx_hash(key): cached so a rehash never re-hashes */
     int64_t  expire_at_ms;     /* absolute unix ms; 0 = none */
     uint64_t seq;              /* engine: seq of the batch that wrote the newest

@@ -41,7 +41,7 @@
  *     insert would split them again (thrashing); a quarter leaves room.
  *
  * Invariants (oidx_check_invariants() returns the number of the first one
- * broken):
+ * broken; 8 is under "abbreviated keys"):
  *   1. The tree has a root and every leaf is at depth `height` (1 = the
  *      root is a leaf).
  *   2. Occupancy: a leaf holds at most OIDX_LEAF_CAP entries, and at least
@@ -62,6 +62,8 @@
  *      subtree: the tree is an ORDER-STATISTICS tree, so the rank of a key
  *      (oidx_rank) and the entry at a rank (oidx_iter_seek_rank) are one
  *      descent, O(log n), instead of a walk of O(rank) entries.
+ *   8. In every inner node, plen <= OIDX_PFX_MAX, every min[i]'s key starts
+ *      with pfx[0..plen), and abbr[i] == abbr_of(min[i]'s key, plen).
  *
  * Iterators and modification: every insert or remove bumps `mods`. An
  * iterator remembers its leaf and position plus a private copy of the
@@ -82,10 +84,18 @@
  * and the bulk loader, which counts bottom-up as it builds each level.
  * A rank descent sums the counts of the slots left of the one it takes.
  *
+ * Abbreviated keys in inner nodes (invariant 8, "abbreviated keys" below):
+ * each separator also has 8 bytes of its key, taken after the node's common
+ * prefix, so a descent through inner nodes compares numbers in the node
+ * instead of loading separators' entries (only a tie loads one). 8 bytes
+ * per child slot plus 17 per node, in inner nodes only: 752 -> 1016 bytes,
+ * +0.3 B/key at 1M random keys (12.7 -> 13.0; docs/engine-indexes.md).
+ *
  * Left out on purpose:
- *   - key prefixes in inner nodes (abbreviated keys): comparing an 8-byte
- *     prefix stored in the node would avoid most dereferences of entries
- *     during a descent, at 8 more bytes per separator;
+ *   - abbreviated keys in LEAVES: they would spare the leaf's binary
+ *     search its entry loads too, but at 8 bytes per key slot the B+tree
+ *     doubles (12.4 -> 24.5 B/key measured, for +18 % random puts), a
+ *     memory-for-speed trade this index does not make;
  *   - backward iteration (a prev pointer per leaf and iter_prev): reverse
  *     scans (ZREVRANGE) seek by rank instead, one O(log n) seek per chunk
  *     read forward (server/zset.c slice_reverse);
@@ -96,6 +106,7 @@
  * Interview topics: index.optimization.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,10 +114,11 @@
 #include "index.h"
 
 #define OIDX_LEAF_CAP    62                  /* 8 + 8 + 62 × 8 = 512-byte leaf */
-#define OIDX_INNER_CAP   31                  /* 8 + 31 × 24  = 752-byte inner node */
+#define OIDX_INNER_CAP   31                  /* 24 + 31 × 32 = 1016-byte inner node */
 #define OIDX_LEAF_MIN    (OIDX_LEAF_CAP / 4)
 #define OIDX_INNER_MIN   (OIDX_INNER_CAP / 4)
 #define OIDX_MAX_HEIGHT  40   /* > log_7(2^64) + 2: inner nodes have >= 7 children */
+#define OIDX_PFX_MAX     16   /* bytes of an inner node's common prefix it keeps */
 
 typedef struct onode {        /* the header both node kinds start with */
     uint16_t n;               /* entries (leaf) or children (inner) */
@@ -127,6 +139,11 @@ typedef struct oleaf {
 
 typedef struct oinner {
     onode hdr;
+    uint8_t plen;                            /* every min[i]'s key starts with pfx[0..plen) */
+    unsigned char pfx[OIDX_PFX_MAX];
+    /* What a descent reads comes first (prefetch_node loads only that):
+     * the abbreviations it searches and the child it takes. */
+    uint64_t abbr[OIDX_INNER_CAP];           /* min[i]'s abbreviated key (abbr_of) */
     onode *child[OIDX_INNER_CAP];
     idx_entry *min[OIDX_INNER_CAP];          /* first entry of child[i]'s subtree */
     size_t cnt[OIDX_INNER_CAP];              /* entries in child[i]'s subtree */
@@ -180,6 +197,95 @@ static size_t total_of(const onode *n)
     return t;
 }
 
+/* ---- abbreviated keys in inner nodes -------------------------------------
+ *
+ * A descent compares the key with ~5 separators per inner node, and each
+ * separator is an entry pointer: a dependent load per comparison, a cache
+ * miss at the lowest inner level (its separators are one key in ~30, spread
+ * over the heap). So each inner node also keeps, per separator, 8 bytes of
+ * its key as a big-endian number — not the key's first 8 bytes, which keys
+ * with a common prefix share ("user:1234…", the benchmark's 16-digit keys
+ * start with ten zeros), but the 8 bytes after the node's common prefix:
+ * plen bytes that every separator of the node starts with, pfx[0..plen),
+ * kept in the node (at most OIDX_PFX_MAX; any prefix of the true common
+ * prefix is correct, a shorter one only tells fewer keys apart).
+ *
+ * A search first compares the key with pfx: a key that differs there (or
+ * ends inside it) is below or above every separator of the node at once.
+ * Otherwise its own 8 bytes after plen decide against each separator's;
+ * only when those are equal does the comparison load the separator's entry.
+ * Zero padding past a key's end keeps the order: where two abbreviations
+ * differ, the keys differ at that byte, or the shorter key ended there and
+ * sorts first — exactly idx_keycmp's order; equal abbreviations prove
+ * nothing and fall back to the full comparison.
+ *
+ * Kept exact (invariant 8) by inner_set, which every write of a separator
+ * goes through (it shortens plen, and redoes the node's abbreviations, if
+ * the new separator does not start with pfx), and by inner_refresh, which
+ * recomputes a node whose separators came from another node (splits,
+ * borrowing, merges, a new root, the bulk loader).
+ *
+ * Before this, the lowest inner level prefetched its separators' keys for
+ * 4 rounds of its binary search (inner_rounds); abbreviations need no
+ * entry at all. Measured (docs/engine-indexes.md): 1M random puts, CPU of
+ * the put loop, median -10 % against the hash filter bits alone;
+ * cachegrind D1 misses 44.3 -> 35.0 per put. */
+
+/* key's 8 bytes from off as a big-endian number, zeros past its end. */
+static inline uint64_t abbr_of(const unsigned char *key, size_t klen, size_t off)
+{
+    uint64_t v = 0;
+    if (klen >= off + 8) {
+        memcpy(&v, key + off, 8);
+    } else if (klen > off) {
+        memcpy(&v, key + off, klen - off);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* Length of the common prefix of a[0..alen) and b[0..blen). */
+static size_t common_len(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen, i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* Recompute p's prefix (from all its separators) and abbreviations. */
+static void inner_refresh(oinner *p)
+{
+    size_t plen = 0;
+    if (p->hdr.n > 0) {
+        const idx_entry *f = p->min[0];
+        plen = f->klen < OIDX_PFX_MAX ? f->klen : OIDX_PFX_MAX;
+        if (plen > 0)
+            memcpy(p->pfx, f->key, plen);
+        for (int i = 1; i < p->hdr.n && plen > 0; i++)
+            plen = common_len(p->pfx, plen, p->min[i]->key, p->min[i]->klen);
+    }
+    p->plen = (uint8_t)plen;
+    for (int i = 0; i < p->hdr.n; i++)
+        p->abbr[i] = abbr_of(p->min[i]->key, p->min[i]->klen, plen);
+}
+
+/* Make e the separator of slot i (< hdr.n) of p. */
+static void inner_set(oinner *p, int i, idx_entry *e)
+{
+    p->min[i] = e;
+    size_t keep = common_len(p->pfx, p->plen, e->key, e->klen);
+    if (keep < p->plen) {                     /* rare: the prefix shrinks */
+        p->plen = (uint8_t)keep;
+        for (int j = 0; j < p->hdr.n; j++)
+            p->abbr[j] = abbr_of(p->min[j]->key, p->min[j]->klen, keep);
+    } else {
+        p->abbr[i] = abbr_of(e->key, e->klen, p->plen);
+    }
+}
+
 /* Ask the CPU to start loading the cache lines of e's key. */
 static inline void prefetch_key(const idx_entry *e)
 {
@@ -225,30 +331,23 @@ static int leaf_lower_bound(const oleaf *l, const void *key, size_t klen)
     return lo;
 }
 
-/* Prefetch rounds for the search in an inner node at `depth` (0 = the
- * root). Only the lowest inner level, the leaves' parents, gets them: its
- * separators are one key in ~30 (at 1M keys ~35k entries spread over the
- * heap) and miss; the few hundred separators of the levels above are read
- * by every descent and stay in cache, where 15 prefetches per node were
- * instructions spent for nothing. */
-#define OIDX_INNER_ROUNDS 4
-
-static int inner_rounds(const oidx *o, int depth)
-{
-    return depth == o->height - 2 ? OIDX_INNER_ROUNDS : 0;
-}
-
 /* The child whose subtree can hold key: the last i with min[i] <= key, or
- * child 0 for a key below every separator. rounds: prefetch_search's, or
- * 0 for none (inner_rounds). */
-static int inner_child(const oinner *p, const void *key, size_t klen, int rounds)
+ * child 0 for a key below every separator. Compares abbreviated keys (see
+ * above); an entry is loaded only on a tie. */
+static int inner_child(const oinner *p, const void *key, size_t klen)
 {
     int lo = 1, hi = p->hdr.n;
-    if (lo < hi && rounds > 0)
-        prefetch_search(p->min, lo, hi, rounds);
+    size_t plen = p->plen, m = klen < plen ? klen : plen;
+    int c = idx_keycmp_inline(key, m, p->pfx, m);
+    if (c < 0 || (c == 0 && klen < plen))
+        return 0;                             /* below every separator */
+    if (c > 0)
+        return hi - 1;                        /* above every separator */
+    uint64_t ak = abbr_of(key, klen, plen);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (cmp_entry(p->min[mid], key, klen) <= 0)
+        uint64_t am = p->abbr[mid];
+        if (am < ak || (am == ak && cmp_entry(p->min[mid], key, klen) <= 0))
             lo = mid + 1;
         else
             hi = mid;
@@ -260,12 +359,12 @@ static int inner_child(const oinner *p, const void *key, size_t klen, int rounds
  * descent otherwise pays a cache miss for the node's header (is it a
  * leaf? how many entries?) and only then, one memory latency later, the
  * misses on the lines its binary search probes (a leaf is 8 lines, an
- * inner node 12): at 1M keys the header load alone was two thirds of
+ * inner node 16): at 1M keys the header load alone was two thirds of
  * oidx_insert's own time. The depth says which kind c is without reading
  * it: leaves are all at depth height - 1 (invariant 1). */
 static inline void prefetch_node(const oidx *o, const onode *c, int child_depth)
 {
-    size_t size = child_depth == o->height - 1 ? sizeof(oleaf) : sizeof(oinner);
+    size_t size = child_depth == o->height - 1 ? sizeof(oleaf) : offsetof(oinner, min);
     for (size_t off = 0; off < size; off += 64)
         __builtin_prefetch((const char *)c + off);
 }
@@ -274,11 +373,14 @@ static inline void prefetch_node(const oidx *o, const onode *c, int child_depth)
 static inline onode *child_for(const oidx *o, const oinner *n, int depth, const void *key,
                                size_t klen, int *slot)
 {
-    int i = inner_child(n, key, klen, inner_rounds(o, depth));
+    int i = inner_child(n, key, klen);
     onode *c = n->child[i];
     prefetch_node(o, c, depth + 1);
-    if (slot != NULL)
+    if (slot != NULL) {                       /* an insert: path_fixup writes these */
         *slot = i;
+        __builtin_prefetch(&n->min[i], 1);
+        __builtin_prefetch(&n->cnt[i], 1);
+    }
     return c;
 }
 
@@ -389,6 +491,7 @@ static size_t build_parents(oidx *o, onode **level, size_t m)
             in->cnt[k] = total_of(in->child[k]);   /* children are complete */
         }
         in->hdr.n = (uint16_t)cnt;
+        inner_refresh(in);
         pos += (size_t)cnt;
         level[j] = &in->hdr;      /* j < pos: children already copied */
     }
@@ -472,7 +575,7 @@ size_t oidx_rank(const oidx *o, const void *key, size_t klen)
     size_t rank = 0;
     for (int depth = 0; !n->leaf; depth++) {
         const oinner *p = AS_INNER(n);
-        int i = inner_child(p, key, klen, inner_rounds(o, depth));
+        int i = inner_child(p, key, klen);
         for (int j = 0; j < i; j++)           /* every entry left of child i is < key */
             rank += p->cnt[j];
         n = p->child[i];
@@ -582,10 +685,11 @@ static void inner_insert_at(oinner *p, int pos, onode *c)
     memmove(p->child + pos + 1, p->child + pos, tail * sizeof(p->child[0]));
     memmove(p->min + pos + 1, p->min + pos, tail * sizeof(p->min[0]));
     memmove(p->cnt + pos + 1, p->cnt + pos, tail * sizeof(p->cnt[0]));
+    memmove(p->abbr + pos + 1, p->abbr + pos, tail * sizeof(p->abbr[0]));
     p->child[pos] = c;
-    p->min[pos] = first_of(c);
     p->cnt[pos] = total_of(c);
     p->hdr.n++;
+    inner_set(p, pos, first_of(c));
 }
 
 /* Insert child c at pos into the full inner node p, moving half to np. */
@@ -602,6 +706,8 @@ static void inner_split_insert(oinner *p, int pos, onode *c, oinner *np)
         inner_insert_at(p, pos, c);
     else
         inner_insert_at(np, pos - half, c);
+    inner_refresh(p);                         /* each half: its own, longer prefix */
+    inner_refresh(np);
 }
 
 /* Put e into the leaf at ip's place. Returns the entry it replaced (same
@@ -637,7 +743,8 @@ static onode *path_fixup(ins_path *ip, node_pool *pl, onode *sibling)
     for (int d = ip->depth - 1; d >= 0; d--) {
         oinner *p = ip->node[d];
         int i = ip->slot[d];
-        p->min[i] = first_of(p->child[i]);
+        if (p->min[i] != first_of(p->child[i]))
+            inner_set(p, i, first_of(p->child[i]));
         p->cnt[i] = total_of(p->child[i]);
         if (sibling == NULL)
             continue;
@@ -673,6 +780,7 @@ idx_entry *oidx_insert(oidx *o, idx_entry *e, int *err)
         root->cnt[0] = total_of(o->root);
         root->hdr.n = 1;
         inner_insert_at(root, 1, sibling);
+        inner_refresh(root);
         o->root = &root->hdr;
         o->height++;
         assert(o->height <= OIDX_MAX_HEIGHT);
@@ -690,11 +798,12 @@ static int node_min(const onode *n) { return n->leaf ? OIDX_LEAF_MIN : OIDX_INNE
 
 /* Move k items from the front of r to the end of l, or (k < 0) -k items
  * from the end of l to the front of r. Items are entries in leaves and
- * (child, min, cnt) triples in inner nodes. */
+ * (child, min, cnt, abbr) in inner nodes; inner nodes are then refreshed
+ * (abbreviations are relative to their node's prefix). */
 static void shift_items(onode *l, onode *r, int k)
 {
-    unsigned char *la[3], *ra[3];
-    size_t isz[3];
+    unsigned char *la[4], *ra[4];
+    size_t isz[4];
     int arrays = 1;
     if (l->leaf) {
         la[0] = (unsigned char *)AS_LEAF(l)->e;
@@ -710,7 +819,10 @@ static void shift_items(onode *l, onode *r, int k)
         la[2] = (unsigned char *)AS_INNER(l)->cnt;
         ra[2] = (unsigned char *)AS_INNER(r)->cnt;
         isz[2] = sizeof(size_t);
-        arrays = 3;
+        la[3] = (unsigned char *)AS_INNER(l)->abbr;
+        ra[3] = (unsigned char *)AS_INNER(r)->abbr;
+        isz[3] = sizeof(uint64_t);
+        arrays = 4;
     }
     for (int arr = 0; arr < arrays; arr++) {
         unsigned char *a = la[arr], *b = ra[arr];
@@ -725,6 +837,10 @@ static void shift_items(onode *l, onode *r, int k)
     }
     l->n = (uint16_t)(l->n + k);
     r->n = (uint16_t)(r->n - k);
+    if (!l->leaf) {
+        inner_refresh(AS_INNER(l));
+        inner_refresh(AS_INNER(r));
+    }
 }
 
 /* child[i] of p fell below its minimum: merge it with a neighbour if both
@@ -743,13 +859,14 @@ static void rebalance(oidx *o, oinner *p, int i)
         memmove(p->child + li + 1, p->child + li + 2, tail * sizeof(p->child[0]));
         memmove(p->min + li + 1, p->min + li + 2, tail * sizeof(p->min[0]));
         memmove(p->cnt + li + 1, p->cnt + li + 2, tail * sizeof(p->cnt[0]));
+        memmove(p->abbr + li + 1, p->abbr + li + 2, tail * sizeof(p->abbr[0]));
         p->hdr.n--;
     } else {
         shift_items(l, r, (l->n + r->n) / 2 - l->n);
-        p->min[li + 1] = first_of(r);
+        inner_set(p, li + 1, first_of(r));
         p->cnt[li + 1] = total_of(r);
     }
-    p->min[li] = first_of(l);
+    inner_set(p, li, first_of(l));
     p->cnt[li] = total_of(l);
 }
 
@@ -766,15 +883,15 @@ static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen)
         return e;
     }
     oinner *p = AS_INNER(n);
-    int i = inner_child(p, key, klen, OIDX_INNER_ROUNDS);
+    int i = inner_child(p, key, klen);
     idx_entry *e = remove_rec(o, p->child[i], key, klen);
     if (e == NULL)
         return NULL;
     p->cnt[i]--;                              /* rebalance recounts what it moves */
     if (p->child[i]->n < node_min(p->child[i]))
         rebalance(o, p, i);
-    else
-        p->min[i] = first_of(p->child[i]);
+    else if (p->min[i] != first_of(p->child[i]))
+        inner_set(p, i, first_of(p->child[i]));
     return e;
 }
 
@@ -958,6 +1075,11 @@ static int check_node(check_ctx *c, const onode *n, int depth)
             return 4;
         if (p->cnt[i] != c->entries - before)
             return 7;
+        const idx_entry *m = p->min[i];
+        if (p->plen > OIDX_PFX_MAX || m->klen < p->plen ||
+            (p->plen > 0 && memcmp(m->key, p->pfx, p->plen) != 0) ||
+            p->abbr[i] != abbr_of(m->key, m->klen, p->plen))
+            return 8;
     }
     return 0;
 }

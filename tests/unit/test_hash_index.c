@@ -6,7 +6,9 @@
  * few thousand operations and at every step of an incremental rehash; the
  * scan cursor returns every key present for the whole scan although the
  * table grows or shrinks in the middle of it; hidx_random only returns live
- * keys and reaches all of them; binary and empty keys work; a failed grow
+ * keys and reaches all of them; the filter bits in the links stay exact
+ * (invariant 8) while one long chain is filled, replaced and emptied in a
+ * mixed order; binary and empty keys work; a failed grow
  * (allocation refused) leaves a working table. It also prints the figures
  * docs/engine-indexes.md quotes: bytes per key for 1M 16-byte keys, the
  * cost of allocating the table for 10M keys, and the slowest single insert
@@ -201,6 +203,73 @@ static void test_model_random(void **state)
     assert_true(m->checks_mid_rehash > 10);
     hidx_free(m->h, free_cb, &(size_t){0});
     free(m);
+}
+
+/* ---- filter bits (invariant 8) ------------------------------------------ */
+
+/* Keys whose hashes share their low 12 bits all land in one bucket while
+ * the table has at most 4096 slots: one long chain, where every link's
+ * filter bits (the OR of a bit per entry of the rest of the chain) are
+ * exercised. 24 keys over the 16 possible bits: several share one, so
+ * removing one of them must keep the bit for the other (hidx_remove's
+ * drop_bit). After every change: invariant 8 (hidx_check_invariants) and
+ * every present key found, every removed one not. */
+#define CHAIN_KEYS 24
+
+static void check_chain(hidx *h, idx_entry **live, idx_entry **all)
+{
+    assert_int_equal(hidx_check_invariants(h), 0);
+    for (int i = 0; i < CHAIN_KEYS; i++)
+        assert_ptr_equal(find_e(h, all[i]), live[i]);
+}
+
+static void test_filter_bits_one_chain(void **state)
+{
+    hidx *h = hidx_new();
+    assert_non_null(h);
+    idx_entry *all[CHAIN_KEYS], *live[CHAIN_KEYS] = { 0 };
+    uint64_t low = 0;
+    int n = 0;
+    for (uint64_t i = 0; n < CHAIN_KEYS; i++) {
+        idx_entry *e = entry_for(i);
+        if (n == 0)
+            low = e->hash & 0xFFF;
+        if ((e->hash & 0xFFF) != low) {
+            free(e);
+            continue;
+        }
+        all[n++] = e;
+    }
+    /* probes of absent keys (same bucket) before any insert, then insert */
+    check_chain(h, live, all);
+    for (int i = 0; i < CHAIN_KEYS; i++) {
+        hidx_insert_new(h, all[i]);
+        live[i] = all[i];
+        check_chain(h, live, all);
+    }
+    /* replace every other key with a new entry of the same key */
+    for (int i = 0; i < CHAIN_KEYS; i += 2) {
+        idx_entry *e = entry_new(all[i]->key, all[i]->klen);
+        assert_ptr_equal(hidx_insert(h, e, NULL), all[i]);
+        free(all[i]);
+        all[i] = live[i] = e;
+        check_chain(h, live, all);
+    }
+    /* remove from the middle, the head and the tail, in a mixed order */
+    uint64_t rng = 7;
+    for (int left = CHAIN_KEYS; left > 0; left--) {
+        int i;
+        do
+            i = (int)(splitmix(&rng) % CHAIN_KEYS);
+        while (live[i] == NULL);
+        assert_ptr_equal(hidx_remove(h, all[i]->hash, all[i]->key, all[i]->klen), all[i]);
+        live[i] = NULL;
+        check_chain(h, live, all);
+    }
+    assert_int_equal(hidx_count(h), 0);
+    for (int i = 0; i < CHAIN_KEYS; i++)
+        free(all[i]);
+    hidx_free(h, NULL, NULL);
 }
 
 /* Grow until a resize starts, then check every key and every invariant at
@@ -584,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_keycmp_and_hash),
         cmocka_unit_test(test_insert_find_replace_remove),
         cmocka_unit_test(test_model_random),
+        cmocka_unit_test(test_filter_bits_one_chain),
         cmocka_unit_test(test_invariants_during_rehash),
         cmocka_unit_test(test_scan_survives_grow),
         cmocka_unit_test(test_scan_survives_shrink),

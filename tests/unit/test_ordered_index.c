@@ -8,7 +8,9 @@
  * while the tree grows, churns and shrinks back to an empty leaf; an
  * iterator survives the index changing under it at every step (no crash,
  * no key twice, no stable key skipped, never a freed entry); binary keys
- * with NUL bytes and the empty key sort as idx_keycmp says; an insert that
+ * with NUL bytes and the empty key sort as idx_keycmp says; inner nodes'
+ * abbreviated keys stay exact (invariant 8) and fall back to full
+ * comparisons when they tie (long shared prefixes); an insert that
  * cannot allocate changes nothing; keys inserted in order fill leaves
  * (quick balance). It prints the memory per key for 1M 16-byte keys that
  * docs/engine-indexes.md quotes.
@@ -358,6 +360,92 @@ static void test_model_random(void **state)
     oidx_iter_free(it);
     oidx_free(m->o);
     free(m);
+}
+
+/* Inner nodes compare abbreviated keys: 8 bytes after a common prefix of at
+ * most 16 bytes kept in the node. Keys here share 24 bytes, more than the
+ * node keeps, then up to 9 zero bytes and a 2-byte id, so abbreviations
+ * tie and the descent must fall back to full comparisons; a second family with a shorter shared
+ * prefix makes nodes' prefixes shrink when the families meet. Finds, ranks
+ * and invariant 8 after every insert and remove of a random order. */
+#define ABBR_KEYS 3000
+
+typedef struct akey { unsigned char b[40]; size_t len; } akey;
+
+static int akey_cmp(const void *a, const void *b)
+{
+    const akey *x = a, *y = b;
+    return model_cmp(x->b, x->len, y->b, y->len);
+}
+
+static void check_abbr(oidx *o, const akey *keys, idx_entry **live)
+{
+    assert_int_equal(oidx_check_invariants(o), 0);
+    size_t rank = 0;
+    for (size_t i = 0; i < ABBR_KEYS; i++) {       /* keys are sorted */
+        assert_ptr_equal(oidx_find(o, keys[i].b, keys[i].len), live[i]);
+        assert_int_equal(oidx_rank(o, keys[i].b, keys[i].len), rank);
+        rank += live[i] != NULL;
+    }
+}
+
+static void test_abbreviated_keys_tie(void **state)
+{
+    akey *keys = calloc(ABBR_KEYS, sizeof(*keys));
+    idx_entry **live = calloc(ABBR_KEYS, sizeof(*live));
+    size_t *order = malloc(ABBR_KEYS * sizeof(*order));
+    assert_true(keys && live && order);
+    uint64_t rng = 5;
+    for (size_t i = 0; i < ABBR_KEYS; i++) {
+        akey *k = &keys[i];
+        if (i % 3 == 2) {                          /* 6-byte prefix, then an id */
+            memcpy(k->b, "other:", 6);
+            k->b[6] = (unsigned char)(i >> 8);
+            k->b[7] = (unsigned char)i;
+            k->len = 8;
+            continue;
+        }
+        memcpy(k->b, "a-24-byte-shared-prefix:", 24);
+        size_t zeros = splitmix(&rng) % 10;       /* 0..9 zero bytes, then the id */
+        memset(k->b + 24, 0, zeros);
+        k->b[24 + zeros] = (unsigned char)(i >> 8);
+        k->b[25 + zeros] = (unsigned char)i;
+        k->len = 26 + zeros;
+    }
+    qsort(keys, ABBR_KEYS, sizeof(*keys), akey_cmp);
+    for (size_t i = 1; i < ABBR_KEYS; i++)         /* ids make them distinct */
+        assert_true(akey_cmp(&keys[i - 1], &keys[i]) < 0);
+    for (size_t i = 0; i < ABBR_KEYS; i++)
+        order[i] = i;
+    for (size_t i = ABBR_KEYS - 1; i > 0; i--) {
+        size_t j = splitmix(&rng) % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    oidx *o = oidx_new();
+    for (size_t n = 0; n < ABBR_KEYS; n++) {
+        size_t i = order[n];
+        live[i] = entry_new(keys[i].b, keys[i].len);
+        assert_null(oidx_insert(o, live[i], NULL));
+        if (n % 97 == 0)
+            check_abbr(o, keys, live);
+    }
+    check_abbr(o, keys, live);
+    for (size_t n = 0; n < ABBR_KEYS; n += 2) {    /* remove half, in that order */
+        size_t i = order[n];
+        assert_ptr_equal(oidx_remove(o, keys[i].b, keys[i].len), live[i]);
+        free(live[i]);
+        live[i] = NULL;
+        if (n % 97 == 0)
+            check_abbr(o, keys, live);
+    }
+    check_abbr(o, keys, live);
+    for (size_t i = 0; i < ABBR_KEYS; i++)
+        free(live[i]);
+    oidx_free(o);
+    free(order);
+    free(live);
+    free(keys);
 }
 
 /* The same model, started from a bulk load of a random half of the keys:
@@ -743,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_insert_enomem_two_nodes),
         cmocka_unit_test(test_basics_and_binary_keys),
         cmocka_unit_test(test_model_random),
+        cmocka_unit_test(test_abbreviated_keys_tie),
         cmocka_unit_test(test_model_bulk_then_churn),
         cmocka_unit_test(test_iter_survives_modification),
         cmocka_unit_test(test_iter_delete_current),
