@@ -44,6 +44,7 @@
 #include "hint.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,6 +108,26 @@ static int cmp_entry_key(const void *a, const void *b, void *base)
     return idx_keycmp(x + HINT_ENTRY, get_le32(x + 24), y + HINT_ENTRY, get_le32(y + 24));
 }
 
+/* 1 if the n entries at offs are in ascending key order, -1 if in
+ * descending order, 0 otherwise (a hint holds each key once, so there are
+ * no ties). Why look first: a compaction copies records in log order, and
+ * logs are often written in key order or its reverse (LPUSH writes each
+ * item at a lower position than the last, RPUSH and sequential keys at a
+ * higher one); then the sort is one pass instead of qsort's n log n
+ * compare calls (cmp_entry_key and qsort's merge sort were ~5% of a
+ * server's CPU over 1M LPOPs that compacted once). Stops at the first
+ * pair that rules out both. */
+static int entries_order(const size_t *offs, size_t n, const uint8_t *base)
+{
+    bool up = true, down = true;
+    for (size_t i = 1; i < n && (up || down); i++) {
+        int c = cmp_entry_key(&offs[i - 1], &offs[i], (void *)base);
+        up = up && c < 0;
+        down = down && c > 0;
+    }
+    return up ? 1 : down ? -1 : 0;
+}
+
 /* Reorder the entries of hb by key. Why: recovery merges the sorted hint
  * files by key and builds the ordered index bottom up from the result, with
  * no per-key descent (recover.c, load_sorted_hints): 1M keys open in
@@ -124,7 +145,17 @@ static void hint_sort(struct hint_buf *hb)
         offs[i] = p;
         p += HINT_ENTRY + get_le32(hb->data + p + 24);
     }
-    qsort_r(offs, hb->count, sizeof *offs, cmp_entry_key, hb->data);
+    switch (entries_order(offs, hb->count, hb->data)) {
+    case 1: break;                                   /* already ascending */
+    case -1:                                         /* descending: reverse */
+        for (size_t i = 0, j = hb->count - 1; i < j; i++, j--) {
+            size_t t = offs[i];
+            offs[i] = offs[j];
+            offs[j] = t;
+        }
+        break;
+    default: qsort_r(offs, hb->count, sizeof *offs, cmp_entry_key, hb->data);
+    }
     memcpy(sorted, hb->data, HINT_HEADER);
     size_t w = HINT_HEADER;
     for (uint32_t i = 0; i < hb->count; i++) {
