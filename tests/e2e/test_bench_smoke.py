@@ -124,18 +124,39 @@ def server_run(tmp_path_factory):
 
 
 def test_server_rows_have_ratio_or_reason(server_run):
+    """Every main-table row: req/s and its ratio, and beside them each
+    server's CPU per request (> 0) and the ratio Redis CPU / Chalk CPU, in
+    the markdown and in the CSV."""
     stdout, out, stderr = server_run
+    head = [l for l in stdout.splitlines() if l.startswith("| command |")]
+    assert len(head) == 1 and "| Redis req/s | Redis CPU µs/req | chalk-uring req/s | " \
+        "chalk-uring/Redis | chalk-uring CPU µs/req | Redis/chalk-uring CPU |" in head[0], head
     for test in ("PING", "SET", "GET"):
         rows = [l for l in stdout.splitlines() if l.startswith(f"| {test} |")]
         assert len(rows) == 1, test
         cells = [c.strip() for c in rows[0].strip("|").split("|")]
+        # row, Redis req/s + CPU, 2 x (req/s, ratio, CPU, CPU ratio), 3 latencies
+        assert len(cells) == 14, cells
         assert NUMBER.match(cells[1].replace(",", "")), cells       # Redis req/s
-        for rps, ratio in ((cells[2], cells[3]), (cells[4], cells[5])):   # uring, epoll
-            assert (ratio.endswith("×") and NUMBER.match(rps.replace(",", ""))) or \
-                rps.startswith("n/a ("), cells
+        assert float(cells[2]) > 0, cells                           # Redis CPU µs/req
+        for rps, ratio, cpu, cpu_ratio in (cells[3:7], cells[7:11]):   # uring, epoll
+            if rps.startswith("n/a ("):
+                continue
+            assert ratio.endswith("×") and NUMBER.match(rps.replace(",", "")), cells
+            assert float(cpu) > 0 and cpu_ratio.endswith("×") and \
+                float(cpu_ratio.rstrip("×")) > 0, cells
     if os.access(CHALK_SERVER, os.X_OK):
         ping_row = [l for l in stdout.splitlines() if l.startswith("| PING |")][0]
         assert "×" in ping_row, "chalk-server is built but no backend was measured:\n" + stderr
+    import csv
+    with open(out / "server.csv") as f:
+        rows = list(csv.DictReader(f))
+    main = [r for r in rows if r["kind"] == "main" and r["status"] == "ok"]
+    assert {r["test"] for r in main if r["system"] == "redis"} == {"PING", "SET", "GET"}, rows
+    for r in main:
+        assert float(r["server_cpu_us"]) > 0, r
+        if r["system"] != "redis":
+            assert float(r["cpu_ratio"]) > 0, r
     # The servers were stopped and their scratch directories removed.
     assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
 
@@ -150,16 +171,18 @@ def test_server_targets_list_every_row_below():
     finally:
         sys.path.remove(BENCH)
 
-    def row(chalk_rps):
-        return {"redis": {"rps": 1000.0}, "chalk-epoll": {"rps": chalk_rps}}
+    def row(chalk_rps, chalk_cpu=1.0):
+        return {"redis": {"rps": 1000.0, "cpu_us": 1.0},
+                "chalk-epoll": {"rps": chalk_rps, "cpu_us": chalk_cpu}}
 
     results = [("main", "no", 1, f"T{i}", 50, 1, row(900.0)) for i in range(14)]
     results.append(("main", "no", 16, "PING", 50, 1, row(999.6)))       # 0.9996: below
     results.append(("main", "always", 1, "SET", 50, 1, row(1600.0)))
     results.append(("main", "always", 16, "SET", 50, 1, row(1400.0)))
     for t in sb.TYPE_TARGET_TESTS:
-        results.append(("main", "no", 16, t, 50, 1, row(790.0 if t == "LPUSH" else 850.0)))
-    results.append(("main", "everysec", 16, "LPOP", 50, 1, row(100.0)))  # not issue 6's mode
+        results.append(("main", "no", 16, t, 50, 1, row(790.0 if t == "LPUSH" else 850.0,
+                                                         1.25 if t == "HGET" else 0.9)))
+    results.append(("main", "everysec", 16, "LPOP", 50, 1, row(100.0, None)))  # not issue 6's mode
     out = []
     sb.targets(out, results, ["chalk-epoll"])
     text = "\n".join(out)
@@ -173,7 +196,14 @@ def test_server_targets_list_every_row_below():
     assert len(sets) == 1 and "1.60×, 1.40×" in sets[0] and "**not met**" in sets[0], text
     issue6 = [l for l in out if l.startswith("| issue 6:")]
     assert len(issue6) == 1, text
-    assert "7 of 8 rows ≥ 0.8×; below: LPUSH P16 (0.79×) | **not met**" in issue6[0], issue6[0]
+    assert "7 of 8 rows ≥ 0.8×; below: LPUSH P16 (0.79×) | **not met** |" in issue6[0], issue6[0]
+    # Beside each req/s verdict, the rows where Chalk spends more server CPU
+    # per request than Redis (Redis CPU / Chalk CPU < 1), all of them listed.
+    assert issue6[0].endswith("| Chalk spends more CPU per request than Redis on 1 of 8 rows: "
+                              "HGET P16 (0.80×) |"), issue6[0]
+    assert issue4[0].endswith("| Chalk spends more CPU per request than Redis on 1 of 25 rows "
+                              "(1 not measured): HGET P16 no (0.80×) |"), issue4[0]
+    assert sets[0].endswith("| Chalk spends more CPU per request than Redis on 0 of 2 rows |"), sets[0]
 
 
 def test_server_cpu_per_request_at_always(tmp_path):
@@ -213,7 +243,7 @@ def test_server_cpu_per_request_at_always(tmp_path):
         rows = [l for l in lines[head:] if l.startswith(f"| {name} |")]
         assert len(rows) == 1, (name, r.stdout)
         cells = [c.strip() for c in rows[0].strip("|").split("|")]
-        assert len(cells) == 7, cells     # row, Redis, 2 x (Chalk, ratio), redis-benchmark
+        assert len(cells) == 7, cells     # row, Redis, 2 x (Chalk, Redis/Chalk), redis-benchmark
         assert float(cells[1]) > 0, cells
         if built:
             for cpu, ratio in ((cells[2], cells[3]), (cells[4], cells[5])):
