@@ -26,7 +26,8 @@ Method:
     (-k 0) vs kept connections (connection pooling, measured);
   - server CPU per request on every row: every thread's run time from
     /proc/PID/task/*/schedstat across each invocation (io_uring's io-wq
-    workers and Redis's bio threads included; redis-benchmark not), in
+    workers and Redis's bio threads included; threads that exit meanwhile,
+    such as a compaction thread, from /proc/PID/stat; redis-benchmark not), in
     microseconds, beside each req/s ratio with the ratio Redis CPU / Chalk
     CPU (> 1.0: Chalk spends less per request); the verdict lines count the
     rows where Chalk spends more. req/s at P1 is not a fair measure on a
@@ -162,22 +163,41 @@ class Server:
         return not (reply.startswith(b"-ERR unknown command") or reply.startswith(b"-ERR unknown"))
 
 
-def proc_cpu_seconds(pid):
-    """CPU time every live thread of pid has run, in seconds (nanosecond
-    resolution: /proc/PID/task/*/schedstat), or None where /proc lacks it."""
-    total, seen = 0, False
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_snapshot(pid):
+    """({tid: ns run} for every live thread of pid (/proc/PID/task/*/schedstat,
+    nanoseconds), the whole process's utime + stime in clock ticks, exited
+    threads included (/proc/PID/stat)), or None where /proc lacks them."""
+    threads = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        group_ticks = int(fields[11]) + int(fields[12])     # utime, stime
+    except (OSError, ValueError, IndexError):
         return None
     for tid in tids:
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-            seen = True
+                threads[tid] = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             pass              # the thread exited meanwhile
-    return total / 1e9 if seen else None
+    return (threads, group_ticks) if threads else None
+
+
+def proc_cpu_delta(s0, s1):
+    """CPU seconds all threads of a process ran between two snapshots. The
+    per-thread nanosecond sums are exact for threads alive at s1; a thread
+    that exited in between (a compaction thread, an idle io-wq worker) takes
+    its time out of them, so when the whole-process figure (exited threads
+    included, but only to a clock tick per reading) is larger by more than
+    its rounding, it is the one used. Never negative."""
+    (t0, g0), (t1, g1) = s0, s1
+    live = sum(max(0, ns - t0.get(tid, 0)) for tid, ns in t1.items()) / 1e9
+    group = (g1 - g0) / TICK
+    return group if group - live > 3 / TICK else live
 
 
 def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive=True,
@@ -187,7 +207,7 @@ def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
             "-n", str(requests), "-P", str(pipeline), "-r", "100000", "-d", str(data_size),
             "-k", "1" if keepalive else "0", "--csv"] + extra
-    cpu0 = proc_cpu_seconds(server_pid) if server_pid else None
+    cpu0 = proc_cpu_snapshot(server_pid) if server_pid else None
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     timer = threading.Timer(600, proc.kill)
     timer.start()
@@ -199,12 +219,12 @@ def run_benchmark(port, extra, requests, pipeline, clients, data_size, keepalive
     # reaped here (not by communicate) to get its rusage: redis-benchmark's CPU
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    cpu1 = proc_cpu_seconds(server_pid) if cpu0 is not None else None
+    cpu1 = proc_cpu_snapshot(server_pid) if cpu0 is not None else None
     rows = [r for r in csv.DictReader(io.StringIO(stdout)) if r.get("rps")]
     if proc.returncode != 0 or not rows:
         return None
     r = rows[0]
-    server_us = (cpu1 - cpu0) * 1e6 / requests if cpu1 is not None else None
+    server_us = proc_cpu_delta(cpu0, cpu1) * 1e6 / requests if cpu1 is not None else None
     client_us = (usage.ru_utime + usage.ru_stime) * 1e6 / requests
     return (float(r["rps"]), float(r["p50_latency_ms"]), float(r["p99_latency_ms"]),
             server_us, client_us)

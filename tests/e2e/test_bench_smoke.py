@@ -217,19 +217,43 @@ def test_server_cpu_per_request_at_always(tmp_path):
         import server_bench as sb
     finally:
         sys.path.remove(BENCH)
-    # a child that burns 0.3 s of CPU between our two readings
-    busy = subprocess.Popen([sys.executable, "-c", "import time\ninput()\nt = time.process_time()\n"
-                             "while time.process_time() - t < 0.3: pass\nprint('done', flush=True)\n"
-                             "input()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # A child burning 0.8 s of CPU between our two readings: 0.3 s in its
+    # main thread, 0.2 s in a thread alive at the first reading that exits
+    # before the second, 0.3 s in a thread born and gone in between; all
+    # of it counts (the per-thread reading alone loses the exited threads).
+    busy = subprocess.Popen([sys.executable, "-c", """if True:
+        import threading, time
+        def burn(sec):
+            t = time.thread_time()
+            while time.thread_time() - t < sec:
+                pass
+        go = threading.Event()
+        early = threading.Thread(target=lambda: (go.wait(), burn(0.2)))
+        early.start()
+        print("ready", flush=True)
+        input()
+        burn(0.3)
+        go.set()
+        early.join()
+        late = threading.Thread(target=burn, args=(0.3,))
+        late.start()
+        late.join()
+        print("done", flush=True)
+        input()
+        """], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        before = sb.proc_cpu_seconds(busy.pid)
+        assert busy.stdout.readline() == "ready\n"
+        before = sb.proc_cpu_snapshot(busy.pid)
         busy.stdin.write("go\n")
         busy.stdin.flush()
         assert busy.stdout.readline() == "done\n"
-        after = sb.proc_cpu_seconds(busy.pid)
+        after = sb.proc_cpu_snapshot(busy.pid)
     finally:
         busy.communicate("\n", timeout=30)
-    assert before is not None and after - before >= 0.25, (before, after)
+    assert before is not None and after is not None
+    assert len(before[0]) == 2 and len(after[0]) == 1, (before, after)
+    burnt = sb.proc_cpu_delta(before, after)
+    assert 0.7 <= burnt < 1.5, burnt
     r = subprocess.run([sys.executable, os.path.join(BENCH, "server_bench.py"),
                         "--chalk-server", CHALK_SERVER, "--requests", "300", "--reps", "1",
                         "--modes", "always", "--pipelines", "1", "--tests", "SET",
