@@ -127,13 +127,19 @@ static int take_lock(chalk_db *db)
 
 /* The fd the caller polls: an epoll set of the log's eventfd and a 1 Hz
  * timer (EVERYSEC's tick, the compaction trigger). An epoll fd is itself
- * pollable, so the caller still sees ONE fd. */
+ * pollable, so the caller still sees ONE fd. The timer's expiries are at
+ * absolute times (the first one second from now, then every second), so
+ * that chalk_poll knows when the next one is due without asking. */
 static int make_event_fd(chalk_db *db)
 {
-    struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+    db->next_tick_usec = log_now_usec() + 1000000;
+    struct itimerspec its = { .it_interval = { 1, 0 },
+                              .it_value = { (time_t)(db->next_tick_usec / 1000000),
+                                            (long)(db->next_tick_usec % 1000000) * 1000 } };
     db->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     db->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (db->tfd < 0 || db->epfd < 0 || timerfd_settime(db->tfd, 0, &its, NULL) != 0) return CHALK_EIO;
+    if (db->tfd < 0 || db->epfd < 0 ||
+        timerfd_settime(db->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return CHALK_EIO;
     struct epoll_event ev = { .events = EPOLLIN };
     ev.data.fd = db->log.efd;
     if (epoll_ctl(db->epfd, EPOLL_CTL_ADD, db->log.efd, &ev) != 0) return CHALK_EIO;
@@ -242,20 +248,33 @@ int chalk_flush(chalk_db *db)
 }
 
 /* EVERYSEC: once a second, flush and fdatasync whatever was written. */
-static void everysec_tick(chalk_db *db)
+static void everysec_tick(chalk_db *db, uint64_t now)
 {
-    uint64_t now = log_now_usec();
     if (db->opt.fsync != CHALK_FSYNC_EVERYSEC || now - db->last_everysec_usec < 1000000) return;
     db->last_everysec_usec = now;
     if (db->log.unsynced || log_pending_bytes(&db->log)) log_request_sync(&db->log);
 }
 
-int chalk_poll(chalk_db *db)
+/* The timer must be read once it fired, or the event fd stays readable
+ * (the caller's loop would spin); before its next expiry it cannot have
+ * fired, and a read would be a syscall that finds nothing (one per poll,
+ * i.e. per group commit). Its expiries are next_tick_usec + k seconds
+ * (make_event_fd), and a read consumes all that have fired, so the next
+ * is one second per tick read later; a read that finds nothing (the
+ * kernel has not run the expiry yet) leaves it due. */
+static void timer_consume(chalk_db *db, uint64_t now)
 {
     uint64_t ticks;
-    ssize_t r = read(db->tfd, &ticks, sizeof ticks);
-    (void)r;   /* EAGAIN: the timer had not fired */
-    everysec_tick(db);
+    if (now < db->next_tick_usec) return;
+    if (read(db->tfd, &ticks, sizeof ticks) == (ssize_t)sizeof ticks)
+        db->next_tick_usec += ticks * 1000000;
+}
+
+int chalk_poll(chalk_db *db)
+{
+    uint64_t now = log_now_usec();
+    timer_consume(db, now);
+    everysec_tick(db, now);
     int n = log_run_callbacks(&db->log);
     compaction_poll(db);
     return n;

@@ -86,6 +86,8 @@ struct chalk_db {
     uint64_t       rng;
     int            epfd;       /* chalk_event_fd: log efd + timer + compaction */
     int            tfd;        /* timerfd, 1 Hz: EVERYSEC and the compaction trigger */
+    uint64_t       next_tick_usec;  /* tfd's next expiry (log_now_usec's clock):
+                                       chalk_poll reads tfd only from then on */
     struct compaction *comp;
     uint64_t       entry_bytes;          /* malloc'd bytes of idx_entry */
     uint64_t       user_bytes;

@@ -4,7 +4,8 @@
  * and 1+ MiB keys and values; expiry; reopen; a second open is refused; an
  * unknown segment version is refused; group commit (callbacks through
  * chalk_event_fd + chalk_poll, durable after reopen); segment roll-over;
- * ordered iteration and snapshots; prepared keys (hashed once).
+ * ordered iteration and snapshots; prepared keys (hashed once); the event
+ * fd's timer consumed by chalk_poll.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -393,6 +394,24 @@ static void test_everysec_tick(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
 
+/* The 1 Hz timer behind chalk_event_fd fires under every policy (the
+ * compaction trigger); chalk_poll skips reading it until its next expiry
+ * is due, but must consume each expiry, or the event fd stays readable
+ * and the caller's loop spins: three ticks in a row, each seen and then
+ * gone after one chalk_poll. */
+static void test_timer_consumed(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    struct pollfd p = { .fd = chalk_event_fd(db), .events = POLLIN };
+    for (int tick = 0; tick < 3; tick++) {
+        assert_int_equal(poll(&p, 1, 3000), 1);      /* the timer fired */
+        assert_int_equal(chalk_poll(db), 0);
+        assert_int_equal(poll(&p, 1, 0), 0);         /* and was consumed */
+    }
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 /* compact_dead_ratio: overwriting everything makes the sealed segments
  * mostly dead; chalk_poll starts a compaction on its own. */
 static void test_dead_ratio_triggers_compaction(void **state)
@@ -546,6 +565,7 @@ int main(void)
         BOTH(test_iteration_and_snapshot),
         BOTH(test_scan_and_random_key),
         BOTH(test_everysec_tick),
+        BOTH(test_timer_consumed),
         BOTH(test_dead_ratio_triggers_compaction),
         BOTH(test_big_value_through_compaction),
         cmocka_unit_test_prestate_setup_teardown(test_memory_per_key, setup, teardown, &io_psync_mode),
