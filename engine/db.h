@@ -125,9 +125,11 @@ uint64_t db_live_bytes(const chalk_db *db);
 /* ---- keyspace.c: one key in both indexes -------------------------------- */
 idx_entry *db_entry_new(chalk_db *db, const void *key, size_t klen, uint64_t hash);
 void db_entry_free(chalk_db *db, idx_entry *e);
-/* Point key at a new record (creating its entry). 0 or CHALK_ENOMEM. */
+/* Point key at a new record (creating its entry). 0 or CHALK_ENOMEM.
+ * absent: the caller knows the key has no entry (chalk_batch_put_absent):
+ * it is linked without searching for it. */
 int  db_index_put(chalk_db *db, const void *key, size_t klen, uint64_t hash, uint64_t seq,
-                  uint32_t seg, uint32_t off, uint32_t size, int64_t expire_at_ms);
+                  uint32_t seg, uint32_t off, uint32_t size, int64_t expire_at_ms, int absent);
 /* Remove key; 1 if it was there, 0 if not. */
 int  db_index_delete(chalk_db *db, const void *key, size_t klen, uint64_t hash);
 void db_expiry_update(chalk_db *db, idx_entry *e, int64_t expire_at_ms);

@@ -191,9 +191,10 @@ void db_snapshot_preserve(chalk_db *db, const idx_entry *e)
 }
 
 int db_index_put(chalk_db *db, const void *key, size_t klen, uint64_t hash, uint64_t seq,
-                 uint32_t seg, uint32_t off, uint32_t size, int64_t expire_at_ms)
+                 uint32_t seg, uint32_t off, uint32_t size, int64_t expire_at_ms, int absent)
 {
-    idx_entry *e = hidx_find(db->h, hash, key, klen);
+    /* absent: hidx_insert_new below asserts it in Debug builds. */
+    idx_entry *e = absent ? NULL : hidx_find(db->h, hash, key, klen);
     if (e) {                                   /* overwrite in place */
         if (db->snaps) db_snapshot_preserve(db, e);
         live_add(db, e->segment_id, -(int64_t)e->record_size);
@@ -201,7 +202,7 @@ int db_index_put(chalk_db *db, const void *key, size_t klen, uint64_t hash, uint
         int err = 0;
         e = db_entry_new(db, key, klen, hash);
         if (!e) return CHALK_ENOMEM;
-        hidx_insert_new(db->h, e);             /* hidx_find just missed it */
+        hidx_insert_new(db->h, e);             /* hidx_find missed it, or absent */
         oidx_insert(db->o, e, &err);
         if (err) {
             hidx_remove(db->h, hash, key, klen);

@@ -46,6 +46,7 @@
 struct batch_op {
     uint8_t  kind;             /* REC_PUT / REC_DELETE */
     uint8_t  hashed;           /* 1: hash is idx_hash(key), given by the caller */
+    uint8_t  absent;           /* 1: the caller knows the key is absent (put_absent) */
     uint32_t klen, vlen;
     uint64_t hash;             /* see hashed (chalk_batch_put_prepared) */
     int64_t  expire_at_ms;
@@ -73,9 +74,11 @@ void chalk_batch_free(chalk_batch *b)
 void chalk_batch_clear(chalk_batch *b) { b->n = b->dlen = 0; b->bytes = 0; }
 size_t chalk_batch_count(const chalk_batch *b) { return b->n; }
 
-/* hash: the key's idx_hash when the caller has it (a chalk_key), else NULL. */
+/* hash: the key's idx_hash when the caller has it (a chalk_key), else NULL.
+ * absent: chalk_batch_put_absent's promise. */
 static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
-                     const void *val, size_t vlen, int64_t expire_at_ms, const uint64_t *hash)
+                     const void *val, size_t vlen, int64_t expire_at_ms, const uint64_t *hash,
+                     uint8_t absent)
 {
     if (klen > CHALK_MAX_KEY_SIZE || vlen > CHALK_MAX_VALUE_SIZE) return CHALK_ETOOBIG;
     if (b->n == b->cap) {
@@ -93,7 +96,7 @@ static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
         b->data = n;
         b->dcap = cap;
     }
-    b->ops[b->n++] = (struct batch_op){ .kind = kind, .hashed = hash != NULL,
+    b->ops[b->n++] = (struct batch_op){ .kind = kind, .hashed = hash != NULL, .absent = absent,
                                         .klen = (uint32_t)klen, .vlen = (uint32_t)vlen,
                                         .hash = hash ? *hash : 0,
                                         .expire_at_ms = expire_at_ms, .data_off = b->dlen };
@@ -107,18 +110,24 @@ static int batch_add(chalk_batch *b, uint8_t kind, const void *key, size_t klen,
 int chalk_batch_put(chalk_batch *b, const void *key, size_t klen,
                     const void *val, size_t vlen, int64_t expire_at_ms)
 {
-    return batch_add(b, REC_PUT, key, klen, val, vlen, expire_at_ms, NULL);
+    return batch_add(b, REC_PUT, key, klen, val, vlen, expire_at_ms, NULL, 0);
 }
 
 int chalk_batch_put_prepared(chalk_batch *b, const chalk_key *k,
                              const void *val, size_t vlen, int64_t expire_at_ms)
 {
-    return batch_add(b, REC_PUT, k->key, k->klen, val, vlen, expire_at_ms, &k->hash);
+    return batch_add(b, REC_PUT, k->key, k->klen, val, vlen, expire_at_ms, &k->hash, 0);
+}
+
+int chalk_batch_put_absent(chalk_batch *b, const chalk_key *k,
+                           const void *val, size_t vlen, int64_t expire_at_ms)
+{
+    return batch_add(b, REC_PUT, k->key, k->klen, val, vlen, expire_at_ms, &k->hash, 1);
 }
 
 int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen)
 {
-    return batch_add(b, REC_DELETE, key, klen, NULL, 0, 0, NULL);
+    return batch_add(b, REC_DELETE, key, klen, NULL, 0, 0, NULL, 0);
 }
 
 int db_check_writable(const chalk_db *db)
@@ -208,7 +217,7 @@ static int index_batch(chalk_db *db, const chalk_batch *b, uint64_t off, uint64_
         int rc = 0;
         if (op->kind == REC_PUT)
             rc = db_index_put(db, key, op->klen, hash, seq, db->log.seg_id, (uint32_t)off,
-                              sz, op->expire_at_ms);
+                              sz, op->expire_at_ms, op->absent);
         else
             db_index_delete(db, key, op->klen, hash);
         if (rc) return rc;

@@ -68,12 +68,24 @@ static bool list_index(const cp_meta *m, long long idx, int64_t *pos)
     return true;
 }
 
-/* Push one element on side `left` of m in b. */
+/* Push one element on side `left` of m in b. The new position is outside
+ * [head, tail), where no item of the list exists (every list change keeps
+ * its items exactly there, and a new list's leftovers are deleted earlier
+ * in the same batch by cp_begin; LMOVE on one list pops, i.e. deletes,
+ * before it pushes), so the put is chalk_batch_put_absent: the engine
+ * links the item without searching the hash index for it. */
 static int list_push_one(chalk_batch *b, cp_meta *m, bool left, const void *v, size_t len)
 {
     int64_t pos = left ? --m->head : m->tail++;
     m->count++;
-    return item_put(b, m, pos, v, len);
+    unsigned char p[8];
+    pos_encode(pos, p);
+    cp_key k;
+    int rc = cp_key_prepare(&k, m->db, CP_LIST, m->key, m->klen, p, 8);
+    if (rc == CHALK_OK)
+        rc = chalk_batch_put_absent(b, &k.ck, v, len, 0);
+    cp_key_free(&k);
+    return rc;
 }
 
 /* Pop one element from side `left` of the non-empty list m into *out

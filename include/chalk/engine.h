@@ -232,6 +232,15 @@ int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen);
  * reuses its hash instead of hashing the key again. Same returns. */
 int chalk_batch_put_prepared(chalk_batch *b, const chalk_key *k,
                              const void *val, size_t vlen, int64_t expire_at_ms);
+/* As chalk_batch_put_prepared, for a key the caller KNOWS is absent when
+ * this operation is applied: not in the database (an expired key that is
+ * still indexed counts as present) and not put by an earlier operation of
+ * the same batch (a delete of it earlier in the batch is fine). The write
+ * then links a new entry without searching the hash index for the key.
+ * If the key is there after all, the index holds two entries for it:
+ * Debug builds assert, Release builds do not check. Same returns. */
+int chalk_batch_put_absent(chalk_batch *b, const chalk_key *k,
+                           const void *val, size_t vlen, int64_t expire_at_ms);
 
 /* Called once per chalk_write(), on the caller's thread, from chalk_poll(),
  * chalk_sync() or chalk_close(), when the batch is as durable as the fsync

@@ -1,5 +1,6 @@
 /*
- * dbopen.c — the engine tests' options and must-succeed open (dbopen.h).
+ * dbopen.c — the engine tests' options, must-succeed open and value check
+ * (dbopen.h).
  *
  * The one idea: one place for what every engine test repeats before its
  * first write. Left out: anything a test is about (io path, segment size).
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 void test_quiet_log(void *arg, enum chalk_log_level level, const char *msg)
@@ -53,4 +55,13 @@ int test_write_grouped(chalk_db *db, const chalk_batch *b)
         (void)chalk_poll(db);
     }
     return status;
+}
+
+void test_assert_value(chalk_db *db, const char *key, const char *want)
+{
+    chalk_value v;
+    assert_int_equal(chalk_get(db, key, strlen(key), &v), CHALK_OK);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.data, want, v.len);
+    chalk_value_free(&v);
 }

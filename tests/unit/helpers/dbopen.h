@@ -26,6 +26,9 @@ void test_options(chalk_options *o, enum chalk_fsync fsync);
  * otherwise); the open handle, closed by the caller with chalk_close. */
 chalk_db *test_open(const char *dir, const chalk_options *o);
 
+/* Assert that key (a C string) holds exactly want. */
+void test_assert_value(chalk_db *db, const char *key, const char *want);
+
 /* The group path: chalk_write, chalk_flush, then wait on chalk_event_fd and
  * chalk_poll until the batch's callback runs, as the server's event loop
  * does. Returns chalk_write's error or the batch's status. (chalk_write_sync
