@@ -412,6 +412,18 @@ void hidx_prefetch(const hidx *h, uint64_t hash)
         __builtin_prefetch(&h->table[0][hash & (h->size[0] - 1)]);
 }
 
+void hidx_prefetch_entry(const hidx *h, uint64_t hash)
+{
+    unsigned bit = key_bit(hash);
+    for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
+        if (t == 0 && moved(h, hash))
+            continue;                         /* that bucket went to table 1 */
+        const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
+        if (tag_of(link) & bit)               /* the filter says: may be here */
+            __builtin_prefetch(ptr_of(link));
+    }
+}
+
 /* ---- lookups and changes ----------------------------------------------- */
 
 /* The link (bucket head or some entry's hnext) that points at the entry with

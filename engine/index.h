@@ -108,6 +108,13 @@ void hidx_insert_new(hidx *h, idx_entry *e);
  * random bucket is a cache miss per key, and several misses in flight cost
  * about as much as one. A hint only: nothing changes. */
 void hidx_prefetch(const hidx *h, uint64_t hash);
+/* The second step of the same hint, for a caller that prefetched several
+ * buckets with hidx_prefetch and has done other work since: read the bucket
+ * (by now likely in cache) and start loading the first entry of its chain
+ * when the link's filter bits say the key may be there. A lookup's own cost
+ * is that entry's cache miss (its hash is the first thing compared), so
+ * overlapping several such misses is what pays. A hint only. */
+void hidx_prefetch_entry(const hidx *h, uint64_t hash);
 /* Unlink and return the entry with this key, or NULL. */
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
 size_t hidx_count(const hidx *h);

@@ -208,6 +208,12 @@ void chalk_key_prepare(chalk_db *db, chalk_key *k, const void *key, size_t klen)
     if (klen <= CHALK_MAX_KEY_SIZE) hidx_prefetch(db->h, k->hash);
 }
 
+/* The entry behind a prepared key's bucket, second step (hidx_prefetch_entry). */
+void chalk_key_prefetch_entry(chalk_db *db, const chalk_key *k)
+{
+    if (k->klen <= CHALK_MAX_KEY_SIZE) hidx_prefetch_entry(db->h, k->hash);
+}
+
 int chalk_get_prepared(chalk_db *db, const chalk_key *k, chalk_value *out)
 {
     memset(out, 0, sizeof *out);

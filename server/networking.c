@@ -390,11 +390,13 @@ void client_on_hangup(client *c)
     client_close_async(c);
 }
 
-/* The first-key lookup of a pipelined GET/SET/INCR is mostly one cache
- * miss on its hash-index bucket. When one read brought several complete
- * requests, start loading the buckets of the first keys of the
- * PREFETCH_AHEAD requests after the first one (just parsed) before running
- * it, so those misses overlap instead of coming one after another. With
+/* The first-key lookup of a pipelined GET/SET/INCR is mostly two cache
+ * misses: its hash-index bucket, then the entry the bucket points to.
+ * When one read brought several complete requests, start loading the
+ * buckets of the first keys of the PREFETCH_AHEAD requests after the first
+ * one (just parsed) before running it, then, in a second pass once those
+ * buckets have arrived, the entries they lead to (chalk_key_prefetch_entry),
+ * so those misses overlap instead of coming one after another. With
  * one request per read (pipeline 1) the look ahead finds an empty buffer
  * and costs nothing. A hint only: nothing here can fail or change
  * what a request does (the parser and process_command decide everything,
@@ -425,6 +427,8 @@ static void prefetch_keys(client *c)
         }
     }
     const command *cmd = NULL;
+    chalk_key kk[PREFETCH_AHEAD];      /* hash and length only: ek is freed */
+    int nk = 0;
     for (int i = 0; i < nreq; i++) {
         if (i == 0 || name[i].len != name[i - 1].len ||
             memcmp(name[i].ptr, name[i - 1].ptr, name[i].len) != 0)
@@ -433,10 +437,11 @@ static void prefetch_keys(client *c)
         if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 ||
             key[i].len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key[i].ptr, key[i].len) < 0)
             continue;
-        chalk_key k;
-        chalk_key_prepare(server.db, &k, ek.p, ek.len);
+        chalk_key_prepare(server.db, &kk[nk++], ek.p, ek.len);
         ks_free(&ek);
     }
+    for (int i = 0; i < nk; i++)       /* second pass: the buckets have arrived */
+        chalk_key_prefetch_entry(server.db, &kk[i]);
 }
 
 /* Parse and run every complete request in the query buffer, in order,

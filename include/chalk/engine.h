@@ -210,6 +210,12 @@ void chalk_key_prepare(chalk_db *db, chalk_key *k, const void *key, size_t klen)
 /* As chalk_get / chalk_exists, with the hash of k. */
 int chalk_get_prepared(chalk_db *db, const chalk_key *k, chalk_value *out);
 int chalk_exists_prepared(chalk_db *db, const chalk_key *k);
+/* A hint for a caller that prepared several keys in a row (the server, for
+ * the keys of a pipeline): once their buckets have had time to arrive,
+ * start loading the index entry each bucket leads to, so that the lookups'
+ * cache misses overlap instead of coming one after another. Uses only
+ * k->hash and k->klen (the key bytes may be gone); changes nothing. */
+void chalk_key_prefetch_entry(chalk_db *db, const chalk_key *k);
 
 /* Number of live keys in the index (keys past their expiry that no read or
  * cycle has removed yet are counted, as Redis's DBSIZE counts them). */
