@@ -222,7 +222,13 @@ def test_server_cpu_per_request_at_always(tmp_path):
     # before the second, 0.3 s in a thread born and gone in between; all
     # of it counts (the per-thread reading alone loses the exited threads).
     busy = subprocess.Popen([sys.executable, "-c", """if True:
-        import threading, time
+        import os, threading, time
+        def gone(t):
+            # join() returns before the OS thread is reaped: wait until its
+            # /proc task entry is gone, so that the second reading sees it exited
+            end = time.monotonic() + 10
+            while os.path.exists(f"/proc/self/task/{t.native_id}") and time.monotonic() < end:
+                time.sleep(0.001)
         def burn(sec):
             t = time.thread_time()
             while time.thread_time() - t < sec:
@@ -235,9 +241,11 @@ def test_server_cpu_per_request_at_always(tmp_path):
         burn(0.3)
         go.set()
         early.join()
+        gone(early)
         late = threading.Thread(target=burn, args=(0.3,))
         late.start()
         late.join()
+        gone(late)
         print("done", flush=True)
         input()
         """], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
