@@ -517,8 +517,15 @@ static void test_grow_refused(void **state)
             if (find_e(h, es[i]) != es[i])
                 _exit(15);
         setrlimit(RLIMIT_AS, &rl);
-        hidx_insert(h, entry_for(N), NULL);
-        _exit(hidx_rehashing(h) ? 0 : 16); /* memory is back: it grows */
+        idx_entry *last = entry_for(N);
+        hidx_insert(h, last, NULL);
+        int grew = hidx_rehashing(h);      /* memory is back: it grows */
+        /* Free it: the table's link to it carries filter bits in its top
+         * 16 bits, which valgrind's leak check does not read as a pointer,
+         * so an entry only the table holds would count as "definitely lost"
+         * at _exit (es[] keeps the others reachable). */
+        free(hidx_remove(h, last->hash, last->key, last->klen));
+        _exit(grew ? 0 : 16);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
