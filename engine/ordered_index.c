@@ -255,6 +255,13 @@ static size_t common_len(const unsigned char *a, size_t alen, const unsigned cha
     return i;
 }
 
+/* Recompute every abbreviation of p against its prefix length plen. */
+static void abbr_all(oinner *p)
+{
+    for (int i = 0; i < p->hdr.n; i++)
+        p->abbr[i] = abbr_of(p->min[i]->key, p->min[i]->klen, p->plen);
+}
+
 /* Recompute p's prefix (from all its separators) and abbreviations. */
 static void inner_refresh(oinner *p)
 {
@@ -268,8 +275,7 @@ static void inner_refresh(oinner *p)
             plen = common_len(p->pfx, plen, p->min[i]->key, p->min[i]->klen);
     }
     p->plen = (uint8_t)plen;
-    for (int i = 0; i < p->hdr.n; i++)
-        p->abbr[i] = abbr_of(p->min[i]->key, p->min[i]->klen, plen);
+    abbr_all(p);
 }
 
 /* Make e the separator of slot i (< hdr.n) of p. */
@@ -279,8 +285,7 @@ static void inner_set(oinner *p, int i, idx_entry *e)
     size_t keep = common_len(p->pfx, p->plen, e->key, e->klen);
     if (keep < p->plen) {                     /* rare: the prefix shrinks */
         p->plen = (uint8_t)keep;
-        for (int j = 0; j < p->hdr.n; j++)
-            p->abbr[j] = abbr_of(p->min[j]->key, p->min[j]->klen, keep);
+        abbr_all(p);
     } else {
         p->abbr[i] = abbr_of(e->key, e->klen, p->plen);
     }
