@@ -53,15 +53,6 @@ static void put_str(chalk_db *db, const char *k, const char *v)
     assert_int_equal(chalk_put(db, k, strlen(k), v, strlen(v), 0), CHALK_OK);
 }
 
-static void assert_value(chalk_db *db, const char *k, const char *want)
-{
-    chalk_value v;
-    assert_int_equal(chalk_get(db, k, strlen(k), &v), CHALK_OK);
-    assert_int_equal(v.len, strlen(want));
-    assert_memory_equal(v.data, want, v.len);
-    chalk_value_free(&v);
-}
-
 /* SET k v1; SET k v2; compact: the dead v1 is reclaimed, a hint file
  * exists, and a second request with nothing dead does not roll again. */
 static void test_explicit_compact_seals_active_segment(void **state)
@@ -86,7 +77,7 @@ static void test_explicit_compact_seals_active_segment(void **state)
     assert_int_equal(st.compaction_running, 0);
     assert_int_equal(st.compaction_last_status, CHALK_OK);
     assert_int_equal(count_files(dir, ".hint"), 1);
-    assert_value(db, "k", "v2");
+    test_assert_value(db, "k", "v2");
     uint64_t segments = st.segments;
 
     assert_int_equal(chalk_compact(db), CHALK_OK);   /* nothing dead: no roll */
@@ -96,8 +87,8 @@ static void test_explicit_compact_seals_active_segment(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 
     db = open_default(dir);                          /* from the hint file */
-    assert_value(db, "k", "v2");
-    assert_value(db, "other", "x");
+    test_assert_value(db, "k", "v2");
+    test_assert_value(db, "other", "x");
     assert_int_equal(chalk_count(db), 2);
     assert_int_equal(chalk_close(db), CHALK_OK);
     testdir_remove(dir);
@@ -134,7 +125,7 @@ static void test_schedule_runs_after_the_running_one(void **state)
     assert_int_equal(st.compaction_scheduled, 0);
     assert_int_equal(st.compactions, 2);
     assert_int_equal(st.dead_bytes, 0);
-    assert_value(db, "k", "v3");
+    test_assert_value(db, "k", "v3");
     assert_int_equal(chalk_close(db), CHALK_OK);
     testdir_remove(dir);
 }
@@ -218,7 +209,7 @@ static void test_value_of_the_maximum_size(void **state)
     assert_int_equal(v.len, n);
     check(v.data, n);
     chalk_value_free(&v);
-    assert_value(db, "small", "t");
+    test_assert_value(db, "small", "t");
     assert_int_equal(chalk_close(db), CHALK_OK);
     testdir_remove(dir);
 }
