@@ -414,8 +414,7 @@ def cpu_table(out, rows, chalks):
     out.append("|" + " --- |" * (2 + 2 * len(chalks) + 1))
     for key, row in rows:
         red = row.get("redis")
-        rcpu = red.get("cpu_us") if isinstance(red, dict) else None
-        line = f"| {key} | {fmt_cpu(rcpu)} |"
+        line = f"| {key} | {fmt_cpu(cpu_of(red))} |"
         clients = [fmt_cpu(red.get("client_cpu_us")) if isinstance(red, dict) else "-"]
         for c in chalks:
             s = row.get(c)
