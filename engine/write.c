@@ -130,6 +130,11 @@ int chalk_batch_delete(chalk_batch *b, const void *key, size_t klen)
     return batch_add(b, REC_DELETE, key, klen, NULL, 0, 0, NULL, 0);
 }
 
+int chalk_batch_delete_prepared(chalk_batch *b, const chalk_key *k)
+{
+    return batch_add(b, REC_DELETE, k->key, k->klen, NULL, 0, 0, &k->hash, 0);
+}
+
 int db_check_writable(const chalk_db *db)
 {
     return db->log.failed ? CHALK_EFAILED : 0;

@@ -247,6 +247,12 @@ int chalk_batch_put_prepared(chalk_batch *b, const chalk_key *k,
  * Debug builds assert, Release builds do not check. Same returns. */
 int chalk_batch_put_absent(chalk_batch *b, const chalk_key *k,
                            const void *val, size_t vlen, int64_t expire_at_ms);
+/* As chalk_batch_delete, for a key prepared by chalk_key_prepare: the
+ * delete reuses k->hash instead of hashing the key again (a caller that
+ * just read the key with chalk_get_prepared: LPOP's head item). The key
+ * may or may not be present; a tombstone is written either way. Same
+ * returns as chalk_batch_delete. */
+int chalk_batch_delete_prepared(chalk_batch *b, const chalk_key *k);
 
 /* Called once per chalk_write(), on the caller's thread, from chalk_poll(),
  * chalk_sync() or chalk_close(), when the batch is as durable as the fsync

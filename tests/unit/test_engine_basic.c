@@ -4,8 +4,8 @@
  * and 1+ MiB keys and values; expiry; reopen; a second open is refused; an
  * unknown segment version is refused; group commit (callbacks through
  * chalk_event_fd + chalk_poll, durable after reopen); segment roll-over;
- * ordered iteration and snapshots; prepared keys (hashed once); the event
- * fd's timer consumed by chalk_poll.
+ * ordered iteration and snapshots; prepared keys (hashed once), for
+ * lookups, puts and deletes; the event fd's timer consumed by chalk_poll.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "chalk/engine.h"
+#include "db.h"
 #include "dbopen.h"
 #include "record.h"
 #include "testdir.h"
@@ -546,6 +547,62 @@ static void test_prepared_keys(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
 
+/* chalk_batch_delete_prepared deletes exactly as chalk_batch_delete: a
+ * present key (also one put earlier in the same batch), an absent one (a
+ * tombstone all the same), then a put of the same key later in the batch
+ * wins. Fails if the delete uses another hash than the key's (it misses
+ * the entry), is not a delete, or writes no tombstone (the key comes back
+ * after the reopen). */
+static void test_delete_prepared(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 0);
+    enum { N = 8 };
+    char key[N][16];
+    chalk_key k[N];
+    for (int i = 0; i < N; i++) {
+        size_t len = (size_t)snprintf(key[i], sizeof key[i], "dk:%d", i);
+        assert_int_equal(chalk_put(db, key[i], len, "old", 3, 0), CHALK_OK);
+        chalk_key_prepare(db, &k[i], key[i], len);
+    }
+    chalk_key fresh, never;
+    chalk_key_prepare(db, &fresh, "fresh", 5);
+    chalk_key_prepare(db, &never, "never", 5);
+    chalk_batch *b = chalk_batch_new();
+    assert_non_null(b);
+    for (int i = 0; i < N; i += 2)            /* even keys: deleted */
+        assert_int_equal(chalk_batch_delete_prepared(b, &k[i]), CHALK_OK);
+    assert_int_equal(chalk_batch_put_prepared(b, &fresh, "f", 1, 0), CHALK_OK);
+    assert_int_equal(chalk_batch_delete_prepared(b, &fresh), CHALK_OK);
+    assert_int_equal(chalk_batch_delete_prepared(b, &never), CHALK_OK);
+    assert_int_equal(chalk_batch_put_prepared(b, &k[2], "new", 3, 0), CHALK_OK);
+    assert_int_equal(chalk_batch_count(b), N / 2 + 4);
+    assert_int_equal(chalk_write_sync(db, b), CHALK_OK);
+    for (int round = 0; round < 2; round++) {   /* before and after a reopen */
+        assert_int_equal(db_check_invariants(db), 0);
+        assert_int_equal(chalk_count(db), N / 2 + 1);
+        for (int i = 0; i < N; i++) {
+            if (i == 2)
+                check_value(db, key[i], k[i].klen, "new", 3);
+            else if (i % 2)
+                check_value(db, key[i], k[i].klen, "old", 3);
+            else
+                assert_int_equal(chalk_exists(db, key[i], k[i].klen), 0);
+        }
+        assert_int_equal(chalk_exists(db, "fresh", 5), 0);
+        assert_int_equal(chalk_exists(db, "never", 5), 0);
+        assert_int_equal(chalk_close(db), CHALK_OK);
+        db = open_db(f, CHALK_FSYNC_NO, 0);
+    }
+    chalk_batch_clear(b);
+    assert_int_equal(chalk_batch_delete_prepared(b, &k[1]), CHALK_OK);
+    assert_int_equal(chalk_write(db, b, NULL, NULL), CHALK_OK);
+    assert_int_equal(chalk_exists_prepared(db, &k[1]), 0);
+    assert_int_equal(chalk_count(db), N / 2);
+    chalk_batch_free(b);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
 
 #define BOTH(fn) \
@@ -558,6 +615,7 @@ int main(void)
         BOTH(test_put_get_delete),
         BOTH(test_expiry),
         BOTH(test_prepared_keys),
+        BOTH(test_delete_prepared),
         BOTH(test_second_open_locked),
         BOTH(test_unknown_version_refused),
         BOTH(test_group_commit),
