@@ -377,6 +377,8 @@ static int mset_write(client *c)
         return CHALK_ENOMEM;
     for (int i = 1; i + 1 < c->argc; i += 2) {
         ks_buf ek, ev;
+        if ((i - 1) % (2 * KS_PREFETCH_MAX) == 0)   /* the next keys' lookups overlap */
+            ks_prefetch_keys(c->db, &c->argv[i], (c->argc - i) / 2, 2);
         int rc = ks_replace_prepare(b, c->db, KEY(i));
         if (rc != CHALK_OK)
             return rc;

@@ -46,6 +46,24 @@ chalk_batch *ks_batch(void)
     return server.scratch;
 }
 
+void ks_prefetch_keys(int db, const resp_arg *keys, int n, int stride)
+{
+    chalk_key kk[KS_PREFETCH_MAX];   /* hash and length only: ek is freed */
+    int nk = 0;
+    if (!server.db)
+        return;
+    for (int i = 0; i < n && nk < KS_PREFETCH_MAX; i++) {
+        const resp_arg *a = &keys[(size_t)i * stride];
+        ks_buf ek;                     /* the engine key, never malloc'd here */
+        if (a->len > sizeof ek.small - KS_HDR || ks_key(&ek, db, a->ptr, a->len) < 0)
+            continue;
+        chalk_key_prepare(server.db, &kk[nk++], ek.p, ek.len);
+        ks_free(&ek);
+    }
+    for (int i = 0; i < nk; i++)     /* second pass: the buckets have arrived */
+        chalk_key_prefetch_entry(server.db, &kk[i]);
+}
+
 int ks_lookup(int db, const void *key, size_t klen, chalk_value *out)
 {
     ks_buf ek;

@@ -56,6 +56,16 @@ MULTI_SCRIPT = [
     ("MSETNX", "a", "9", "z", "9"), ("EXISTS", "z"), ("MSETNX", "y", "1", "z", "2"),
     ("MGET", "y", "z"), ("MSETNX", "q"), ("MSET", "a"),
     ("SET", "t", "v", "EX", "100"), ("MSET", "t", "w"), ("TTL", "t"),
+] + [
+    # mset_write prefetches its keys in runs of KS_PREFETCH_MAX (16): 40 pairs
+    # cross two run boundaries; past them, keys that held a hash and a list
+    # (their members must go), a 300-byte key (not prefetched) and a key
+    # set twice (the last value wins).
+    ("HSET", "h", "f", "1"), ("RPUSH", "l", "x", "y"),
+    ("MSET", *[a for i in range(40) for a in (
+        {17: "h", 33: "l", 20: "L" * 300, 38: "k5"}.get(i, f"k{i}"), f"v{i}")]),
+    ("MGET", *[f"k{i}" for i in range(40)], "h", "l", "L" * 300), ("TYPE", "h"), ("TYPE", "l"),
+    ("HGET", "h", "f"), ("LLEN", "l"), ("DBSIZE",),
 ]
 
 APPEND_SCRIPT = [
