@@ -230,7 +230,13 @@ void cp_iter_close(cp_iter *ci)
 int cp_key_prepare(cp_key *pk, int db, int kind, const void *key, size_t klen, const void *s,
                    size_t slen)
 {
-    if (cp_subkey(&pk->buf, db, kind, key, klen, s, slen, NULL, 0) < 0)
+    return cp_key_prepare2(pk, db, kind, key, klen, s, slen, NULL, 0);
+}
+
+int cp_key_prepare2(cp_key *pk, int db, int kind, const void *key, size_t klen,
+                    const void *s1, size_t n1, const void *s2, size_t n2)
+{
+    if (cp_subkey(&pk->buf, db, kind, key, klen, s1, n1, s2, n2) < 0)
         return CHALK_ENOMEM;
     chalk_key_prepare(server.db, &pk->ck, pk->buf.p, pk->buf.len);
     return CHALK_OK;
@@ -243,6 +249,11 @@ int cp_key_has(const cp_key *pk) { return chalk_exists_prepared(server.db, &pk->
 int cp_key_put(chalk_batch *b, const cp_key *pk, const void *val, size_t vlen)
 {
     return chalk_batch_put_prepared(b, &pk->ck, val, vlen, 0);
+}
+
+int cp_key_del(chalk_batch *b, const cp_key *pk)
+{
+    return chalk_batch_delete_prepared(b, &pk->ck);
 }
 
 int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
