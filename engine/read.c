@@ -235,15 +235,26 @@ int chalk_get_expiry(chalk_db *db, const void *key, size_t klen, int64_t *expire
     return 0;
 }
 
-int chalk_locate(chalk_db *db, const void *key, size_t klen, chalk_location *out)
+/* Where e's record is (e: a lookup's result, NULL if it found nothing). */
+static int locate_entry(const idx_entry *e, chalk_location *out)
 {
-    idx_entry *e = lookup(db, key, klen);
     if (!e) return CHALK_ENOTFOUND;
     out->segment_id = e->segment_id;
     out->offset = e->offset;
     out->record_size = e->record_size;
     out->value_size = e->record_size - REC_OVERHEAD - e->klen;
     return 0;
+}
+
+int chalk_locate(chalk_db *db, const void *key, size_t klen, chalk_location *out)
+{
+    return locate_entry(lookup(db, key, klen), out);
+}
+
+int chalk_locate_prepared(chalk_db *db, const chalk_key *k, chalk_location *out)
+{
+    if (k->klen > CHALK_MAX_KEY_SIZE) return CHALK_ENOTFOUND;
+    return locate_entry(lookup_hashed(db, k->key, k->klen, k->hash), out);
 }
 
 uint64_t chalk_count(const chalk_db *db)

@@ -423,6 +423,9 @@ typedef struct chalk_location {
 } chalk_location;
 /* CHALK_OK and *out, or CHALK_ENOTFOUND. */
 int chalk_locate(chalk_db *db, const void *key, size_t klen, chalk_location *out);
+/* As chalk_locate, with the hash of k (chalk_key_prepare): for a caller
+ * that locates a key and then writes it with chalk_batch_put_prepared. */
+int chalk_locate_prepared(chalk_db *db, const chalk_key *k, chalk_location *out);
 
 typedef struct chalk_stats {
     uint64_t keys;                  /* live keys in the index */

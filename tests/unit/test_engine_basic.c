@@ -534,6 +534,13 @@ static void test_prepared_keys(void **state)
             /* the plain lookup finds what the prepared put indexed */
             assert_int_equal(chalk_get(db, key[i], k[i].klen, &v), CHALK_OK);
             chalk_value_free(&v);
+            chalk_location loc, ploc;
+            assert_int_equal(chalk_locate(db, key[i], k[i].klen, &loc), CHALK_OK);
+            assert_int_equal(chalk_locate_prepared(db, &k[i], &ploc), CHALK_OK);
+            assert_int_equal(ploc.segment_id, loc.segment_id);
+            assert_int_equal(ploc.offset, loc.offset);
+            assert_int_equal(ploc.record_size, loc.record_size);
+            assert_int_equal(ploc.value_size, k[i].klen);
         }
         assert_int_equal(chalk_close(db), CHALK_OK);
         db = open_db(f, CHALK_FSYNC_NO, 0);     /* a chalk_key outlives its handle */
@@ -543,6 +550,11 @@ static void test_prepared_keys(void **state)
     chalk_key_prepare(db, &gone, "gone", 4);
     assert_int_equal(chalk_exists_prepared(db, &gone), 0);
     assert_int_equal(chalk_get_prepared(db, &gone, &v), CHALK_ENOTFOUND);
+    chalk_location loc;
+    assert_int_equal(chalk_locate_prepared(db, &gone, &loc), CHALK_ENOTFOUND);   /* expired */
+    chalk_key absent;
+    chalk_key_prepare(db, &absent, "absent", 6);
+    assert_int_equal(chalk_locate_prepared(db, &absent, &loc), CHALK_ENOTFOUND);
     chalk_batch_free(b);
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
