@@ -46,24 +46,6 @@ chalk_batch *ks_batch(void)
     return server.scratch;
 }
 
-void ks_prefetch_keys(int db, const resp_arg *keys, int n, int stride)
-{
-    chalk_key kk[KS_PREFETCH_MAX];   /* hash and length only: ek is freed */
-    int nk = 0;
-    if (!server.db)
-        return;
-    for (int i = 0; i < n && nk < KS_PREFETCH_MAX; i++) {
-        const resp_arg *a = &keys[(size_t)i * stride];
-        ks_buf ek;                     /* the engine key, never malloc'd here */
-        if (a->len > sizeof ek.small - KS_HDR || ks_key(&ek, db, a->ptr, a->len) < 0)
-            continue;
-        chalk_key_prepare(server.db, &kk[nk++], ek.p, ek.len);
-        ks_free(&ek);
-    }
-    for (int i = 0; i < nk; i++)     /* second pass: the buckets have arrived */
-        chalk_key_prefetch_entry(server.db, &kk[i]);
-}
-
 int ks_lookup(int db, const void *key, size_t klen, chalk_value *out)
 {
     ks_buf ek;
@@ -139,18 +121,14 @@ static int key_members(chalk_batch *b, int type, int db, const void *key, size_t
  * test fails. */
 static bool maybe_collection(uint32_t value_size) { return value_size == 9 || value_size == 25; }
 
-int ks_type(int db, const void *key, size_t klen)
+/* ks_type once engine key ek is located (rc and loc from chalk_locate). */
+static int type_located(const void *ek, size_t eklen, int rc, const chalk_location *loc)
 {
-    ks_buf ek;
-    chalk_location loc;
-    if (!server.db || ks_key(&ek, db, key, klen) < 0)
-        return server.db ? CHALK_ENOMEM : CHALK_ECLOSED;
-    int rc = chalk_locate(server.db, ek.p, ek.len, &loc);
     if (rc == CHALK_ENOTFOUND)
-        expire_if_needed(ek.p, ek.len);
-    else if (rc == CHALK_OK && maybe_collection(loc.value_size)) {
+        expire_if_needed(ek, eklen);
+    else if (rc == CHALK_OK && maybe_collection(loc->value_size)) {
         chalk_value v;
-        rc = chalk_get(server.db, ek.p, ek.len, &v);
+        rc = chalk_get(server.db, ek, eklen, &v);
         if (rc == CHALK_OK) {
             rc = ks_type_of(&v);
             chalk_value_free(&v);
@@ -158,8 +136,18 @@ int ks_type(int db, const void *key, size_t klen)
     } else if (rc == CHALK_OK) {
         rc = KS_STRING;
     }
-    ks_free(&ek);
     return rc == CHALK_ENOTFOUND ? -1 : rc;
+}
+
+int ks_type(int db, const void *key, size_t klen)
+{
+    ks_buf ek;
+    chalk_location loc;
+    if (!server.db || ks_key(&ek, db, key, klen) < 0)
+        return server.db ? CHALK_ENOMEM : CHALK_ECLOSED;
+    int rc = type_located(ek.p, ek.len, chalk_locate(server.db, ek.p, ek.len, &loc), &loc);
+    ks_free(&ek);
+    return rc;
 }
 
 /* @interview(db.crud): What does a DELETE do in a log-structured store?
@@ -221,14 +209,27 @@ int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const 
 /* A string write replaces whatever the key held; if that was a
  * collection, its sub-records must go in the same batch (ks_type reads
  * nothing for a key that is surely a string). */
-int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen)
+static int replace_typed(chalk_batch *b, int type, int db, const void *key, size_t klen)
 {
-    int type = ks_type(db, key, klen);
     if (type < -1)
         return type;
     if (type <= KS_STRING)
         return CHALK_OK;                    /* absent, or a string */
     return key_members(b, type, db, key, klen, -1, NULL, 0, true);
+}
+
+int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen)
+{
+    return replace_typed(b, ks_type(db, key, klen), db, key, klen);
+}
+
+int ks_replace_prepare_key(chalk_batch *b, int db, const void *key, size_t klen, const chalk_key *k)
+{
+    chalk_location loc;
+    if (!server.db)
+        return CHALK_ECLOSED;
+    int rc = chalk_locate_prepared(server.db, k, &loc);
+    return replace_typed(b, type_located(k->key, k->klen, rc, &loc), db, key, klen);
 }
 
 int ks_set_string(client *c, int db, const void *key, size_t klen, const void *val, size_t vlen,

@@ -80,6 +80,9 @@ int ks_rename_key(chalk_batch *b, int db, const void *src, size_t srclen, const 
  * main record (9 or 25 bytes). CHALK_OK or a
  * CHALK_E* error. */
 int ks_replace_prepare(chalk_batch *b, int db, const void *key, size_t klen);
+/* The same for a key whose engine key k (ks_key's bytes, alive while k is
+ * used) the caller prepared with chalk_key_prepare: not hashed again. */
+int ks_replace_prepare_key(chalk_batch *b, int db, const void *key, size_t klen, const chalk_key *k);
 
 /* Store a string value (type byte + bytes) for key in db, replacing
  * whatever it held (a collection's sub-records too), through
@@ -100,17 +103,6 @@ int ks_get_string(client *c, int db, const void *key, size_t klen, chalk_value *
  * record). Returns CHALK_OK or a CHALK_E* error. */
 int ks_put_value(client *c, int db, const void *key, size_t klen, const chalk_value *v,
                  int64_t expire_at_ms);
-
-/* A hint before a command looks up several keys one after another
- * (MSET's): hash up to KS_PREFETCH_MAX keys of db, start loading their
- * hash-index buckets, then, once those have had time to arrive, the
- * entries they lead to, so that the lookups' cache misses overlap instead
- * of coming one after another. The keys are keys[0], keys[stride], ...
- * (n of them). Changes nothing and cannot fail; a key over 254 bytes is
- * skipped. */
-#define KS_PREFETCH_MAX 16
-typedef struct resp_arg resp_arg;
-void ks_prefetch_keys(int db, const resp_arg *keys, int n, int stride);
 
 /* A batch for one command, reused (the engine copies it on write). NULL on
  * ENOMEM. Never hold it across commands. */

@@ -57,15 +57,18 @@ MULTI_SCRIPT = [
     ("MGET", "y", "z"), ("MSETNX", "q"), ("MSET", "a"),
     ("SET", "t", "v", "EX", "100"), ("MSET", "t", "w"), ("TTL", "t"),
 ] + [
-    # mset_write prefetches its keys in runs of KS_PREFETCH_MAX (16): 40 pairs
+    # mset_write prepares its keys in runs of MSET_RUN (16): 40 pairs
     # cross two run boundaries; past them, keys that held a hash and a list
-    # (their members must go), a 300-byte key (not prefetched) and a key
+    # (their members must go), a 300-byte key (its engine key malloc'd) and a key
     # set twice (the last value wins).
     ("HSET", "h", "f", "1"), ("RPUSH", "l", "x", "y"),
     ("MSET", *[a for i in range(40) for a in (
         {17: "h", 33: "l", 20: "L" * 300, 38: "k5"}.get(i, f"k{i}"), f"v{i}")]),
     ("MGET", *[f"k{i}" for i in range(40)], "h", "l", "L" * 300), ("TYPE", "h"), ("TYPE", "l"),
     ("HGET", "h", "f"), ("LLEN", "l"), ("DBSIZE",),
+    # the old members are gone: a new hash / list under the name shows none
+    ("DEL", "h", "l"), ("HSET", "h", "g", "2"), ("HGETALL", "h"), ("RPUSH", "l", "z"),
+    ("LRANGE", "l", "0", "-1"),
 ]
 
 APPEND_SCRIPT = [
