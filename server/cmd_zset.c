@@ -80,13 +80,14 @@ typedef struct zadd_state {
     bool exists;
     double score;
 } zadd_state;
+enum { ZADD_FEW = 4 };   /* pairs whose state zadd_generic keeps on its stack */
 
 /* Apply one (score, member) pair; *changed / *added are counted; for
  * INCR, *result gets the new score and *aborted is set when a flag
  * blocks it. CHALK_OK, an error, or 1 for "NaN" (replied). */
 static int zadd_one(client *c, chalk_batch *b, cp_meta *m, int flags, double score,
-                    const resp_arg *mem, zadd_state *st, long *added, long *changed,
-                    double *result, bool *aborted)
+                    const resp_arg *mem, const cp_key *mk, zadd_state *st, long *added,
+                    long *changed, double *result, bool *aborted)
 {
     if ((flags & ZA_NX) && st->exists)
         return *aborted = true, CHALK_OK;
@@ -106,7 +107,7 @@ static int zadd_one(client *c, chalk_batch *b, cp_meta *m, int flags, double sco
     *result = nscore;
     if (st->exists && nscore == st->score)
         return CHALK_OK;
-    int rc = zs_put(b, m, mem->ptr, mem->len, nscore, st->exists, st->score);
+    int rc = zs_put(b, m, mk, mem->ptr, mem->len, nscore, st->exists, st->score);
     if (!st->exists)
         (*added)++, m->count++;
     (*changed)++;
@@ -129,8 +130,12 @@ static void zadd_generic(client *c, int first, int flags)
     long npairs = (c->argc - first) / 2;   /* >= 1: zadd_flags */
     cp_key mk;
     mk.buf.p = NULL;                        /* cp_key_free before prepare: a no-op */
-    double *scores = malloc((size_t)npairs * sizeof *scores);
-    zadd_state *st = calloc((size_t)npairs, sizeof *st);
+    /* A few pairs (the common ZADD key score member) need no malloc. */
+    double scores_few[ZADD_FEW];
+    zadd_state st_few[ZADD_FEW] = {{0}};
+    bool few = npairs <= ZADD_FEW;
+    double *scores = few ? scores_few : malloc((size_t)npairs * sizeof *scores);
+    zadd_state *st = few ? st_few : calloc((size_t)npairs, sizeof *st);
     long *prev = cp_prev_dups(c, first + 1, 2, npairs);
     if (!scores || !st || !prev) {
         reply_engine_error(c, CHALK_ENOMEM);
@@ -155,16 +160,22 @@ static void zadd_generic(client *c, int first, int flags)
     bool aborted = false;
     for (long i = 0; rc == CHALK_OK && i < npairs; i++) {
         const resp_arg *mem = &c->argv[first + 2 * i + 1];
+        if (i > 0) {                /* each member's 'm' key: hashed once, read and put */
+            cp_key_free(&mk);
+            rc = cp_key_prepare(&mk, c->db, CP_ZMEMBER, c->argv[1].ptr, c->argv[1].len,
+                                mem->ptr, mem->len);
+        }
+        if (rc != CHALK_OK)
+            break;
         if (prev[i] >= 0)
             st[i] = st[prev[i]];
-        else if ((rc = i == 0 ? zs_score_key(&m, &mk, &st[i].score)
-                              : zs_score(&m, mem->ptr, mem->len, &st[i].score)) == CHALK_OK)
+        else if ((rc = zs_score_key(&m, &mk, &st[i].score)) == CHALK_OK)
             st[i].exists = true;
         else if (rc == CHALK_ENOTFOUND)
             rc = CHALK_OK;
         if (rc == CHALK_OK)
-            rc = zadd_one(c, b, &m, flags, scores[i], mem, &st[i], &added, &changed, &result,
-                          &aborted);
+            rc = zadd_one(c, b, &m, flags, scores[i], mem, &mk, &st[i], &added, &changed,
+                          &result, &aborted);
     }
     if (rc == 1)
         goto out;                  /* NaN: replied, nothing written */
@@ -190,8 +201,10 @@ static void zadd_generic(client *c, int first, int flags)
     }
 out:
     cp_key_free(&mk);
-    free(scores);
-    free(st);
+    if (!few) {
+        free(scores);
+        free(st);
+    }
     free(prev);
 }
 
@@ -564,7 +577,7 @@ static int store_zset(chalk_batch *b, int db, const resp_arg *dst, const zlist *
     bool existed = rc == 1;
     rc = CHALK_OK;
     for (long i = 0; rc == CHALK_OK && i < l->n; i++)
-        rc = zs_put(b, &m, l->v[i].mem, l->v[i].len, l->v[i].score, false, 0);
+        rc = zs_put(b, &m, NULL, l->v[i].mem, l->v[i].len, l->v[i].score, false, 0);
     m.exists = true;
     if (rc == CHALK_OK && l->n)
         rc = cp_meta_store(b, &m);

@@ -230,13 +230,7 @@ void cp_iter_close(cp_iter *ci)
 int cp_key_prepare(cp_key *pk, int db, int kind, const void *key, size_t klen, const void *s,
                    size_t slen)
 {
-    return cp_key_prepare2(pk, db, kind, key, klen, s, slen, NULL, 0);
-}
-
-int cp_key_prepare2(cp_key *pk, int db, int kind, const void *key, size_t klen,
-                    const void *s1, size_t n1, const void *s2, size_t n2)
-{
-    if (cp_subkey(&pk->buf, db, kind, key, klen, s1, n1, s2, n2) < 0)
+    if (cp_subkey(&pk->buf, db, kind, key, klen, s, slen, NULL, 0) < 0)
         return CHALK_ENOMEM;
     chalk_key_prepare(server.db, &pk->ck, pk->buf.p, pk->buf.len);
     return CHALK_OK;
@@ -535,16 +529,20 @@ static int cmp_dup(const void *a, const void *b)
 long *cp_prev_dups(client *c, int first, int step, long n)
 {
     long *prev = malloc((size_t)(n ? n : 1) * sizeof *prev);
-    struct dup_ctx *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!prev || !v) {
+    if (!prev)
+        return NULL;
+    for (long i = 0; i < n; i++)
+        prev[i] = -1;
+    if (n < 2)
+        return prev;               /* one argument (the common case): nothing to sort */
+    struct dup_ctx *v = malloc((size_t)n * sizeof *v);
+    if (!v) {
         free(prev);
-        free(v);
         return NULL;
     }
     for (long i = 0; i < n; i++) {
         v[i].arg = &c->argv[first + i * step];
         v[i].idx = i;
-        prev[i] = -1;
     }
     qsort(v, (size_t)n, sizeof *v, cmp_dup);
     for (long i = 1; i < n; i++)

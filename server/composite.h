@@ -198,9 +198,6 @@ typedef struct cp_key {
 /* Build, hash and prefetch (db, kind, key) + suffix s. 0 or CHALK_ENOMEM. */
 int cp_key_prepare(cp_key *pk, int db, int kind, const void *key, size_t klen, const void *s,
                    size_t slen);
-/* The same with suffix s1 + s2 (a score index key: [score8][member]). */
-int cp_key_prepare2(cp_key *pk, int db, int kind, const void *key, size_t klen,
-                    const void *s1, size_t n1, const void *s2, size_t n2);
 void cp_key_free(cp_key *pk);
 int cp_key_get(const cp_key *pk, chalk_value *out);   /* as cp_get */
 int cp_key_has(const cp_key *pk);                      /* as cp_has */

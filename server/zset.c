@@ -83,8 +83,8 @@ int zs_score_key(const cp_meta *m, const cp_key *mk, double *score)
  * records atomically (zs_put deletes the old index entry and writes the
  * new), which is the write amplification every index costs; the index is
  * worth it when reads by that value are frequent. */
-int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,
-           bool had_old, double old)
+int zs_put(chalk_batch *b, const cp_meta *m, const cp_key *mk, const void *member, size_t len,
+           double score, bool had_old, double old)
 {
     unsigned char s[SCORE_BYTES], o[SCORE_BYTES];
     score_encode(score, s);
@@ -93,8 +93,11 @@ int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, dou
         score_encode(old, o);
         rc = cp_del(b, m->db, CP_ZSCORE, m->key, m->klen, o, SCORE_BYTES, member, len);
     }
+    /* The member's 'm' key was hashed for its lookup: its put reuses it. */
     if (rc == CHALK_OK)
-        rc = cp_put(b, m->db, CP_ZMEMBER, m->key, m->klen, member, len, NULL, 0, s, SCORE_BYTES);
+        rc = mk ? cp_key_put(b, mk, s, SCORE_BYTES)
+                : cp_put(b, m->db, CP_ZMEMBER, m->key, m->klen, member, len, NULL, 0, s,
+                         SCORE_BYTES);
     if (rc == CHALK_OK)
         rc = cp_put(b, m->db, CP_ZSCORE, m->key, m->klen, s, SCORE_BYTES, member, len, "", 0);
     return rc;

@@ -20,9 +20,11 @@ int zs_score(const cp_meta *m, const void *member, size_t len, double *score);
 /* The same, for the member's 'm' key prepared with cp_key_prepare. */
 int zs_score_key(const cp_meta *m, const cp_key *mk, double *score);
 /* Add to b the records of (member, score); if the member had a score
- * (had_old), the old index record is deleted first. */
-int zs_put(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score,
-           bool had_old, double old);
+ * (had_old), the old index record is deleted first. mk: the member's 'm'
+ * key prepared with cp_key_prepare (its put then reuses the hash), or
+ * NULL. */
+int zs_put(chalk_batch *b, const cp_meta *m, const cp_key *mk, const void *member, size_t len,
+           double score, bool had_old, double old);
 /* Add to b the deletes of both records of (member, score). */
 int zs_del(chalk_batch *b, const cp_meta *m, const void *member, size_t len, double score);
 

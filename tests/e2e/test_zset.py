@@ -219,6 +219,44 @@ def test_reverse_walks_against_model(pair):
     assert a.zrange("z", 0, -1, withscores=True) == b.zrange("z", 0, -1, withscores=True)
 
 
+def test_zadd_moves_index_records(pair):
+    """ZADD reads each member's score and writes its new one through one
+    prepared 'm' key (zs_put), deleting the old score-index record first.
+    Check members rewritten back and forth in one command (with few pairs,
+    kept on zadd_generic's stack, and with more than ZADD_FEW, on the
+    heap), +0 / -0, ZINCRBY, and a big set deleted (its members reaped
+    later: a grave) then created again with the same members. A stale or
+    duplicate record would show in scores, ranges and counts."""
+    a, b = pair
+    same(pair, """
+zadd z 1 dup 2 dup 1 dup 3 dup 2 dup
+zadd z 1 a 2 b 3 a 4 c 5 b 6 d 7 a 1 dup
+zadd z ch 1 a 2 b 3 c
+zscore z a
+zscore z dup
+zadd z 0 pz -0 pz 0 pz 5 pz -0 pz
+zincrby z 1 dup
+zincrby z -1 dup
+zadd z 4 dup 2 dup
+zrange z 0 -1 withscores
+zrangebyscore z -inf +inf withscores
+zcount z -inf +inf
+zcard z
+zrank z dup
+""")
+    big = {f"m{i}": i for i in range(3000)}
+    for r in pair:
+        r.zadd("big", big)
+        r.delete("big")
+        r.zadd("big", {m: s + 1 if s % 2 else s for m, s in big.items()})
+        r.zadd("big", {"m1": 7.5, "m2": 7.5, "m3": 1})
+    for r in (a, b):
+        assert r.zcard("big") == 3000
+    assert a.zrange("big", 0, -1, withscores=True) == b.zrange("big", 0, -1, withscores=True)
+    assert a.zcount("big", "-inf", "+inf") == b.zcount("big", "-inf", "+inf") == 3000
+    assert a.zrangebyscore("big", 0, 10) == b.zrangebyscore("big", 0, 10)
+
+
 def test_binary_members(pair):
     a, b = pair
     for r in pair:
