@@ -151,6 +151,20 @@ static void hget_command(client *c)
     cp_key_free(&fk);
 }
 
+/* The prefetch hint of HGET, HEXISTS, HSET, HINCRBY (key field ...): the
+ * first field's record, whose index entry is the miss a pipelined HGET
+ * waits for once the hash's main record has been prefetched. */
+static int hash_field_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
+{
+    cp_key fk;
+    if (n < 3 || max < 1 ||
+        cp_key_prepare(&fk, db, CP_HASH, a[1].ptr, a[1].len, a[2].ptr, a[2].len) != CHALK_OK)
+        return 0;
+    out[0] = fk.ck;               /* its hash and length outlive fk's bytes */
+    cp_key_free(&fk);
+    return 1;
+}
+
 /* @interview(query.n-plus-one): What is the N+1 problem, and how does a
  * key-value store avoid it? Fetching a list and then each item with its
  * own request costs N+1 round trips; HMGET (or MGET, or a pipeline) asks
@@ -416,6 +430,14 @@ static const command_arg hrandfield_args[] = {
     {"key", ARG_KEY, NULL, 0, NULL},
     {"options", ARG_BLOCK, NULL, ARGF_OPTIONAL, hrand_opts},
     {0}};
+
+const command_prefetch_hook cmd_hash_prefetch_hooks[] = {
+    {"hget", hash_field_prefetch},
+    {"hexists", hash_field_prefetch},
+    {"hset", hash_field_prefetch},
+    {"hincrby", hash_field_prefetch},
+    {0},
+};
 
 const command_def cmd_hash_table[] = {
     {"hset", hset_command, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "hash", "2.0.0",

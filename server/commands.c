@@ -131,6 +131,14 @@ int commands_init(void)
             server_log(LL_WARNING, "command '%s' is defined twice", server.commands[i].fullname);
             return -1;
         }
+    for (const command_prefetch_hook *h = cmd_hash_prefetch_hooks; h->name; h++) {
+        command *cmd = command_lookup(h->name, strlen(h->name));
+        if (!cmd) {
+            server_log(LL_WARNING, "prefetch hint for unknown command '%s'", h->name);
+            return -1;
+        }
+        cmd->prefetch = h->fn;
+    }
     return 0;
 }
 

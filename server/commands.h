@@ -50,6 +50,26 @@ typedef struct command_arg {
     const struct command_arg *sub;      /* ARG_ONEOF / ARG_BLOCK members */
 } command_arg;
 
+/* A hint for the pipelined-request look ahead (networking.c prefetch_keys),
+ * for a command whose lookups go past its first key's main record (HGET's
+ * field record): from a request's first n arguments a[0..n) (a[0] the
+ * name, a[1] the first key; n <= CMD_PREFETCH_ARGS, fewer if the request
+ * has fewer), prepare (chalk_key_prepare: hash and length, bucket
+ * prefetched) up to max engine keys the command will look up, in out[],
+ * and return how many. Only k->hash and k->klen of them are used
+ * afterwards (the key bytes may be freed). Cannot fail and changes
+ * nothing: a guess that misses costs a hash and a prefetch. */
+#define CMD_PREFETCH_ARGS 3
+typedef int command_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max);
+/* A family's prefetch hints by command name, ending with a NULL name;
+ * commands_init() sets command.prefetch from them (the hints live with
+ * their commands, the table rows stay as they are). */
+typedef struct command_prefetch_hook {
+    const char *name;
+    command_prefetch *fn;
+} command_prefetch_hook;
+extern const command_prefetch_hook cmd_hash_prefetch_hooks[];  /* cmd_hash.c */
+
 typedef struct command_def {
     const char *name;                   /* lower case; NULL ends a table */
     command_proc *proc;                 /* NULL for a container (CONFIG) */
@@ -73,6 +93,7 @@ typedef struct command {
     struct command *subs;               /* sorted by name */
     int nsubs;
     struct command *parent;
+    command_prefetch *prefetch;         /* NULL: the first key's record only */
 } command;
 
 /* Argument lists that many commands share (COMMAND DOCS), defined once in

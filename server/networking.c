@@ -402,7 +402,10 @@ void client_on_hangup(client *c)
  * what a request does (the parser and process_command decide everything,
  * as before); a wrong guess (a SELECT in between, a key that is not one)
  * costs one hash and one prefetch. Only for commands whose first key is
- * argument 1, and not before AUTH. (Why it can pay: one after another, 16
+ * argument 1, and not before AUTH. A command whose lookup goes past that
+ * key's record has a prefetch hint (command.prefetch, commands.h: HGET's
+ * field record, cmd_hash.c), called with the first three arguments: its
+ * keys join the same two passes. (Why it can pay: one after another, 16
  * lookups wait for memory 16 times; prefetched together they wait about
  * once, as the CPU keeps several misses in flight.) */
 static void prefetch_keys(client *c)
@@ -411,34 +414,36 @@ static void prefetch_keys(client *c)
         return;                        /* nothing, or not at a request boundary */
     const char *buf = c->qbuf + c->qpos;
     size_t len = c->qlen - c->qpos;
-    resp_slice name[PREFETCH_AHEAD], key[PREFETCH_AHEAD];
+    resp_slice arg[PREFETCH_AHEAD][CMD_PREFETCH_ARGS];  /* name, key, ... */
+    int narg[PREFETCH_AHEAD];
     int seen = 0, nreq = 0;            /* requests looked at, of them with a key */
     for (; seen < PREFETCH_AHEAD; seen++) {
-        resp_slice a[2];
         int argc;
-        size_t used = resp_peek(buf, len, a, 2, &argc);
+        size_t used = resp_peek(buf, len, arg[nreq], CMD_PREFETCH_ARGS, &argc);
         if (used == 0)
             break;
         buf += used;
         len -= used;
-        if (argc >= 2) {
-            name[nreq] = a[0];
-            key[nreq++] = a[1];
-        }
+        if (argc >= 2)
+            narg[nreq++] = argc < CMD_PREFETCH_ARGS ? argc : CMD_PREFETCH_ARGS;
     }
     const command *cmd = NULL;
-    chalk_key kk[PREFETCH_AHEAD];      /* hash and length only: ek is freed */
+    chalk_key kk[2 * PREFETCH_AHEAD];  /* hash and length only: the bytes are freed */
     int nk = 0;
     for (int i = 0; i < nreq; i++) {
-        if (i == 0 || name[i].len != name[i - 1].len ||
-            memcmp(name[i].ptr, name[i - 1].ptr, name[i].len) != 0)
-            cmd = command_lookup(name[i].ptr, name[i].len);  /* once per run of one name */
+        const resp_slice *name = &arg[i][0], *key = &arg[i][1];
+        if (i == 0 || name->len != arg[i - 1][0].len ||
+            memcmp(name->ptr, arg[i - 1][0].ptr, name->len) != 0)
+            cmd = command_lookup(name->ptr, name->len);  /* once per run of one name */
         ks_buf ek;                     /* the engine key, never malloc'd here */
         if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 ||
-            key[i].len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key[i].ptr, key[i].len) < 0)
+            key->len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key->ptr, key->len) < 0)
             continue;
         chalk_key_prepare(server.db, &kk[nk++], ek.p, ek.len);
         ks_free(&ek);
+        if (cmd->prefetch)             /* the command's other records (HGET's field) */
+            nk += cmd->prefetch(c->db, arg[i], narg[i], &kk[nk],
+                                     (int)(sizeof kk / sizeof kk[0]) - nk);
     }
     for (int i = 0; i < nk; i++)       /* second pass: the buckets have arrived */
         chalk_key_prefetch_entry(server.db, &kk[i]);

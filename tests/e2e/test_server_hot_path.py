@@ -75,3 +75,36 @@ def test_pipelined_key_prefetch_is_only_a_hint(server):
             assert g[0] == w[0], got
         else:
             assert g == w, got
+
+
+def test_pipelined_field_prefetch_is_only_a_hint(server):
+    """prefetch_keys also calls the command's prefetch hint (cmd_hash.c's
+    for HGET, HEXISTS, HSET, HINCRBY: the field's record) with the first
+    three arguments it peeked: a pipeline where that guess meets a missing
+    field argument, a field too long for a key buffer on the stack, a key
+    of another type, another database, fields the same pipeline creates
+    and deletes, gets exactly the replies it gets one request at a time."""
+    c = server.raw()
+    long_field = "f" * 3000
+    batch = [("HSET", "h", "f1", "v1"), ("HGET", "h", "f1"), ("HGET", "h"),
+             ("HGET", "h", "nofield"), ("HEXISTS", "h", "f1"), ("HINCRBY", "h", "n", "5"),
+             ("HGET", "h", "n"), ("HSET", "h", long_field, "L"), ("HGET", "h", long_field),
+             ("SET", "s", "x"), ("HGET", "s", "f1"), ("HEXISTS",), ("SELECT", "1"),
+             ("HGET", "h", "f1"), ("SELECT", "0"), ("HGET", "h", "f1"), ("DEL", "h"),
+             ("HGET", "h", "f1"), ("HEXISTS", "h", "f1"), ("HINCRBY", "h", "n", "2"),
+             ("HGET", "h", "n")]
+    want = [1, b"v1", "ERR wrong number", None, 1, 5, b"5", 1, b"L", "OK",
+            "WRONGTYPE", "ERR wrong number", "OK", None, "OK", b"v1", 1, None, 0, 2, b"2"]
+    data = b"".join(_req(*r) for r in batch)
+    for cut in (len(data), len(data) // 2):   # one send, then split in two
+        c.send(data[:cut])
+        if cut < len(data):
+            c.send(data[cut:])
+        got = [c.read_reply() for _ in range(len(want))]
+        for g, w in zip(got, want):
+            if isinstance(w, str) and w != "OK":
+                assert str(g).startswith(w), got
+            else:
+                assert g == w, got
+        c.send(_req("DEL", "h", "s"))
+        assert c.read_reply() == 2            # HINCRBY made h again
