@@ -424,6 +424,19 @@ void hidx_prefetch_entry(const hidx *h, uint64_t hash)
     }
 }
 
+const idx_entry *hidx_peek_entry(const hidx *h, uint64_t hash)
+{
+    unsigned bit = key_bit(hash);
+    for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
+        if (t == 0 && moved(h, hash))
+            continue;                         /* that bucket went to table 1 */
+        const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
+        if ((tag_of(link) & bit) && ptr_of(link)->hash == hash)
+            return ptr_of(link);              /* the filter lets only links to entries through */
+    }
+    return NULL;
+}
+
 /* ---- lookups and changes ----------------------------------------------- */
 
 /* The link (bucket head or some entry's hnext) that points at the entry with

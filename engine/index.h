@@ -115,6 +115,12 @@ void hidx_prefetch(const hidx *h, uint64_t hash);
  * is that entry's cache miss (its hash is the first thing compared), so
  * overlapping several such misses is what pays. A hint only. */
 void hidx_prefetch_entry(const hidx *h, uint64_t hash);
+/* The third step, for a caller whose entries have had time to arrive: the
+ * first entry of the key's chain if the filter allows the key and the
+ * entry's cached hash is this one, else NULL. No key comparison, no
+ * resize step: a guess for a hint (chalk_key_prefetch_record), never an
+ * answer; a key further down its chain gives NULL. */
+const idx_entry *hidx_peek_entry(const hidx *h, uint64_t hash);
 /* Unlink and return the entry with this key, or NULL. */
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
 size_t hidx_count(const hidx *h);

@@ -214,6 +214,22 @@ void chalk_key_prefetch_entry(chalk_db *db, const chalk_key *k)
     if (k->klen <= CHALK_MAX_KEY_SIZE) hidx_prefetch_entry(db->h, k->hash);
 }
 
+/* Third step: the record of the entry the bucket leads to (hidx_peek_entry),
+ * when it is readable through a mapping (a sealed segment, or the active
+ * one below good_end: past the written end of the file a real load could
+ * be a SIGBUS). __builtin_prefetch never faults and nothing is read from
+ * the mapping here, so a stale or wrong guess costs a wasted load only. */
+void chalk_key_prefetch_record(chalk_db *db, const chalk_key *k)
+{
+    if (k->klen > CHALK_MAX_KEY_SIZE || !db->opt.mmap_reads || db->opt.vfs) return;
+    const idx_entry *e = hidx_peek_entry(db->h, k->hash);
+    if (!e) return;
+    uint64_t end = (uint64_t)e->offset + e->record_size;
+    if (e->segment_id == db->log.seg_id && end > db->log.good_end) return;
+    const struct seg_info *s = seg_table_find(&db->segs, e->segment_id);
+    if (s && s->map && end <= s->map_len) __builtin_prefetch(s->map + e->offset);
+}
+
 int chalk_get_prepared(chalk_db *db, const chalk_key *k, chalk_value *out)
 {
     memset(out, 0, sizeof *out);

@@ -216,6 +216,13 @@ int chalk_exists_prepared(chalk_db *db, const chalk_key *k);
  * cache misses overlap instead of coming one after another. Uses only
  * k->hash and k->klen (the key bytes may be gone); changes nothing. */
 void chalk_key_prefetch_entry(chalk_db *db, const chalk_key *k);
+/* The third step of the same hint, once the entries have had time to
+ * arrive: start loading the key's record (its first cache line) when the
+ * bucket's first entry has k's hash and the record can be read through a
+ * mapping (options.mmap_reads, no test vfs). Uses only k->hash and
+ * k->klen; reads no value bytes and changes nothing: an absent, expired or
+ * just-moved key costs at most a wasted load. */
+void chalk_key_prefetch_record(chalk_db *db, const chalk_key *k);
 
 /* Number of live keys in the index (keys past their expiry that no read or
  * cycle has removed yet are counted, as Redis's DBSIZE counts them). */

@@ -5,7 +5,8 @@
  * unknown segment version is refused; group commit (callbacks through
  * chalk_event_fd + chalk_poll, durable after reopen); segment roll-over;
  * ordered iteration and snapshots; prepared keys (hashed once), for
- * lookups, puts and deletes; the event fd's timer consumed by chalk_poll.
+ * lookups, puts and deletes; the record prefetch hint; the event fd's
+ * timer consumed by chalk_poll.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -615,6 +616,62 @@ static void test_delete_prepared(void **state)
     assert_int_equal(chalk_close(db), CHALK_OK);
 }
 
+/* chalk_key_prefetch_record is a hint only: for keys in sealed, mapped
+ * segments, in the active segment below and past its written end (pending
+ * in memory: a load there would be a SIGBUS), expired, absent, and after a
+ * compaction moved every key and unlinked the old segments, it must neither
+ * fault nor change anything. Fails (SIGBUS) if it loads the record instead
+ * of prefetching it past the written end (checked); the other cases are
+ * for ASan. */
+static void test_prefetch_record(void **state)
+{
+    struct fixture *f = *state;
+    chalk_db *db = open_db(f, CHALK_FSYNC_NO, 64u << 10);
+    enum { N = 1500 };
+    char key[N][16];
+    chalk_key k[N], pend, big, gone, absent;
+    for (int i = 0; i < N; i++) {             /* ~80 KB: a roll seals the first segment */
+        size_t len = (size_t)snprintf(key[i], sizeof key[i], "rk:%d", i);
+        assert_int_equal(chalk_put(db, key[i], len, key[i], len, 0), CHALK_OK);
+        chalk_key_prepare(db, &k[i], key[i], len);
+    }
+    assert_int_equal(chalk_sync(db), CHALK_OK);
+    check_value(db, key[N - 1], k[N - 1].klen, key[N - 1], k[N - 1].klen);  /* maps the active one */
+    chalk_stats st;
+    chalk_stats_get(db, &st);
+    assert_true(st.segments >= 2);
+    size_t bigsz = 24u << 10;                  /* fits the active segment: no roll */
+    uint8_t *bigv = calloc(1, bigsz);
+    assert_non_null(bigv);
+    assert_int_equal(chalk_put(db, "big", 3, bigv, bigsz, 0), CHALK_OK);      /* pending */
+    assert_int_equal(chalk_put(db, "pend", 4, "p", 1, 0), CHALK_OK);          /* past the file's end */
+    assert_int_equal(chalk_put(db, "gone", 4, "g", 1, now_ms() - 1000), CHALK_OK);
+    chalk_key_prepare(db, &big, "big", 3);
+    chalk_key_prepare(db, &pend, "pend", 4);
+    chalk_key_prepare(db, &gone, "gone", 4);
+    chalk_key_prepare(db, &absent, "absent", 6);
+    for (int round = 0; round < 2; round++) {   /* before and after a compaction */
+        for (int i = 0; i < N; i++)
+            chalk_key_prefetch_record(db, &k[i]);
+        chalk_key_prefetch_record(db, &big);
+        chalk_key_prefetch_record(db, &pend);
+        chalk_key_prefetch_record(db, &gone);
+        chalk_key_prefetch_record(db, &absent);
+        assert_int_equal(db_check_invariants(db), 0);
+        assert_int_equal(chalk_count(db), N + 3);   /* the expired key is still indexed */
+        for (int i = 0; i < N; i += 37)
+            check_value(db, key[i], k[i].klen, key[i], k[i].klen);
+        check_value(db, "pend", 4, "p", 1);
+        assert_int_equal(chalk_exists_prepared(db, &gone), 0);
+        if (round == 0) {
+            assert_int_equal(chalk_compact(db), CHALK_OK);
+            assert_int_equal(chalk_compact_wait(db), CHALK_OK);
+        }
+    }
+    free(bigv);
+    assert_int_equal(chalk_close(db), CHALK_OK);
+}
+
 static enum chalk_io io_uring_mode = CHALK_IO_URING, io_psync_mode = CHALK_IO_PSYNC;
 
 #define BOTH(fn) \
@@ -628,6 +685,7 @@ int main(void)
         BOTH(test_expiry),
         BOTH(test_prepared_keys),
         BOTH(test_delete_prepared),
+        BOTH(test_prefetch_record),
         BOTH(test_second_open_locked),
         BOTH(test_unknown_version_refused),
         BOTH(test_group_commit),

@@ -314,6 +314,40 @@ static void test_invariants_during_rehash(void **state)
     hidx_free(h, free_cb, &(size_t){0});
 }
 
+/* hidx_peek_entry is a guess for a hint: for every key, in a table and
+ * through a resize (moved and unmoved buckets), it returns NULL or the
+ * entry with exactly that hash, and finds most keys (those at the head of
+ * their chain); for hashes of absent keys, NULL. Fails if it ignores the
+ * filter bits or the hash, or the old table's moved buckets. */
+static void test_peek_entry(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    hidx *h = hidx_new();
+    idx_entry *es[N];
+    size_t found = 0, mid_rehash = 0;
+    for (size_t i = 0; i < N; i++) {
+        es[i] = entry_for(i);
+        assert_null(hidx_insert(h, es[i], NULL));
+        for (size_t j = 0; j <= i; j += 1 + i / 50) {
+            const idx_entry *r = hidx_peek_entry(h, es[j]->hash);
+            assert_true(r == NULL || r == es[j]);
+            mid_rehash += r != NULL && hidx_rehashing(h);
+        }
+    }
+    for (size_t i = 0; i < N; i++) {
+        const idx_entry *r = hidx_peek_entry(h, es[i]->hash);
+        assert_true(r == NULL || r == es[i]);
+        found += r == es[i];
+        idx_entry *absent = entry_for(N + i);
+        assert_null(hidx_peek_entry(h, absent->hash));
+        free(absent);
+    }
+    assert_true(found > N / 2);
+    assert_true(mid_rehash > 0);
+    hidx_free(h, free_cb, &(size_t){0});
+}
+
 /* ---- scan --------------------------------------------------------------- */
 
 typedef struct scan_seen {
@@ -662,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_model_random),
         cmocka_unit_test(test_filter_bits_one_chain),
         cmocka_unit_test(test_invariants_during_rehash),
+        cmocka_unit_test(test_peek_entry),
         cmocka_unit_test(test_scan_survives_grow),
         cmocka_unit_test(test_scan_survives_shrink),
         cmocka_unit_test(test_scan_exactly_once_without_resize),
