@@ -131,6 +131,16 @@ int commands_init(void)
             server_log(LL_WARNING, "command '%s' is defined twice", server.commands[i].fullname);
             return -1;
         }
+    /* Writes that replace a string without reading it (its type comes from
+     * the index entry's value size, keyops.c type_located): prefetching
+     * their old record would only load a line nobody reads. */
+    static const char *const blind_writes[] = {"set", "setex", "psetex", "setnx", "mset",
+                                               "msetnx", "del", "unlink", NULL};
+    for (int i = 0; blind_writes[i]; i++) {
+        command *cmd = command_lookup(blind_writes[i], strlen(blind_writes[i]));
+        if (cmd)
+            cmd->blind_write = true;
+    }
     for (const command_prefetch_hook *h = cmd_hash_prefetch_hooks; h->name; h++) {
         command *cmd = command_lookup(h->name, strlen(h->name));
         if (!cmd) {

@@ -94,6 +94,9 @@ typedef struct command {
     int nsubs;
     struct command *parent;
     command_prefetch *prefetch;         /* NULL: the first key's record only */
+    bool blind_write;                   /* never reads its key's old record
+                                           (SET, DEL): prefetch_keys stops at
+                                           the index entry */
 } command;
 
 /* Argument lists that many commands share (COMMAND DOCS), defined once in

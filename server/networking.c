@@ -396,7 +396,10 @@ void client_on_hangup(client *c)
  * buckets of the first keys of the PREFETCH_AHEAD requests after the first
  * one (just parsed) before running it, then, in a second pass once those
  * buckets have arrived, the entries they lead to (chalk_key_prefetch_entry),
- * so those misses overlap instead of coming one after another. With
+ * and in a third, once those have arrived, the records the entries point
+ * to (chalk_key_prefetch_record; not for a blind write such as SET, which
+ * never reads its old record), so those misses overlap instead of
+ * coming one after another. With
  * one request per read (pipeline 1) the look ahead finds an empty buffer
  * and costs nothing. A hint only: nothing here can fail or change
  * what a request does (the parser and process_command decide everything,
@@ -405,7 +408,7 @@ void client_on_hangup(client *c)
  * argument 1, and not before AUTH. A command whose lookup goes past that
  * key's record has a prefetch hint (command.prefetch, commands.h: HGET's
  * field record, cmd_hash.c), called with the first three arguments: its
- * keys join the same two passes. (Why it can pay: one after another, 16
+ * keys join the same passes. (Why it can pay: one after another, 16
  * lookups wait for memory 16 times; prefetched together they wait about
  * once, as the CPU keeps several misses in flight.) */
 static void prefetch_keys(client *c)
@@ -429,6 +432,7 @@ static void prefetch_keys(client *c)
     }
     const command *cmd = NULL;
     chalk_key kk[2 * PREFETCH_AHEAD];  /* hash and length only: the bytes are freed */
+    bool record[2 * PREFETCH_AHEAD];   /* the command reads kk[i]'s record */
     int nk = 0;
     for (int i = 0; i < nreq; i++) {
         const resp_slice *name = &arg[i][0], *key = &arg[i][1];
@@ -439,14 +443,20 @@ static void prefetch_keys(client *c)
         if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 ||
             key->len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key->ptr, key->len) < 0)
             continue;
+        int first = nk;
         chalk_key_prepare(server.db, &kk[nk++], ek.p, ek.len);
         ks_free(&ek);
         if (cmd->prefetch)             /* the command's other records (HGET's field) */
             nk += cmd->prefetch(c->db, arg[i], narg[i], &kk[nk],
                                      (int)(sizeof kk / sizeof kk[0]) - nk);
+        for (int j = first; j < nk; j++)
+            record[j] = !cmd->blind_write;
     }
     for (int i = 0; i < nk; i++)       /* second pass: the buckets have arrived */
         chalk_key_prefetch_entry(server.db, &kk[i]);
+    for (int i = 0; i < nk; i++)       /* third pass: the entries have arrived */
+        if (record[i])
+            chalk_key_prefetch_record(server.db, &kk[i]);
 }
 
 /* Parse and run every complete request in the query buffer, in order,
