@@ -11,6 +11,9 @@
  *                                                                 │
  *                       chalk_poll ─log_run_callbacks()◀──────────┘
  *
+ * A finished group with no callbacks skips the done list: it is freed at
+ * once. A freed group's buffer becomes the next pending group's (spare).
+ *
  * Rules (the file's invariants, checked by log_check_invariants):
  *   1. at most one group is in flight; the next one accumulates in pending;
  *   2. pending->off == inflight->off + inflight->len when both exist and
@@ -81,6 +84,9 @@ struct log {
                                   succeeded; after a failure, records past it
                                   were never (durably) written */
     struct log_group *pending, *inflight;
+    uint8_t  *spare;           /* a finished group's buffer, for the next
+                                  pending group (log.c, group_recycle) */
+    size_t    spare_cap;       /* its capacity */
     struct log_group *done_head, *done_tail;
     int       failed;          /* CHALK_EIO / CHALK_ENOSPC once a group failed */
     int       flush_requested; /* chalk_flush ran while a group was in flight */
