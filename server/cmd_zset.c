@@ -224,6 +224,39 @@ static void zincrby_command(client *c)
         zadd_generic(c, first, flags);
 }
 
+/* The 'm' record of member a[mi] of sorted set a[1], prepared for the
+ * look ahead (networking.c prefetch_keys) as zadd_generic and zs_score
+ * prepare it. */
+static int zmember_prefetch(int db, const resp_slice *a, int mi, chalk_key *out, int max)
+{
+    cp_key mk;
+    if (max < 1 || cp_key_prepare(&mk, db, CP_ZMEMBER, a[1].ptr, a[1].len, a[mi].ptr,
+                                  a[mi].len) != CHALK_OK)
+        return 0;
+    out[0] = mk.ck;               /* its hash and length outlive mk's bytes */
+    cp_key_free(&mk);
+    return 1;
+}
+
+/* The prefetch hint of ZADD and ZINCRBY, only in the plain "key score
+ * member" shape: a[2] must start like a number (a flag such as NX starts
+ * with a letter; "inf" is skipped too, a hint may miss). */
+static int zadd_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
+{
+    if (n < 4 || a[2].len == 0)
+        return 0;
+    char c0 = a[2].ptr[0];
+    if (!((c0 >= '0' && c0 <= '9') || c0 == '-' || c0 == '+' || c0 == '.'))
+        return 0;
+    return zmember_prefetch(db, a, 3, out, max);
+}
+
+/* The prefetch hint of ZSCORE (key member). */
+static int zscore_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
+{
+    return n < 3 ? 0 : zmember_prefetch(db, a, 2, out, max);
+}
+
 /* ---- point reads ----------------------------------------------------------- */
 
 static void zscore_command(client *c)
@@ -1170,5 +1203,13 @@ const command_def cmd_zset_table[] = {
     Z_ROW("bzpopmax", bzpopmax_command, -3, CMD_WRITE | CMD_FAST | CMD_BLOCKING, 1, -2, "5.0.0",
           "O(log(N)) with N being the number of elements in the sorted set.",
           "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpop_args),
+    {0},
+};
+
+/* The look-ahead hints (commands.h command_prefetch), set by commands_init. */
+const command_prefetch_hook cmd_zset_prefetch_hooks[] = {
+    {"zadd", zadd_prefetch},
+    {"zincrby", zadd_prefetch},
+    {"zscore", zscore_prefetch},
     {0},
 };

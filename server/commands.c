@@ -141,14 +141,17 @@ int commands_init(void)
         if (cmd)
             cmd->blind_write = true;
     }
-    for (const command_prefetch_hook *h = cmd_hash_prefetch_hooks; h->name; h++) {
-        command *cmd = command_lookup(h->name, strlen(h->name));
-        if (!cmd) {
-            server_log(LL_WARNING, "prefetch hint for unknown command '%s'", h->name);
-            return -1;
+    static const command_prefetch_hook *const hook_tables[] = {cmd_hash_prefetch_hooks,
+                                                               cmd_zset_prefetch_hooks, NULL};
+    for (int t = 0; hook_tables[t]; t++)
+        for (const command_prefetch_hook *h = hook_tables[t]; h->name; h++) {
+            command *cmd = command_lookup(h->name, strlen(h->name));
+            if (!cmd) {
+                server_log(LL_WARNING, "prefetch hint for unknown command '%s'", h->name);
+                return -1;
+            }
+            cmd->prefetch = h->fn;
         }
-        cmd->prefetch = h->fn;
-    }
     return 0;
 }
 

@@ -59,7 +59,7 @@ typedef struct command_arg {
  * and return how many. Only k->hash and k->klen of them are used
  * afterwards (the key bytes may be freed). Cannot fail and changes
  * nothing: a guess that misses costs a hash and a prefetch. */
-#define CMD_PREFETCH_ARGS 3
+#define CMD_PREFETCH_ARGS 4
 typedef int command_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max);
 /* A family's prefetch hints by command name, ending with a NULL name;
  * commands_init() sets command.prefetch from them (the hints live with
@@ -69,6 +69,7 @@ typedef struct command_prefetch_hook {
     command_prefetch *fn;
 } command_prefetch_hook;
 extern const command_prefetch_hook cmd_hash_prefetch_hooks[];  /* cmd_hash.c */
+extern const command_prefetch_hook cmd_zset_prefetch_hooks[];  /* cmd_zset.c */
 
 typedef struct command_def {
     const char *name;                   /* lower case; NULL ends a table */

@@ -407,8 +407,8 @@ void client_on_hangup(client *c)
  * costs one hash and one prefetch. Only for commands whose first key is
  * argument 1, and not before AUTH. A command whose lookup goes past that
  * key's record has a prefetch hint (command.prefetch, commands.h: HGET's
- * field record, cmd_hash.c), called with the first three arguments: its
- * keys join the same passes. (Why it can pay: one after another, 16
+ * field record, cmd_hash.c; ZADD's member record, cmd_zset.c), called with
+ * the first four arguments: its keys join the same passes. (Why it can pay: one after another, 16
  * lookups wait for memory 16 times; prefetched together they wait about
  * once, as the CPU keeps several misses in flight.) */
 static void prefetch_keys(client *c)
