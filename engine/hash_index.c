@@ -412,27 +412,32 @@ void hidx_prefetch(const hidx *h, uint64_t hash)
         __builtin_prefetch(&h->table[0][hash & (h->size[0] - 1)]);
 }
 
+/* The first entry of the chain for hash in table t, when the bucket's
+ * link may lead to the key (its filter bit is set) and the bucket lives
+ * in that table (not yet moved out of table 0 by the resize); else NULL. */
+static const idx_entry *filtered_head(const hidx *h, int t, uint64_t hash)
+{
+    if (t == 0 && moved(h, hash))
+        return NULL;                          /* that bucket went to table 1 */
+    const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
+    return (tag_of(link) & key_bit(hash)) ? ptr_of(link) : NULL;
+}
+
 void hidx_prefetch_entry(const hidx *h, uint64_t hash)
 {
-    unsigned bit = key_bit(hash);
     for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
-        if (t == 0 && moved(h, hash))
-            continue;                         /* that bucket went to table 1 */
-        const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
-        if (tag_of(link) & bit)               /* the filter says: may be here */
-            __builtin_prefetch(ptr_of(link));
+        const idx_entry *e = filtered_head(h, t, hash);
+        if (e)                                /* the filter says: may be here */
+            __builtin_prefetch(e);
     }
 }
 
 const idx_entry *hidx_peek_entry(const hidx *h, uint64_t hash)
 {
-    unsigned bit = key_bit(hash);
     for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
-        if (t == 0 && moved(h, hash))
-            continue;                         /* that bucket went to table 1 */
-        const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
-        if ((tag_of(link) & bit) && ptr_of(link)->hash == hash)
-            return ptr_of(link);              /* the filter lets only links to entries through */
+        const idx_entry *e = filtered_head(h, t, hash);
+        if (e && e->hash == hash)
+            return e;                         /* the filter lets only links to entries through */
     }
     return NULL;
 }
