@@ -156,13 +156,7 @@ static void hget_command(client *c)
  * waits for once the hash's main record has been prefetched. */
 static int hash_field_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
 {
-    cp_key fk;
-    if (n < 3 || max < 1 ||
-        cp_key_prepare(&fk, db, CP_HASH, a[1].ptr, a[1].len, a[2].ptr, a[2].len) != CHALK_OK)
-        return 0;
-    out[0] = fk.ck;               /* its hash and length outlive fk's bytes */
-    cp_key_free(&fk);
-    return 1;
+    return n < 3 ? 0 : cp_key_hint(db, CP_HASH, &a[1], &a[2], out, max);
 }
 
 /* @interview(query.n-plus-one): What is the N+1 problem, and how does a

@@ -224,22 +224,8 @@ static void zincrby_command(client *c)
         zadd_generic(c, first, flags);
 }
 
-/* The 'm' record of member a[mi] of sorted set a[1], prepared for the
- * look ahead (networking.c prefetch_keys) as zadd_generic and zs_score
- * prepare it. */
-static int zmember_prefetch(int db, const resp_slice *a, int mi, chalk_key *out, int max)
-{
-    cp_key mk;
-    if (max < 1 || cp_key_prepare(&mk, db, CP_ZMEMBER, a[1].ptr, a[1].len, a[mi].ptr,
-                                  a[mi].len) != CHALK_OK)
-        return 0;
-    out[0] = mk.ck;               /* its hash and length outlive mk's bytes */
-    cp_key_free(&mk);
-    return 1;
-}
-
-/* The prefetch hint of ZADD and ZINCRBY, only in the plain "key score
- * member" shape: a[2] must start like a number (a flag such as NX starts
+/* The prefetch hint of ZADD and ZINCRBY (the member's 'm' record, as
+ * zadd_generic prepares it), only in the plain "key score member" shape: a[2] must start like a number (a flag such as NX starts
  * with a letter; "inf" is skipped too, a hint may miss). */
 static int zadd_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
 {
@@ -248,13 +234,13 @@ static int zadd_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int
     char c0 = a[2].ptr[0];
     if (!((c0 >= '0' && c0 <= '9') || c0 == '-' || c0 == '+' || c0 == '.'))
         return 0;
-    return zmember_prefetch(db, a, 3, out, max);
+    return cp_key_hint(db, CP_ZMEMBER, &a[1], &a[3], out, max);
 }
 
 /* The prefetch hint of ZSCORE (key member). */
 static int zscore_prefetch(int db, const resp_slice *a, int n, chalk_key *out, int max)
 {
-    return n < 3 ? 0 : zmember_prefetch(db, a, 2, out, max);
+    return n < 3 ? 0 : cp_key_hint(db, CP_ZMEMBER, &a[1], &a[2], out, max);
 }
 
 /* ---- point reads ----------------------------------------------------------- */

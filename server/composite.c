@@ -250,6 +250,17 @@ int cp_key_del(chalk_batch *b, const cp_key *pk)
     return chalk_batch_delete_prepared(b, &pk->ck);
 }
 
+int cp_key_hint(int db, int kind, const resp_slice *key, const resp_slice *sub, chalk_key *out,
+                int max)
+{
+    cp_key k;
+    if (max < 1 || cp_key_prepare(&k, db, kind, key->ptr, key->len, sub->ptr, sub->len) != CHALK_OK)
+        return 0;
+    out[0] = k.ck;                /* its hash and length outlive k's bytes */
+    cp_key_free(&k);
+    return 1;
+}
+
 int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
            chalk_value *out)
 {

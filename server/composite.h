@@ -204,6 +204,12 @@ int cp_key_has(const cp_key *pk);                      /* as cp_has */
 /* Add a put / delete of the sub-record to b. CHALK_OK or an error. */
 int cp_key_put(chalk_batch *b, const cp_key *pk, const void *val, size_t vlen);
 int cp_key_del(chalk_batch *b, const cp_key *pk);
+/* A prefetch hint (commands.h command_prefetch): prepare the engine key of
+ * sub-record sub of key (kind as cp_key_prepare) into out[0] when max >= 1,
+ * keeping only its hash and length (its bytes are freed). Returns how many
+ * keys it prepared: 1, or 0 (no room, or no memory: a hint may miss). */
+int cp_key_hint(int db, int kind, const resp_slice *key, const resp_slice *sub, chalk_key *out,
+                int max);
 
 /* Read one sub-record's value: CHALK_OK, CHALK_ENOTFOUND or an error. */
 int cp_get(int db, int kind, const void *key, size_t klen, const void *s, size_t slen,
