@@ -398,6 +398,10 @@ def table(out, rows, chalks, first_col):
 
 
 # Issue 6's rows: >= 0.8x Redis on each, at appendfsync no, P1 and P16.
+# Issue 4's benchmark names these four; its ">= 1.0x on every row" is
+# judged on them. The suite's other rows (PING, issue 6's data types) get
+# the same goal on a line of their own, as information.
+ISSUE4_TESTS = ("SET", "GET", "INCR", "MSET")
 TYPE_TARGET_TESTS = ("HSET", "HGET", "LPUSH", "LPOP", "SADD", "ZADD", "ZRANGE", "ZPOPMIN")
 
 
@@ -462,7 +466,9 @@ def target_row(out, goal_text, c, cells, goal, cpu_cells):
 
 
 def targets(out, results, chalks):
-    """Issue 4: >= 1.0x Redis on every main row; >= 1.5x for SET at always.
+    """Issue 4: >= 1.0x Redis on every row of its four commands (SET GET INCR
+    MSET); the other main rows against 1.0x on a line marked "(also)";
+    >= 1.5x for SET at always.
     Issue 6: >= 0.8x Redis on its eight data-type rows at appendfsync no.
     The verdicts are by req/s (the issues' targets); each line also counts
     the rows where Chalk uses more server CPU per request than Redis."""
@@ -473,9 +479,16 @@ def targets(out, results, chalks):
         main = [(f"{t} P{p} {m}", m, t, ratio(row.get(c), row.get("redis")),
                  cpu_ratio(row.get(c), row.get("redis")))
                 for kind, m, p, t, _cl, _k, row in results if kind == "main"]
-        target_row(out, "issue 4: ≥ 1.0× Redis on every row", c,
-                   [(label, r) for label, _m, _t, r, _cpu in main], 1.0,
-                   [(label, cpu) for label, _m, _t, _r, cpu in main])
+        named = [m for m in main if m[2] in ISSUE4_TESTS]
+        target_row(out, "issue 4: ≥ 1.0× Redis on every row (" + " ".join(ISSUE4_TESTS) +
+                   ": P1, P16, every appendfsync)", c,
+                   [(label, r) for label, _m, _t, r, _cpu in named], 1.0,
+                   [(label, cpu) for label, _m, _t, _r, cpu in named])
+        others = [m for m in main if m[2] not in ISSUE4_TESTS]
+        if others:
+            target_row(out, "(also) ≥ 1.0× Redis on the suite's other rows (PING, the data types)",
+                       c, [(label, r) for label, _m, _t, r, _cpu in others], 1.0,
+                       [(label, cpu) for label, _m, _t, _r, cpu in others])
         always = [(label, r, cpu) for label, m, t, r, cpu in main if m == "always" and t == "SET"]
         sets = [r for _label, r, _cpu in always if r is not None]
         desc = ", ".join(f"{r:.2f}×" for r in sets) or "-"
