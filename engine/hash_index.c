@@ -12,9 +12,10 @@
  *   - chaining: each bucket is a singly linked list threaded through the
  *     entries themselves (idx_entry.hnext), so the index adds no node per
  *     key, only 8 bytes of bucket per slot;
- *   - power-of-two sizes: the bucket is hash & (size - 1), and a bucket of
- *     a table of 2^k splits into exactly two buckets of a table of 2^(k+1),
- *     which is what makes the scan cursor below work;
+ *   - power-of-two sizes: the bucket is the TOP log2(size) bits of the
+ *     hash (slot_of), so a bucket of a table of 2^k splits into exactly the
+ *     two adjacent buckets 2b, 2b + 1 of a table of 2^(k+1), which is what
+ *     lets the scan cursor below walk the bucket array in memory order;
  *   - the hash is cached in the entry (idx_entry.hash), so moving a bucket
  *     never re-hashes a key and a chain walk compares 8 bytes before keys;
  *   - every link (slot or hnext) carries, in its unused top 16 bits, a
@@ -48,13 +49,14 @@
  *
  * Invariants (hidx_check_invariants() returns the number of the first one
  * broken; tests call it after every batch of operations and mid-rehash):
- *   1. table[0] is allocated and size[0] is a power of two >= HIDX_MIN_SIZE.
+ *   1. table[0] is allocated, size[0] is a power of two >= HIDX_MIN_SIZE
+ *      and shift[0] == 64 - log2(size[0]).
  *   2. Not rehashing ⇔ table[1] == NULL, size[1] == used[1] == 0 and
  *      rehash_idx == HIDX_NOT_REHASHING; while rehashing, size[1] is a power
- *      of two and rehash_idx <= size[0].
+ *      of two, shift[1] == 64 - log2(size[1]) and rehash_idx <= size[0].
  *   3. While rehashing, every bucket of table[0] below rehash_idx is empty
  *      (those buckets were moved).
- *   4. Every entry linked in table t sits in bucket hash & (size[t] - 1).
+ *   4. Every entry linked in table t sits in bucket hash >> shift[t].
  *   5. Every entry's cached hash equals idx_hash(key).
  *   6. used[t] is the number of entries linked in table t (the walk is
  *      bounded by it, so a cycle in a chain also breaks this one).
@@ -95,6 +97,8 @@ struct hidx {
     idx_entry **table[2];   /* [0] the table; [1] the new one while resizing */
     size_t size[2];         /* buckets of each, a power of two (0 = none) */
     size_t used[2];         /* entries linked in each */
+    unsigned shift[2];      /* 64 - log2(size[t]): a key's bucket in table t
+                               is hash >> shift[t] (slot_of) */
     size_t rehash_idx;      /* next bucket of table[0] to move, or
                                HIDX_NOT_REHASHING */
     unsigned paused;        /* > 0 while hidx_scan calls back: no bucket
@@ -103,6 +107,15 @@ struct hidx {
 
 static int rehashing(const hidx *h) { return h->rehash_idx != HIDX_NOT_REHASHING; }
 
+/* The bucket of a hash in table t: its TOP log2(size[t]) bits (see "Why a
+ * bucket is picked by the top bits" at the scan). */
+static inline size_t slot_of(const hidx *h, int t, uint64_t hash)
+{
+    return (size_t)(hash >> h->shift[t]);
+}
+
+static unsigned shift_for(size_t size) { return 64u - (unsigned)__builtin_ctzll(size); }
+
 /* 1 if a resize is under way and it already moved the old table's bucket
  * for this hash (invariant 3: that bucket is empty), so a lookup need not
  * read it. About half the old-table probes of a resize are skipped this
@@ -110,7 +123,7 @@ static int rehashing(const hidx *h) { return h->rehash_idx != HIDX_NOT_REHASHING
  * rehashing, rehash_idx is SIZE_MAX, above every bucket: 0. */
 static int moved(const hidx *h, uint64_t hash)
 {
-    return (hash & (h->size[0] - 1)) < h->rehash_idx && rehashing(h);
+    return slot_of(h, 0, hash) < h->rehash_idx && rehashing(h);
 }
 
 static size_t next_pow2(size_t n)
@@ -142,9 +155,9 @@ static size_t next_pow2(size_t n)
 #define HIDX_TAGS 0
 #endif
 
-/* The one filter bit of a hash: 1 of 16, from its TOP 4 bits (a bucket is
- * picked by the low bits, so the two are independent below 2^60 slots). */
-static inline unsigned key_bit(uint64_t hash) { return 1u << (hash >> 60); }
+/* The one filter bit of a hash: 1 of 16, from its LOW 4 bits (a bucket is
+ * picked by the top bits, so the two are independent below 2^60 slots). */
+static inline unsigned key_bit(uint64_t hash) { return 1u << (hash & 15); }
 
 static inline idx_entry *ptr_of(const idx_entry *link)
 {
@@ -225,6 +238,7 @@ hidx *hidx_new(void)
         return NULL;
     }
     h->size[0] = HIDX_MIN_SIZE;
+    h->shift[0] = shift_for(HIDX_MIN_SIZE);
     h->rehash_idx = HIDX_NOT_REHASHING;
     return h;
 }
@@ -262,6 +276,7 @@ static int start_resize(hidx *h, size_t new_size)
         return CHALK_ENOMEM;
     h->table[1] = t;
     h->size[1] = new_size;
+    h->shift[1] = shift_for(new_size);
     h->used[1] = 0;
     h->rehash_idx = 0;
     return 0;
@@ -272,6 +287,7 @@ static void finish_resize(hidx *h)
     table_free(h->table[0], h->size[0]);
     h->table[0] = h->table[1];
     h->size[0] = h->size[1];
+    h->shift[0] = h->shift[1];
     h->used[0] = h->used[1];
     h->table[1] = NULL;
     h->size[1] = h->used[1] = 0;
@@ -282,11 +298,10 @@ static void finish_resize(hidx *h)
  * cached hash makes this pointer surgery only: no key is read. */
 static void move_bucket(hidx *h, size_t b)
 {
-    size_t mask = h->size[1] - 1;
     idx_entry *e = ptr_of(h->table[0][b]);
     while (e != NULL) {
         idx_entry *next = ptr_of(e->hnext);
-        push_front(&h->table[1][e->hash & mask], e);   /* its new chain's filter */
+        push_front(&h->table[1][slot_of(h, 1, e->hash)], e);   /* its new chain's filter */
         h->used[0]--;
         h->used[1]++;
         e = next;
@@ -407,9 +422,9 @@ int hidx_reserve(hidx *h, size_t n)
 void hidx_prefetch(const hidx *h, uint64_t hash)
 {
     int t = rehashing(h) ? 1 : 0;             /* where link_new would put it */
-    __builtin_prefetch(&h->table[t][hash & (h->size[t] - 1)], 1);
+    __builtin_prefetch(&h->table[t][slot_of(h, t, hash)], 1);
     if (t == 1 && !moved(h, hash))            /* a lookup reads the old table first */
-        __builtin_prefetch(&h->table[0][hash & (h->size[0] - 1)]);
+        __builtin_prefetch(&h->table[0][slot_of(h, 0, hash)]);
 }
 
 /* The first entry of the chain for hash in table t, when the bucket's
@@ -419,7 +434,7 @@ static const idx_entry *filtered_head(const hidx *h, int t, uint64_t hash)
 {
     if (t == 0 && moved(h, hash))
         return NULL;                          /* that bucket went to table 1 */
-    const idx_entry *link = h->table[t][hash & (h->size[t] - 1)];
+    const idx_entry *link = h->table[t][slot_of(h, t, hash)];
     return (tag_of(link) & key_bit(hash)) ? ptr_of(link) : NULL;
 }
 
@@ -460,7 +475,7 @@ static idx_entry **find_link(hidx *h, uint64_t hash, const void *key, size_t kle
     for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
         if (t == 0 && moved(h, hash))
             continue;         /* that old bucket is empty: no need to load it */
-        idx_entry **link = &h->table[t][hash & (h->size[t] - 1)];
+        idx_entry **link = &h->table[t][slot_of(h, t, hash)];
         for (; (tag_of(*link) & bit) != 0; link = &ptr_of(*link)->hnext) {
             if (same_key(ptr_of(*link), hash, key, klen)) {
                 *table_out = t;
@@ -484,7 +499,7 @@ static void link_new(hidx *h, idx_entry *e)
 {
     maybe_grow(h);
     int t = rehashing(h) ? 1 : 0; /* during a resize, new keys go to the new table */
-    push_front(&h->table[t][e->hash & (h->size[t] - 1)], e);
+    push_front(&h->table[t][slot_of(h, t, e->hash)], e);
     h->used[t]++;
 }
 
@@ -546,7 +561,7 @@ idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen)
     idx_entry *e = ptr_of(*link);
     *link = e->hnext;
     e->hnext = NULL;
-    drop_bit(&h->table[t][hash & (h->size[t] - 1)], link, key_bit(hash));
+    drop_bit(&h->table[t][slot_of(h, t, hash)], link, key_bit(hash));
     h->used[t]--;
     maybe_shrink(h);
     return e;
@@ -563,25 +578,6 @@ int hidx_rehashing(const hidx *h) { return rehashing(h); }
 
 /* ---- scan -------------------------------------------------------------- */
 
-static uint64_t rev64(uint64_t v)
-{
-    v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
-    v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
-    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((v & 0x0F0F0F0F0F0F0F0Full) << 4);
-    v = ((v >> 8) & 0x00FF00FF00FF00FFull) | ((v & 0x00FF00FF00FF00FFull) << 8);
-    v = ((v >> 16) & 0x0000FFFF0000FFFFull) | ((v & 0x0000FFFF0000FFFFull) << 16);
-    return (v >> 32) | (v << 32);
-}
-
-/* Add one to the cursor's bits under `mask`, counting from the HIGH bit of
- * the mask down: set the bits above the mask so the carry runs off the top,
- * reverse, increment, reverse back. */
-static uint64_t cursor_next(uint64_t cursor, uint64_t mask)
-{
-    cursor |= ~mask;
-    return rev64(rev64(cursor) + 1);
-}
-
 static size_t visit_bucket(idx_entry *e, void (*fn)(void *arg, idx_entry *e), void *arg)
 {
     size_t n = 0;
@@ -594,90 +590,89 @@ static size_t visit_bucket(idx_entry *e, void (*fn)(void *arg, idx_entry *e), vo
     return n;
 }
 
-/* Why the cursor counts in reverse binary (the lesson of Redis's dictScan).
- * A bucket index is the low k bits of the hash in a table of 2^k. Growing to
- * 2^(k+1) splits bucket b into b and b + 2^k; shrinking merges them back.
- * Counting the cursor from the high bit down visits, for instance with k=3,
- * 0 4 2 6 1 5 3 7: every bucket's "expansions" in a bigger table come right
- * after it, and every bucket already visited in the small table maps to
- * buckets already visited in the big one. So when the table grows between
- * two calls, the cursor (taken under the new, larger mask) continues exactly
- * where the unvisited buckets start, and nothing is missed or revisited;
- * when it shrinks, the merged bucket holds some keys already returned, so a
- * key may come back twice but never goes missing. While a resize is under
- * way we visit the cursor's bucket in the smaller table and then all of its
- * expansions in the larger one, so keys in either table are seen.
- * Guarantee: every key present for the whole scan is returned at least once;
- * keys added or removed during the scan may or may not be. */
+/* Why a bucket is picked by the top bits of the hash (the scan's lesson;
+ * Redis's dictScan solves the same problem for low-bit buckets with a
+ * cursor counted in reverse binary). A bucket of a table of 2^k is the
+ * top k bits of the hash, i.e. one slice [b, b + 1) × 2^(64-k) of the hash
+ * space, and the buckets lie in memory in hash order. Growing to 2^(k+1)
+ * splits bucket b into 2b and 2b + 1, the two halves of its slice;
+ * shrinking merges them back. So the cursor is a position in the hash
+ * space, kept to its top CURSOR_BITS bits (SCAN's cursor stays a small
+ * positive number): "every hash below the cursor has been visited". Each
+ * step visits the bucket holding the cursor and moves the cursor to that
+ * bucket's end. When the table grows between two calls, the cursor (a
+ * bucket boundary of the smaller table) is a boundary of the larger one
+ * too, and nothing is missed or revisited; when it shrinks, the cursor may
+ * fall inside a merged bucket, whose first part is then visited again, so
+ * a key may come back twice but never goes missing. While a resize is
+ * under way a step visits the cursor's bucket in the smaller table and
+ * then the larger table's buckets over the same slice, so keys in either
+ * table are seen. Guarantee: every key present for the whole scan is
+ * returned at least once; keys added or removed during the scan may or
+ * may not be.
+ *
+ * What the order buys: a full scan (compaction's collect and swap steps,
+ * two per compaction over the whole index) reads the bucket array from
+ * start to end, eight slots per cache line, where a reverse-binary cursor
+ * jumps across the table and pays a cache miss (and at a million keys a
+ * TLB miss) on every slot. */
+#define CURSOR_BITS  48           /* tables are far below 2^48 buckets */
+#define CURSOR_SHIFT (64 - CURSOR_BITS)
+#define CURSOR_END   (UINT64_C(1) << CURSOR_BITS)
+
+/* The bucket of table t holding the cursor, and the cursor at its end. */
+static size_t cursor_bucket(const hidx *h, int t, uint64_t cursor)
+{
+    return (size_t)((cursor << CURSOR_SHIFT) >> h->shift[t]);
+}
+
+static uint64_t bucket_end(const hidx *h, int t, size_t b)
+{
+    return (uint64_t)(b + 1) << (h->shift[t] - CURSOR_SHIFT);
+}
+
 static uint64_t scan_one(hidx *h, uint64_t cursor, size_t *visited,
                          void (*fn)(void *arg, idx_entry *e), void *arg)
 {
     if (!rehashing(h)) {
-        uint64_t m0 = h->size[0] - 1;
-        *visited += visit_bucket(ptr_of(h->table[0][cursor & m0]), fn, arg);
-        return cursor_next(cursor, m0);
+        size_t b = cursor_bucket(h, 0, cursor);
+        *visited += visit_bucket(ptr_of(h->table[0][b]), fn, arg);
+        return bucket_end(h, 0, b);
     }
     int small = h->size[0] <= h->size[1] ? 0 : 1, large = 1 - small;
-    uint64_t ms = h->size[small] - 1, ml = h->size[large] - 1;
-    *visited += visit_bucket(ptr_of(h->table[small][cursor & ms]), fn, arg);
-    do {    /* the expansions of that bucket in the larger table */
-        *visited += visit_bucket(ptr_of(h->table[large][cursor & ml]), fn, arg);
-        cursor = cursor_next(cursor, ml);
-    } while (cursor & (ms ^ ml));
-    return cursor;
+    size_t bs = cursor_bucket(h, small, cursor);
+    *visited += visit_bucket(ptr_of(h->table[small][bs]), fn, arg);
+    uint64_t end = bucket_end(h, small, bs);
+    /* the larger table's buckets over the same slice of the hash space */
+    for (size_t bl = cursor_bucket(h, large, cursor); bl < h->size[large] &&
+         bucket_end(h, large, bl) <= end; bl++)
+        *visited += visit_bucket(ptr_of(h->table[large][bl]), fn, arg);
+    return end;
 }
 
-/* Why the scan prefetches: the cursor jumps across the table (bucket 0,
- * then size/2, size/4, ...), so every bucket slot is a cache miss, and so
- * is the entry it points to; walked one after the other they cost two
- * memory latencies per entry (compaction's scan, hidx_scan's main user,
- * was 25-30% of the server thread in an LPOP-heavy run). The cursors to
- * come are known, so the slot of the bucket SCAN_AHEAD steps ahead is
- * loaded early, and the head entry of the bucket half as far ahead (whose
- * slot is in cache by then). Hints only: a slot read here may be stale by
- * the time its bucket is visited (the callback removes entries), which
- * costs a wasted prefetch, never a wrong visit. Only when not rehashing
- * (a scan during a resize takes the plain path of scan_one) and for a
- * count of at least 2 * SCAN_AHEAD. 1M entries, full passes of
- * count = 100, 8 alternated pairs: median 202 -> 109 ms per pass
- * (docs/engine-indexes.md). */
+/* Why the scan prefetches: the slots now come in order (the hardware
+ * prefetcher follows them), but the entry each slot points to is anywhere
+ * on the heap, a cache miss per entry; walked one after the other they
+ * cost a memory latency each. The head entry of the bucket SCAN_AHEAD
+ * buckets ahead is loaded early, its slot a few lines ahead of the walk.
+ * A hint only: a slot read early may be stale by the time its bucket is
+ * visited (the callback removes entries), which costs a wasted prefetch,
+ * never a wrong visit. Only when not rehashing (a scan during a resize
+ * takes the plain path of scan_one) and for a count of at least
+ * 2 * SCAN_AHEAD. */
 #define SCAN_AHEAD 16
 
-struct scan_ahead {
-    uint64_t slot_cursor;    /* the next cursor whose slot to prefetch */
-    uint64_t entry_cursor;   /* the next cursor whose head entry to prefetch */
-};
-
-static void scan_ahead_start(const hidx *h, uint64_t cursor, struct scan_ahead *a)
+/* Prefetch the head entry of bucket b of table 0 if there is one. */
+static void scan_ahead(const hidx *h, size_t b)
 {
-    uint64_t m0 = h->size[0] - 1;
-    a->slot_cursor = a->entry_cursor = cursor;
-    for (int i = 0; i < SCAN_AHEAD; i++) {
-        __builtin_prefetch(&h->table[0][a->slot_cursor & m0]);
-        a->slot_cursor = cursor_next(a->slot_cursor, m0);
-    }
-    for (int i = 0; i < SCAN_AHEAD / 2; i++) {
-        __builtin_prefetch(ptr_of(h->table[0][a->entry_cursor & m0]));
-        a->entry_cursor = cursor_next(a->entry_cursor, m0);
-    }
-}
-
-/* One bucket further: the slot SCAN_AHEAD ahead, the head entry
- * SCAN_AHEAD / 2 ahead. A cursor that wrapped to 0 prefetches bucket 0
- * again: harmless. */
-static void scan_ahead_step(const hidx *h, struct scan_ahead *a)
-{
-    uint64_t m0 = h->size[0] - 1;
-    __builtin_prefetch(&h->table[0][a->slot_cursor & m0]);
-    a->slot_cursor = cursor_next(a->slot_cursor, m0);
-    __builtin_prefetch(ptr_of(h->table[0][a->entry_cursor & m0]));
-    a->entry_cursor = cursor_next(a->entry_cursor, m0);
+    if (b < h->size[0])
+        __builtin_prefetch(ptr_of(h->table[0][b]));
 }
 
 uint64_t hidx_scan(hidx *h, uint64_t cursor, size_t count,
                    void (*fn)(void *arg, idx_entry *e), void *arg)
 {
-    if (hidx_count(h) == 0)
+    if (hidx_count(h) == 0 || cursor >= CURSOR_END)
         return 0;
     size_t visited = 0;
     size_t buckets_left = count >= SIZE_MAX / HIDX_EMPTY_VISITS ? SIZE_MAX
@@ -685,17 +680,17 @@ uint64_t hidx_scan(hidx *h, uint64_t cursor, size_t count,
     /* Paused below: no resize can start meanwhile. A short scan (SCAN's
      * default COUNT is 10) would pay for prefetches it never uses. */
     int ahead = !rehashing(h) && count >= 2 * SCAN_AHEAD;
-    struct scan_ahead a = { 0, 0 };
-    if (ahead)
-        scan_ahead_start(h, cursor, &a);
+    size_t b = cursor_bucket(h, 0, cursor);
+    for (size_t i = 1; ahead && i < SCAN_AHEAD; i++)
+        scan_ahead(h, b + i);
     h->paused++;             /* fn may remove its entry: no moves meanwhile */
     do {
         if (ahead)
-            scan_ahead_step(h, &a);
+            scan_ahead(h, ++b + SCAN_AHEAD - 1);
         cursor = scan_one(h, cursor, &visited, fn, arg);
-    } while (cursor != 0 && visited < count && --buckets_left > 0);
+    } while (cursor < CURSOR_END && visited < count && --buckets_left > 0);
     h->paused--;
-    return cursor;
+    return cursor < CURSOR_END ? cursor : 0;
 }
 
 /* ---- random ------------------------------------------------------------ */
@@ -756,7 +751,7 @@ static size_t copies_of(const hidx *h, const idx_entry *e)
 {
     size_t n = 0;
     for (int t = 0; t < 2 && h->table[t] != NULL; t++)
-        for (const idx_entry *x = ptr_of(h->table[t][e->hash & (h->size[t] - 1)]); x;
+        for (const idx_entry *x = ptr_of(h->table[t][slot_of(h, t, e->hash)]); x;
              x = ptr_of(x->hnext))
             n += same_key(x, e->hash, e->key, e->klen);
     return n;
@@ -776,7 +771,7 @@ static int link_ok(const idx_entry *l)
 /* Invariants 4–8 for table t. */
 static int check_table(const hidx *h, int t)
 {
-    size_t seen = 0, mask = h->size[t] - 1;
+    size_t seen = 0;
     for (size_t b = 0; b < h->size[t]; b++) {
         if (!link_ok(h->table[t][b]))
             return 8;
@@ -785,7 +780,7 @@ static int check_table(const hidx *h, int t)
                 return 6;
             if (!link_ok(e->hnext))
                 return 8;
-            if ((e->hash & mask) != b)
+            if (slot_of(h, t, e->hash) != b)
                 return 4;
             if (e->hash != idx_hash(e->key, e->klen))
                 return 5;
@@ -798,13 +793,15 @@ static int check_table(const hidx *h, int t)
 
 int hidx_check_invariants(const hidx *h)
 {
-    if (h->table[0] == NULL || !is_pow2(h->size[0]) || h->size[0] < HIDX_MIN_SIZE)
+    if (h->table[0] == NULL || !is_pow2(h->size[0]) || h->size[0] < HIDX_MIN_SIZE ||
+        h->shift[0] != shift_for(h->size[0]))
         return 1;
     if (!rehashing(h)) {
         if (h->table[1] != NULL || h->size[1] != 0 || h->used[1] != 0)
             return 2;
     } else {
-        if (h->table[1] == NULL || !is_pow2(h->size[1]) || h->rehash_idx > h->size[0])
+        if (h->table[1] == NULL || !is_pow2(h->size[1]) || h->rehash_idx > h->size[0] ||
+            h->shift[1] != shift_for(h->size[1]))
             return 2;
         for (size_t b = 0; b < h->rehash_idx; b++)
             if (h->table[0][b] != NULL)

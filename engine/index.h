@@ -129,8 +129,11 @@ int    hidx_rehashing(const hidx *h);            /* 1 while a resize is under wa
 /* Move up to n buckets of an ongoing resize; returns 1 if more remain. Each
  * find/insert/remove also moves a bounded number of buckets. */
 int    hidx_rehash_step(hidx *h, size_t n);
-/* Redis's reverse-binary cursor scan: visit whole buckets from cursor until
- * about `count` entries were visited; return the next cursor (0 = done). */
+/* A resize-proof cursor scan (Redis's SCAN contract): visit whole buckets
+ * from cursor, in memory order, until about `count` entries were visited;
+ * return the next cursor (0 = done). The cursor is a position in the hash
+ * space (below 2^48): see "Why a bucket is picked by the top bits" in
+ * hash_index.c. */
 uint64_t hidx_scan(hidx *h, uint64_t cursor, size_t count,
                    void (*fn)(void *arg, idx_entry *e), void *arg);
 idx_entry *hidx_random(hidx *h, uint64_t (*rand64)(void *arg), void *arg); /* NULL if empty */

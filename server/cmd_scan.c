@@ -3,10 +3,11 @@
  * with a cursor), RANDOMKEY.
  *
  * The one idea: SCAN's cursor is the engine's hash-index cursor
- * (chalk_scan): a bucket number written with its bits reversed, so that
+ * (chalk_scan): a position in the hash space, where the index keeps its
+ * buckets in hash order (a bucket is the top bits of the hash), so that
  * counting it up visits buckets in an order that stays valid when the
- * table doubles or halves between two calls (every bucket of the old size
- * maps onto buckets of the new size that come later in that order). That
+ * table doubles or halves between two calls (a bucket of the old size is
+ * the same slice of the hash space as the buckets it becomes). That
  * is what lets SCAN promise, with NO state on the server: every key that
  * exists for the whole scan is returned at least once; a key may come
  * twice; keys added or removed meanwhile may or may not appear. The
@@ -30,8 +31,8 @@
  * ks_type, which reads a value only when its size could be a collection's
  * main record.
  *
- * Interview topics: none tagged here; the cursor's reverse-binary walk is
- * explained at hidx_scan in engine/hash_index.c.
+ * Interview topics: none tagged here; the cursor's walk is explained at
+ * hidx_scan in engine/hash_index.c.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -378,8 +378,9 @@ void chalk_iter_seek_rank(chalk_iter *it, uint64_t rank);
 
 /* ---- hash-order scan (Redis SCAN's cursor) ------------------------------ */
 /* Visit the keys of one or more hash-index buckets starting at `cursor`
- * (0 = start) and return the next cursor (0 = done). The cursor is Redis's
- * reverse-binary bucket cursor: a full scan returns every key that existed
+ * (0 = start) and return the next cursor (0 = done, else below 2^48). The
+ * cursor is a position in the hash space (buckets are picked by the hash's
+ * top bits, so it only grows): a full scan returns every key that existed
  * for the whole scan at least once, even across a resize, and a key may be
  * returned twice. `count` is a hint of how many keys to visit. fn is called
  * for each key; the key pointer is valid only during the call. */

@@ -442,6 +442,51 @@ static void test_scan_exactly_once_without_resize(void **state)
     hidx_free(h, free_cb, &(size_t){0});
 }
 
+/* The scan walks the bucket array in memory order, which is hash order
+ * (a bucket is the top bits of the hash): with no resize, the cursors it
+ * returns only grow, and the entries come in order of their top 8 bits
+ * (the table has far more than 256 buckets). A reverse-binary cursor, or
+ * buckets picked by the low bits, breaks both. Both the plain walk
+ * (count 1) and the prefetching one (count 100) are checked. */
+typedef struct order_seen { uint64_t last_top; size_t calls, out_of_order; } order_seen;
+
+static void order_cb(void *arg, idx_entry *e)
+{
+    order_seen *o = arg;
+    uint64_t top = e->hash >> 56;
+    if (top < o->last_top)
+        o->out_of_order++;
+    o->last_top = top;
+    o->calls++;
+}
+
+static void test_scan_in_hash_order(void **state)
+{
+    enum { N = 20000 };
+    hidx *h = hidx_new();
+    for (uint64_t i = 0; i < N; i++)
+        hidx_insert(h, entry_for(i), NULL);
+    while (hidx_rehash_step(h, 1000))
+        ;
+    size_t counts[] = { 1, 100 };
+    for (int k = 0; k < 2; k++) {
+        order_seen o = { 0, 0, 0 };
+        uint64_t cursor = 0, prev = 0;
+        int calls = 0;
+        do {
+            cursor = hidx_scan(h, cursor, counts[k], order_cb, &o);
+            if (cursor != 0)
+                assert_true(cursor > prev);
+            prev = cursor;
+            calls++;
+        } while (cursor != 0);
+        assert_int_equal(o.calls, N);
+        assert_int_equal(o.out_of_order, 0);
+        assert_true(calls > 1);
+    }
+    hidx_free(h, free_cb, &(size_t){0});
+}
+
 /* The callback may remove the entry it is given (SCAN + lazy expiry). */
 typedef struct remover { hidx *h; size_t removed; } remover;
 
@@ -700,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_scan_survives_grow),
         cmocka_unit_test(test_scan_survives_shrink),
         cmocka_unit_test(test_scan_exactly_once_without_resize),
+        cmocka_unit_test(test_scan_in_hash_order),
         cmocka_unit_test(test_scan_callback_removes),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_memory_and_pause_figures),
