@@ -1,12 +1,14 @@
 /*
- * compaction.c — merge the sealed segments into new ones that hold only the
+ * compaction.c — merge sealed segments into new ones that hold only the
  * live records, with a hint file each, and swap them in while reads and
  * writes go on.
  *
- *   chalk_compact, then slices in chalk_poll (caller's thread)
- *     1. sources = every sealed segment; live = the index's (segment,
- *        offset) of every key whose newest record is in a source, collected
- *        COMPACT_STEP_KEYS entries per slice (collect_step)
+ *   chalk_compact, or the trigger; then slices in chalk_poll (caller's thread)
+ *     1. sources (choose_sources) = every sealed segment for chalk_compact,
+ *        a PREFIX of them in seq order for the trigger (below), in seq
+ *        order; live = the index's (segment, offset) of every key whose
+ *        newest record is in a source, collected COMPACT_STEP_KEYS entries
+ *        per slice (collect_step)
  *   merge_thread (background)
  *        sorts the locations of `live` (by_loc, sort_by_loc), then:
  *     2. walk the sources in order; copy each record that is in `live` and
@@ -35,18 +37,53 @@
  *     the manifest, deleting sources in some order could remove a segment
  *     holding a tombstone while one holding the older PUT survives: the key
  *     would come back. With it, sources go all together, logically.
- * Tombstones are dropped by the merge: every sealed segment is a source, so
- * no older record of their key survives outside the outputs (which hold no
- * dead record), and the active segment only holds newer records.
+ *
+ * Tombstones are dropped by the merge (it copies only what the index points
+ * at). That is safe when no older record of their key survives outside the
+ * sources, which holds when the sources are a PREFIX in seq order: with B
+ * the lowest seq outside them, every record with seq < B is in a source,
+ * and every other segment, sealed or active, holds only seqs >= B. So a
+ * tombstone in a source (seq < B) has every older record of its key in a
+ * source too, and those are dead (the key is deleted or was rewritten
+ * later): none is copied. A PUT outside the sources that a source's
+ * tombstone hid cannot exist. Every sealed segment is always such a prefix
+ * (the active one holds the newest seqs): that is the full merge.
+ *   Why seq ranges and not ids: log segments hold increasing seqs in id
+ * order (a batch, and an atomic group, never spans two), but an output
+ * keeps its records' old seqs (recover.c R1) under a new, higher id. So
+ * each segment's [seq_lo, seq_hi] is tracked (db.h: exact for outputs, set
+ * here in swap_begin and at open by recovery; a log segment's seq_lo read
+ * from its first record, its top bounded by the next log segment's
+ * seq_lo), and the prefix condition is CHECKED when sources are chosen
+ * (pick_prefix: the highest seq of the prefix below the lowest outside
+ * it); when ranges overlap no short prefix passes and every sealed segment
+ * is merged. The merge walks the sources in seq order, so its outputs get
+ * ascending, disjoint ranges and later prefixes stay checkable.
+ *   What else "every sealed segment is a source" used to cover, checked
+ * for prefixes: the manifest lists exactly the sources, and recovery
+ * deletes exactly those (step 7); the other segments keep their files,
+ * hints and live bytes untouched (swap_step moves bytes only from sources
+ * to outputs); snapshots keep doomed sources readable as before; the log
+ * (log.c, log_psync.c) only ever writes the active segment, never a
+ * source; hint files exist only for outputs and still list PUTs only.
  *
  * The caller's thread never pays O(keys) at once: steps 1 and 6 run in
  * slices of COMPACT_STEP_KEYS entries, one per chalk_poll, and keep the
  * event fd readable until done (like Redis's incremental rehash). The
  * longest slice is stats' compaction_pause_usec_max.
  *
- * Left out on purpose: partial merges of a subset of segments (each run
- * rewrites every live record of the sealed segments: write amplification
- * of 1 per compaction, simple tombstone rule).
+ * The policy (pick_prefix; docs/engine.md, "Partial merges"): among the
+ * safe prefixes that leave at most compact_dead_ratio/2 dead behind, the
+ * one that reclaims the most bytes net of those it copies, the shortest on
+ * ties. Garbage at the OLD end of the log (a queue: RPUSH, then LPOP of
+ * the oldest items) is reclaimed without copying the live tail.
+ *
+ * Left out on purpose: merging a set that is not a seq prefix, e.g. the
+ * newest segments alone. Their tombstones would have to be copied (an
+ * older PUT of their key may survive outside), so outputs would hold
+ * tombstones and hint files would need a kind. The cost: garbage at the
+ * NEW end (pops of a stack, LPUSH then LPOP, whose tombstones are the
+ * newest records) is still reclaimed only by merging everything.
  *
  * @interview(storage.log-structured): Why a log, and what does it cost
  * compared with an LSM tree or a B-tree? Appends are sequential writes,
@@ -119,8 +156,10 @@ struct compaction {
     int64_t   ended_ms;        /* unix ms when the last one succeeded; 0 = none */
     /* input: immutable while the thread runs */
     chalk_db *db;              /* the thread reads dir, vfs, opt, next_seg_id, log.efd */
-    uint32_t *src;
+    uint32_t *src;             /* in seq order (choose_sources) */
     size_t    nsrc;
+    size_t    nsealed;         /* sealed segments when it started: nsrc < nsealed
+                                  is a partial merge */
     struct live_loc *live;
     size_t    nlive;
     struct loc_ref *by_loc;    /* nlive refs, sorted by the thread */
@@ -129,6 +168,7 @@ struct compaction {
     /* output: the thread's until `finished` */
     int       status;
     uint32_t *out;
+    struct out_range { uint64_t lo, hi; } *out_seq;   /* each output's seqs, beside out */
     size_t    nout, outcap;
     uint64_t  bytes_written;
     int       ofd;             /* the output being written */
@@ -234,11 +274,15 @@ static int out_start(struct compaction *c)
         uint32_t *n = realloc(c->out, cap * sizeof *n);
         if (!n) return CHALK_ENOMEM;
         c->out = n;
+        struct out_range *r = realloc(c->out_seq, cap * sizeof *r);
+        if (!r) return CHALK_ENOMEM;
+        c->out_seq = r;
         c->outcap = cap;
     }
     uint32_t id = atomic_fetch_add(&c->db->next_seg_id, 1);
     int rc = seg_create(c->db->vfs, c->db->dir, id, ".log.tmp", SEG_F_MERGED, &c->ofd);
     if (rc) return rc;
+    c->out_seq[c->nout] = (struct out_range){ 0, 0 };
     c->out[c->nout++] = id;
     c->olen = SEG_HEADER_SIZE;
     c->wlen = 0;
@@ -257,6 +301,9 @@ static int copy_record(struct compaction *c, struct live_loc *l, const struct re
     if (rc) return rc;
     l->new_seg = c->out[c->nout - 1];
     l->new_off = (uint32_t)c->olen;
+    struct out_range *sr = &c->out_seq[c->nout - 1];
+    if (!sr->lo || rv->seq < sr->lo) sr->lo = rv->seq;
+    if (rv->seq > sr->hi) sr->hi = rv->seq;
     rc = hint_add(&c->hint, rv->seq, rv->expire_at_ms, l->new_off, rv->size, rv->key, rv->klen);
     if (rc) return rc;
     c->olen += rv->size;
@@ -279,9 +326,24 @@ static int copy_record(struct compaction *c, struct live_loc *l, const struct re
     return 0;
 }
 
-static int merge_segment(struct compaction *c, uint32_t id, size_t *li)
+/* The first ref of segment id in by_loc (sorted by location). */
+static size_t first_ref(const struct compaction *c, uint32_t id)
+{
+    size_t lo = 0, hi = c->nlive;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->by_loc[mid].seg < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Step 2 for source id. The sources come in seq order (choose_sources),
+ * not id order, so each starts its walk of by_loc at its own first ref. */
+static int merge_segment(struct compaction *c, uint32_t id)
 {
     const struct loc_ref *r0 = c->by_loc;
+    size_t li = first_ref(c, id);
     char path[SEG_PATH_MAX];
     struct seg_reader r;
     struct record_view rv;
@@ -291,12 +353,12 @@ static int merge_segment(struct compaction *c, uint32_t id, size_t *li)
     if ((rc = seg_reader_open(&r, path)) != 0) return rc;
     while ((rc = seg_reader_next(&r, &rv, &off)) == 1) {
         uint32_t o = (uint32_t)off;
-        while (*li < c->nlive && cmp_loc(r0[*li].seg, r0[*li].off, id, o) < 0) (*li)++;
-        if (*li == c->nlive || cmp_loc(r0[*li].seg, r0[*li].off, id, o) != 0) continue;   /* dead */
+        while (li < c->nlive && cmp_loc(r0[li].seg, r0[li].off, id, o) < 0) li++;
+        if (li == c->nlive || cmp_loc(r0[li].seg, r0[li].off, id, o) != 0) continue;   /* dead */
         if (rv.expire_at_ms && rv.expire_at_ms <= c->now_ms) continue;        /* expired */
-        struct live_loc *l = &c->live[r0[*li].slot];
+        struct live_loc *l = &c->live[r0[li].slot];
         if ((rc = copy_record(c, l, &rv)) != 0) break;
-        for (size_t j = *li + 1; j < c->nlive && r0[j].seg == id && r0[j].off == o; j++) {
+        for (size_t j = li + 1; j < c->nlive && r0[j].seg == id && r0[j].off == o; j++) {
             c->live[r0[j].slot].new_seg = l->new_seg;       /* the same record, collected twice */
             c->live[r0[j].slot].new_off = l->new_off;
         }
@@ -359,7 +421,6 @@ static void discard_outputs(struct compaction *c)
 static void *merge_thread(void *arg)
 {
     struct compaction *c = arg;
-    size_t li = 0;
     int rc = 0;
     /* Step 1's end, off the caller's thread: the locations, sorted. */
     c->by_loc = malloc((c->nlive ? c->nlive : 1) * sizeof *c->by_loc);
@@ -368,7 +429,7 @@ static void *merge_thread(void *arg)
     for (size_t i = 0; rc == 0 && i < c->nlive; i++)
         c->by_loc[i] = (struct loc_ref){ c->live[i].seg, c->live[i].off, (uint32_t)i };
     if (rc == 0) sort_by_loc(c->by_loc, c->nlive);
-    for (size_t i = 0; rc == 0 && i < c->nsrc; i++) rc = merge_segment(c, c->src[i], &li);
+    for (size_t i = 0; rc == 0 && i < c->nsrc; i++) rc = merge_segment(c, c->src[i]);
     if (rc == 0) rc = out_finish(c);
     if (rc == 0) rc = publish(c);
     if (rc != 0 && c->ofd >= 0) { c->db->vfs->close(c->db->vfs->ctx, c->ofd); c->ofd = -1; }
@@ -409,6 +470,7 @@ static void compaction_reset(struct compaction *c)
     free(c->live);
     free(c->by_loc);
     free(c->out);
+    free(c->out_seq);
     free(c->drop);
     chalk_db *db = c->db;
     int last = c->last_result;
@@ -541,6 +603,9 @@ static int swap_begin(chalk_db *db, struct compaction *c)
             if (rfd >= 0) close(rfd);
             return CHALK_EIO;
         }
+        struct seg_info *si = seg_table_find(&db->segs, c->out[i]);
+        si->seq_lo = c->out_seq[i].lo;
+        si->seq_hi = c->out_seq[i].hi;
         seg_table_map(db, c->out[i]);
     }
     c->phase = COMP_SWAP;
@@ -571,8 +636,8 @@ static void swap_step(chalk_db *db, struct compaction *c)
     }
     db->compaction_bytes += c->bytes_written;
     db->compactions++;
-    db_logf(db, CHALK_LOG_INFO, "compaction: %zu segments -> %zu, %llu bytes written, longest pause %llu us",
-            c->nsrc, c->nout, (unsigned long long)c->bytes_written,
+    db_logf(db, CHALK_LOG_INFO, "compaction: %zu of %zu sealed segments -> %zu, %llu bytes written, "
+            "longest pause %llu us", c->nsrc, c->nsealed, c->nout, (unsigned long long)c->bytes_written,
             (unsigned long long)db->compact_pause_usec_max);
     compaction_end(db, 0);
     db_unlink_doomed(db, 0);
@@ -608,6 +673,133 @@ static uint64_t active_dead_bytes(chalk_db *db)
     return s && total > s->live_bytes ? total - s->live_bytes : 0;
 }
 
+/* ---- choosing the sources ------------------------------------------------ */
+
+struct cand {
+    uint32_t id;
+    uint64_t lo, hi;           /* its seqs lie in [lo, hi]; lo = 0: no record */
+    uint64_t live, dead;       /* bytes */
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* s->seq_lo of a sealed LOG segment, read from its first record the first
+ * time it is needed (one pread; the segment was synced when it was
+ * sealed). 0 and *lo = 0 for a segment without records; CHALK_EIO or
+ * CHALK_ECORRUPT if the header cannot be read (the caller merges all). */
+static int seg_seq_lo(struct seg_info *s, uint64_t *lo)
+{
+    uint8_t hdr[REC_HEADER_SIZE];
+    struct record_view rv;
+    *lo = s->seq_lo;
+    if (*lo || s->size <= SEG_HEADER_SIZE) return 0;
+    if (pread(s->rfd, hdr, sizeof hdr, SEG_HEADER_SIZE) != (ssize_t)sizeof hdr) return CHALK_EIO;
+    if (record_decode_header(hdr, sizeof hdr, &rv) <= 0) return CHALK_ECORRUPT;
+    *lo = s->seq_lo = rv.seq;
+    return 0;
+}
+
+/* The sealed segments as candidates, in id order. A merged segment's range
+ * is exact (its seq_hi is known); a log segment's ends below the next log
+ * segment's first seq (seqs only grow along the log; a batch, and an
+ * atomic group, never spans two segments), and the newest sealed one below
+ * db->next_seq. 0, or an error from seg_seq_lo. */
+static int list_candidates(chalk_db *db, struct cand *v, size_t *n)
+{
+    uint64_t next_lo = db->next_seq;
+    *n = 0;
+    for (size_t i = db->segs.n; i-- > 0;) {
+        struct seg_info *s = &db->segs.v[i];
+        if (s->id == db->log.seg_id || s->doomed) continue;
+        uint64_t lo = 0, hi = 0, total = s->size - SEG_HEADER_SIZE;
+        if (!(s->flags & SEG_F_MERGED)) {
+            int rc = seg_seq_lo(s, &lo);
+            if (rc) return rc;
+            hi = !lo ? 0 : s->seq_hi ? s->seq_hi : next_lo - 1;
+            if (lo) next_lo = lo;
+        } else if (s->seq_lo && s->seq_hi) {
+            lo = s->seq_lo;
+            hi = s->seq_hi;
+        } else if (s->size > SEG_HEADER_SIZE) {          /* not known: it could hold any seq */
+            lo = 1;
+            hi = db->next_seq - 1;
+        }
+        v[(*n)++] = (struct cand){ s->id, lo, hi, s->live_bytes, total - s->live_bytes };
+    }
+    return 0;
+}
+
+/* How many of the n candidates, sorted by seq (cmp_cand), to merge: the
+ * policy (docs/engine.md, "Partial merges"). A prefix of k is SAFE when
+ * every seq in it is below every seq outside it (the tombstone rule at the
+ * top of this file); k = n always is. It is ENOUGH when what stays sealed
+ * afterwards is at most ratio/2 dead: the trigger then waits for at least
+ * half a full cycle's garbage before the next compaction (each costs two
+ * scans of the whole index on the caller's thread, whatever it merges).
+ * Among safe, enough prefixes: the one that reclaims the most bytes net of
+ * those it copies (dead - live), the shortest on ties. */
+static size_t pick_prefix(const struct cand *v, size_t n, double ratio)
+{
+    uint64_t *suffix_min = malloc((n + 1) * sizeof *suffix_min);
+    if (!suffix_min) return n;
+    uint64_t total = 0, dead = 0, dead_k = 0, live_k = 0, prefix_max = 0;
+    suffix_min[n] = UINT64_MAX;
+    for (size_t i = n; i-- > 0;) {
+        suffix_min[i] = v[i].lo && v[i].lo < suffix_min[i + 1] ? v[i].lo : suffix_min[i + 1];
+        total += v[i].live + v[i].dead;
+        dead += v[i].dead;
+    }
+    size_t best = n;
+    int64_t best_gain = INT64_MIN;
+    for (size_t k = 1; k <= n; k++) {
+        dead_k += v[k - 1].dead;
+        live_k += v[k - 1].live;
+        if (v[k - 1].hi > prefix_max) prefix_max = v[k - 1].hi;
+        int safe = prefix_max < suffix_min[k];
+        int enough = (double)(dead - dead_k) <= ratio / 2 * (double)(total - dead_k);
+        int64_t gain = (int64_t)dead_k - (int64_t)live_k;
+        if (safe && enough && gain > best_gain) {
+            best = k;
+            best_gain = gain;
+        }
+    }
+    free(suffix_min);
+    return best;
+}
+
+/* Fill c->src: every sealed segment for an explicit request, else the
+ * prefix pick_prefix chooses; in seq order either way, so that the outputs
+ * hold ascending, disjoint seq ranges and later prefixes stay safe. When a
+ * first record cannot be read, every sealed segment in id order (today's
+ * full merge: always safe). 0 or CHALK_ENOMEM. */
+static int choose_sources(chalk_db *db, struct compaction *c, int partial)
+{
+    size_t n = 0, k;
+    struct cand *v = malloc((db->segs.n ? db->segs.n : 1) * sizeof *v);
+    c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
+    if (!v || !c->src) { free(v); return CHALK_ENOMEM; }
+    if (list_candidates(db, v, &n) != 0) {
+        partial = 0;
+        n = 0;
+        for (size_t i = 0; i < db->segs.n; i++)
+            if (db->segs.v[i].id != db->log.seg_id && !db->segs.v[i].doomed)
+                v[n++] = (struct cand){ .id = db->segs.v[i].id };
+    } else {
+        qsort(v, n, sizeof *v, cmp_cand);
+    }
+    k = partial ? pick_prefix(v, n, db->opt.compact_dead_ratio) : n;
+    for (size_t i = 0; i < k; i++) c->src[i] = v[i].id;
+    c->nsrc = k;
+    c->nsealed = n;
+    free(v);
+    return 0;
+}
+
 /* Start a compaction of the sealed segments. seal_active (an explicit
  * request: chalk_compact, the server's BGSAVE/SAVE/BGREWRITEAOF) first rolls
  * the active segment when it holds dead bytes, so that a small data set,
@@ -639,11 +831,8 @@ static int compaction_start(chalk_db *db, int seal_active)
     }
     compaction_reset(c);
     c->explicit_req = seal_active;
-    c->src = malloc((db->segs.n ? db->segs.n : 1) * sizeof *c->src);
-    if (!c->src) return CHALK_ENOMEM;
-    for (size_t i = 0; i < db->segs.n; i++)      /* every sealed segment */
-        if (db->segs.v[i].id != db->log.seg_id)
-            c->src[c->nsrc++] = db->segs.v[i].id;
+    int rc = choose_sources(db, c, !seal_active);
+    if (rc) return rc;
     c->last_result = 0;
     if (c->nsrc == 0) {                          /* nothing sealed: done at once */
         c->ended_ms = db_now_ms();                /* (LASTSAVE still moves) */

@@ -41,6 +41,12 @@ struct seg_info {
     uint64_t live_bytes;       /* bytes of records the index points at */
     uint32_t flags;            /* SEG_F_MERGED */
     int      doomed;           /* compacted away; unlinked once no snapshot needs it */
+    uint64_t seq_lo, seq_hi;   /* lowest / highest seq of its records, 0 = not known:
+                                  exact for merged outputs (compaction.c, recovery);
+                                  a log segment's seq_lo is read from its first
+                                  record when a compaction needs it, and its seq_hi
+                                  may stay 0 (bounded by the next log segment's
+                                  seq_lo: seqs grow along the log) */
     const uint8_t *map;        /* read-only mapping of a sealed segment, or NULL */
     size_t   map_len;
 };

@@ -126,6 +126,24 @@ struct replayed {
     uint32_t    klen;
 };
 
+/* Widen segment seg's seq range (seg_info.seq_lo/seq_hi) to [lo, hi];
+ * lo = 0: no record seen. Compaction chooses its sources by these ranges. */
+struct seq_range { uint64_t lo, hi; };
+
+static void range_add(struct seq_range *r, uint64_t seq)
+{
+    if (!r->lo || seq < r->lo) r->lo = seq;
+    if (seq > r->hi) r->hi = seq;
+}
+
+static void note_seq_range(chalk_db *db, uint32_t seg, const struct seq_range *r)
+{
+    struct seg_info *s = seg_table_find(&db->segs, seg);
+    if (!s || !r->lo) return;
+    if (!s->seq_lo || r->lo < s->seq_lo) s->seq_lo = r->lo;
+    if (r->hi > s->seq_hi) s->seq_hi = r->hi;
+}
+
 static void live_add(chalk_db *db, uint32_t seg, int64_t delta)
 {
     struct seg_info *s = seg_table_find(&db->segs, seg);
@@ -296,6 +314,7 @@ static int scan_segment(struct recovery *rec, struct seg_reader *r, const char *
     struct pending_batch pb = { 0 };
     struct record_view rv;
     struct bad_point bad = { 0 };
+    struct seq_range range = { 0, 0 };         /* of the batches applied */
     uint64_t off, last_seq = 0;
     int rc;
     uint32_t seg = r->header.segment_id;
@@ -308,6 +327,7 @@ static int scan_segment(struct recovery *rec, struct seg_reader *r, const char *
         if ((rc = pending_push(&pb, &rv, off)) != 0) goto out;
         if (!(rv.flags & REC_F_COMMIT)) continue;
         last_seq = rv.seq;
+        range_add(&range, rv.seq);
         if ((rc = apply_batch(rec, &pb, seg)) != 0) goto out;
     }
     if (rc == 0 && pb.n)
@@ -321,6 +341,7 @@ static int scan_segment(struct recovery *rec, struct seg_reader *r, const char *
     *size = r->file_size;
     rc = bad.why ? handle_bad_point(db, r, path, newest, &bad, size) : 0;
 out:
+    note_seq_range(db, seg, &range);           /* what stays: a cut drops only later batches */
     pending_clear(&pb);
     free(pb.v);
     return rc;
@@ -412,12 +433,15 @@ static int read_headers(chalk_db *db, uint32_t *ids, size_t *n,
 static int apply_hint(struct recovery *rec, struct hint_file *hf)
 {
     struct hint_entry he;
+    struct seq_range range = { 0, 0 };
     int rc = 0;
     while (rc == 0 && hint_next(hf, &he)) {
         struct replayed r = { REC_PUT, he.seq, hf->seg_id, he.offset, he.record_size,
                               he.expire_at_ms, he.key, he.klen };
+        range_add(&range, he.seq);
         rc = replay_apply(rec, &r);
     }
+    note_seq_range(rec->db, hf->seg_id, &range);
     return rc;
 }
 
@@ -462,6 +486,7 @@ static int replay_segment(struct recovery *rec, const struct seg_candidate *c, i
 struct hint_cursor {
     struct hint_file  hf;
     struct hint_entry cur;     /* the file's current (smallest unread) entry */
+    struct seq_range  range;   /* of the entries read so far */
 };
 
 static int cursor_less(const struct hint_cursor *a, const struct hint_cursor *b)
@@ -486,6 +511,7 @@ static void heap_down(struct hint_cursor **h, size_t n, size_t i)
 /* Move the top cursor to its next entry; *n shrinks when it is done. */
 static void heap_advance(struct hint_cursor **h, size_t *n)
 {
+    range_add(&h[0]->range, h[0]->cur.seq);   /* every entry leaves through here */
     if (!hint_next(&h[0]->hf, &h[0]->cur)) h[0] = h[--*n];
     heap_down(h, *n, 0);
 }
@@ -598,7 +624,10 @@ static int load_sorted_hints(struct recovery *rec, struct seg_candidate *c, size
     } else {
         for (size_t i = 0; i < made; i++) db_entry_free(db, entries[i]);   /* in no index */
     }
-    for (size_t i = 0; i < nh; i++) hint_close(&cur[i].hf);
+    for (size_t i = 0; i < nh; i++) {
+        note_seq_range(db, cur[i].hf.seg_id, &cur[i].range);
+        hint_close(&cur[i].hf);
+    }
     free(entries);
     free(heap);
     free(cur);

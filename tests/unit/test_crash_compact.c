@@ -20,6 +20,12 @@
  *                         opens after the open: the running engine and the
  *                         reopened store both hold every acknowledged batch
  *                         and nothing else (no loss, no resurrection).
+ *   crash_every_step_partial
+ *                         The same with the automatic trigger, which merges
+ *                         a prefix of the sealed segments (compaction.c,
+ *                         choose_sources), on the first seeds whose
+ *                         reference run merged some but not all of them:
+ *                         no crash point loses or resurrects anything.
  *   crash_in_recovery_after_compaction_crash
  *                         The same, plus a second crash at every op of the
  *                         recovery (removing *.tmp, finishing a committed
@@ -65,13 +71,18 @@ struct fx {
     uint64_t seed;
     struct cm_workload *w;
     char last_log[256];
+    double ratio;             /* 0: explicit chalk_compact; else the trigger */
+    int partial_runs;         /* compactions that merged some, not all, sealed */
 };
 
 static void capture(void *arg, enum chalk_log_level level, const char *msg)
 {
     struct fx *f = arg;
+    size_t merged, sealed;
     if (level >= CHALK_LOG_WARN)
         snprintf(f->last_log, sizeof f->last_log, "%s", msg);
+    else if (sscanf(msg, "compaction: %zu of %zu", &merged, &sealed) == 2 && merged < sealed)
+        f->partial_runs++;
 }
 
 static void options(chalk_options *o, struct fx *f, const struct chalk_vfs *vfs)
@@ -79,7 +90,7 @@ static void options(chalk_options *o, struct fx *f, const struct chalk_vfs *vfs)
     chalk_options_init(o);
     o->fsync = CHALK_FSYNC_ALWAYS;
     o->segment_size = 4096;
-    o->compact_dead_ratio = 0;        /* only the explicit chalk_compact */
+    o->compact_dead_ratio = f->ratio; /* 0: only the explicit chalk_compact */
     o->log = capture;
     o->log_arg = f;
     o->vfs = vfs;
@@ -124,7 +135,11 @@ static void fresh_copy(struct fx *f)
 static int compact_with_writes(chalk_db *db, struct fx *f)
 {
     chalk_batch *b = chalk_batch_new();
-    int acked = PRELOADED, rc = chalk_compact(db);
+    int acked = PRELOADED, rc = CHALK_OK;
+    if (f->ratio > 0)
+        chalk_poll(db);               /* the trigger starts a (partial) merge */
+    else
+        rc = chalk_compact(db);
     assert_true(rc == CHALK_OK || rc == CHALK_EBUSY || rc < 0);
     for (int i = PRELOADED; i < PRELOADED + DURING; i++) {
         assert_int_equal(cm_fill_batch(f->w, i, b), 0);
@@ -254,19 +269,39 @@ static uint64_t compact_crash(struct fx *f, uint64_t step, uint64_t *rec_points)
     return ops;
 }
 
-static void test_crash_every_step(void **state)
+/* Crash at every step of the compaction of COMPACT_SEEDS templates. With
+ * ratio > 0 the trigger compacts, and only seeds whose reference run made
+ * a partial merge count (the first COMPACT_SEEDS such of up to 100). */
+static void crash_every_step(double ratio)
 {
-    int points = 0;
-    for (uint64_t seed = 1; seed <= COMPACT_SEEDS; seed++) {
-        struct fx f = { 0 };
+    int points = 0, seeds = 0;
+    for (uint64_t seed = 1; seeds < COMPACT_SEEDS && seed <= (ratio > 0 ? 100 : COMPACT_SEEDS);
+         seed++) {
+        struct fx f = { .ratio = ratio };
         make_template(&f, seed);
         uint64_t total = compact_crash(&f, 0, NULL);
+        if (ratio > 0 ? f.partial_runs == 0 : f.partial_runs != 0) {
+            assert_true(ratio > 0);       /* chalk_compact merges every sealed segment */
+            drop_template(&f);
+            continue;
+        }
+        seeds++;
         for (uint64_t step = 1; step <= total; step++, points++)
             compact_crash(&f, step, NULL);
         drop_template(&f);
     }
-    print_message("compaction crash points checked: %d\n", points);
-    assert_true(points > 0);
+    print_message("compaction crash points checked: %d, over %d seeds\n", points, seeds);
+    assert_int_equal(seeds, COMPACT_SEEDS);
+}
+
+static void test_crash_every_step(void **state)
+{
+    crash_every_step(0);
+}
+
+static void test_crash_every_step_partial(void **state)
+{
+    crash_every_step(0.5);
 }
 
 /* A compaction crash, then a crash at every op of the recovery from it. */
@@ -422,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_compaction_runs),
         cmocka_unit_test(test_corrupt_hint),
         cmocka_unit_test(test_crash_every_step),
+        cmocka_unit_test(test_crash_every_step_partial),
         cmocka_unit_test(test_crash_in_recovery_after_compaction_crash),
         cmocka_unit_test(test_compaction_io_errors),
         cmocka_unit_test(test_compaction_unlink_errors),
