@@ -30,6 +30,15 @@
  * for hints (the server prefetches pipelined keys with it): it never
  * decides anything about a request, resp_parse does.
  *
+ * Each argument is copied once, out of the query buffer (which moves as it
+ * grows and is reused), into the parser's arena: one block of
+ * RESP_ARENA_SIZE bytes per parser, kept from request to request, so a
+ * small request's arguments cost a memcpy each and no malloc/free (two
+ * malloc + two free per INCR were ~10% of the server's instructions on a
+ * pipelined INCR). An argument that does not fit in what is left of the
+ * arena is malloc'd on its own, and resp_parser_reset frees exactly those
+ * (a pointer outside the arena).
+ *
  * Left out on purpose: Redis's "big argument" trick (reading a large bulk
  * straight into its own buffer to avoid one copy). We copy each argument
  * once; the cost is one memcpy per argument.
@@ -49,6 +58,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +80,29 @@ static int fail(resp_parser *p, const char *msg)
     return RESP_ERROR;
 }
 
+/* Does ptr point into p's arena? (Compared as integers: the arena and a
+ * malloc'd argument are different objects.) */
+static bool in_arena(const resp_parser *p, const char *ptr)
+{
+    uintptr_t a = (uintptr_t)p->arena, x = (uintptr_t)ptr;
+    return p->arena != NULL && x >= a && x < a + RESP_ARENA_SIZE;
+}
+
+/* Room for len bytes and a NUL: in the arena when they fit (8-aligned, as
+ * malloc's would be at least), else malloc'd. NULL when out of memory. */
+static char *arg_space(resp_parser *p, size_t len)
+{
+    if (!p->arena && !(p->arena = malloc(RESP_ARENA_SIZE)))
+        return NULL;
+    size_t need = (len + 1 + 7) & ~(size_t)7;
+    if (len < RESP_ARENA_SIZE && need <= RESP_ARENA_SIZE - p->arena_used) {
+        char *at = p->arena + p->arena_used;
+        p->arena_used += need;
+        return at;
+    }
+    return malloc(len + 1);
+}
+
 /* Append one argument (copied). Grows argv by doubling, from what has
  * arrived, never from the announced count. */
 static int push_arg(resp_parser *p, const char *s, size_t len)
@@ -82,7 +115,7 @@ static int push_arg(resp_parser *p, const char *s, size_t len)
         p->argv = n;
         p->argv_cap = cap;
     }
-    char *copy = malloc(len + 1);
+    char *copy = arg_space(p, len);
     if (!copy)
         return -1;
     if (len)
@@ -100,7 +133,13 @@ static int push_arg(resp_parser *p, const char *s, size_t len)
 static long find_crlf(const char *buf, size_t len)
 {
     size_t scan = len < RESP_INLINE_MAX + 2 ? len : RESP_INLINE_MAX + 2;
-    const char *cr = memchr(buf, '\r', scan);
+    /* A length line is a few digits: its '\r' is found by hand in the
+     * first bytes, without memchr's call and setup (three length lines per
+     * GET, each read by resp_peek and then here). */
+    size_t quick = scan < 16 ? scan : 16, i = 0;
+    while (i < quick && buf[i] != '\r')
+        i++;
+    const char *cr = i < quick ? buf + i : memchr(buf + quick, '\r', scan - quick);
     if (!cr)
         return len > RESP_INLINE_MAX ? -2 : -1;
     if ((size_t)(cr - buf) > RESP_INLINE_MAX)
@@ -259,7 +298,9 @@ size_t resp_peek(const char *buf, size_t len, resp_slice *out, int max, int *arg
 void resp_parser_reset(resp_parser *p)
 {
     for (int i = 0; i < p->argc; i++)
-        free(p->argv[i].ptr);
+        if (!in_arena(p, p->argv[i].ptr))
+            free(p->argv[i].ptr);
+    p->arena_used = 0;
     p->argc = 0;
     p->kind = 0;
     p->args_left = 0;
@@ -271,7 +312,9 @@ void resp_parser_free(resp_parser *p)
 {
     resp_parser_reset(p);
     free(p->argv);
+    free(p->arena);
     p->argv = NULL;
+    p->arena = NULL;
     p->argv_cap = 0;
 }
 

@@ -21,9 +21,15 @@
 enum { RESP_ERROR = -1, RESP_AGAIN = 0, RESP_DONE = 1 };
 
 typedef struct resp_arg {
-    char  *ptr;               /* malloc'd, len bytes plus a NUL */
+    char  *ptr;               /* len bytes plus a NUL, owned by the parser:
+                                 in its arena or malloc'd (resp_parse.c) */
     size_t len;
 } resp_arg;
+
+/* Argument bytes of one request that fit here are copied into the parser's
+ * arena (allocated once, reused by every request) instead of one malloc
+ * each; a bigger request's other arguments are malloc'd. */
+#define RESP_ARENA_SIZE 512
 
 typedef struct resp_limits {
     long long max_bulk;       /* proto-max-bulk-len */
@@ -37,6 +43,8 @@ typedef struct resp_parser {
     int argc;                 /* arguments complete so far */
     int argv_cap;             /* slots allocated (grows as args arrive) */
     resp_arg *argv;
+    char *arena;              /* RESP_ARENA_SIZE bytes once an argument came */
+    size_t arena_used;        /* bytes of it the current request holds */
     char err[128];            /* the error reply text, after RESP_ERROR */
 } resp_parser;
 
@@ -64,7 +72,8 @@ typedef struct resp_slice {
  * (partial, inline, empty or malformed: resp_parse decides what those are). */
 size_t resp_peek(const char *buf, size_t len, resp_slice *out, int max, int *argc);
 
-/* Free the arguments of the last request; ready for the next one. */
+/* Free the arguments of the last request; ready for the next one (the
+ * arena is kept for it). */
 void resp_parser_reset(resp_parser *p);
 /* Free everything (the argv array too). */
 void resp_parser_free(resp_parser *p);

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,69 @@ static void test_peek(void **state)
     }
 }
 
+static bool inside(const resp_parser *p, const char *ptr)
+{
+    uintptr_t a = (uintptr_t)p->arena, x = (uintptr_t)ptr;
+    return p->arena != NULL && x >= a && x < a + RESP_ARENA_SIZE;
+}
+
+/* Arguments go to the parser's arena while they fit, and each request
+ * starts it again (no malloc per argument); an argument that does not fit
+ * is malloc'd on its own, and resp_parser_reset frees exactly those (ASan
+ * and LeakSanitizer catch a free of an arena pointer or a leak). Every
+ * argument keeps its bytes and its NUL, whichever place it is in. */
+static void test_argument_arena(void **state)
+{
+    (void)state;
+    resp_parser p = {0};
+    p.bulk_len = -1;
+    char req[8192], big[RESP_ARENA_SIZE + 1];
+    memset(big, 'B', sizeof big);
+    for (int round = 0; round < 3; round++) {
+        /* a small request: every argument in the arena, from its start */
+        const char *small = "*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$1\r\nv\r\n";
+        size_t used;
+        assert_int_equal(resp_parse(&p, small, strlen(small), &used, &LIM), RESP_DONE);
+        assert_ptr_equal(p.argv[0].ptr, p.arena);
+        for (int i = 0; i < p.argc; i++) {
+            assert_true(inside(&p, p.argv[i].ptr));
+            assert_int_equal(p.argv[i].ptr[p.argv[i].len], '\0');
+        }
+        assert_string_equal(p.argv[1].ptr, "key:1");
+        resp_parser_reset(&p);
+        /* 40 arguments of 20 bytes (24 with their NUL, aligned): the first
+         * 21 fill the arena, the rest are malloc'd; one bigger than the
+         * arena is malloc'd even first */
+        size_t o = (size_t)snprintf(req, sizeof req, "*42\r\n$%zu\r\n", sizeof big);
+        memcpy(req + o, big, sizeof big);
+        o += sizeof big;
+        o += (size_t)snprintf(req + o, sizeof req - o, "\r\n$4\r\nMSET\r\n");
+        for (int i = 0; i < 40; i++)
+            o += (size_t)snprintf(req + o, sizeof req - o, "$20\r\nargument-%011d\r\n", i);
+        assert_int_equal(resp_parse(&p, req, o, &used, &LIM), RESP_DONE);
+        assert_int_equal(used, o);
+        assert_int_equal(p.argc, 42);
+        assert_false(inside(&p, p.argv[0].ptr));
+        assert_memory_equal(p.argv[0].ptr, big, sizeof big);
+        assert_int_equal(p.argv[0].ptr[sizeof big], '\0');
+        assert_true(inside(&p, p.argv[1].ptr));
+        assert_string_equal(p.argv[1].ptr, "MSET");   /* 8 bytes of the arena */
+        int in_arena = 0;
+        for (int i = 2; i < 42; i++) {
+            char want[21];
+            snprintf(want, sizeof want, "argument-%011d", i - 2);
+            assert_int_equal(p.argv[i].len, 20);
+            assert_string_equal(p.argv[i].ptr, want);
+            in_arena += inside(&p, p.argv[i].ptr);
+        }
+        assert_int_equal(in_arena, (RESP_ARENA_SIZE - 8) / 24);
+        assert_false(inside(&p, p.argv[41].ptr));
+        resp_parser_reset(&p);
+    }
+    resp_parser_free(&p);
+    assert_null(p.arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_from_announced_length),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_peek),
+        cmocka_unit_test(test_argument_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
