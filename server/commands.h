@@ -90,6 +90,7 @@ typedef struct command_def {
 typedef struct command {
     const command_def *def;
     char fullname[64];                  /* "get", "config|get" */
+    size_t name_len;                    /* strlen(def->name) */
     uint64_t calls, usec, rejected_calls, failed_calls;
     struct command *subs;               /* sorted by name */
     int nsubs;

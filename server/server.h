@@ -202,6 +202,7 @@ struct server {
 
     struct command *commands;         /* the dispatch table (commands.c) */
     int ncommands;
+    struct command *lookup_last;      /* command_lookup's last answer (commands.c) */
     chalk_batch *scratch;             /* reused by server_put/server_del */
     struct multi_shared *multi;       /* multi.c: WATCHed keys → clients, EXEC state */
     struct pubsub_server *pubsub;     /* pubsub.c: channel → subscribers, patterns */

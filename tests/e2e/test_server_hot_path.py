@@ -139,3 +139,23 @@ def test_pipelined_zadd_prefetch_is_only_a_hint(server):
             "ERR wrong number", 1, b"4", b"9", "ERR wrong number", "OK", "WRONGTYPE", "WRONGTYPE",
             "WRONGTYPE", 1, None, b"1", 1, b"-1.5", 4]
     _pipeline_twice(c, batch, want, ("z", "s"))
+
+
+def test_command_names_and_a_long_pipeline(server):
+    """commands.c's command_lookup answers from its last hit when the name
+    matches it (length and bytes, any case), and prefetch_keys also prepares
+    the request parsed before its look-ahead (networking.c): names of the
+    same length one after another (INCR, DECR), in mixed case, one with a
+    NUL inside, a first request with more arguments than the look-ahead
+    peeks, and 19 two-key hints (HGET with a field, ZSCORE) in one read, get
+    the replies they get one request at a time."""
+    c = server.raw()
+    batch = [("HSET", "h", "f", "1", "g", "2"), ("INCR", "n"), ("DECR", "n"), ("decr", "n"),
+             ("iNcR", "n"), (b"IN\x00R", "n"), ("INCRBY", "n", "5"), ("DECRBY", "n", "2")]
+    want = [2, 1, 0, -1, 0, "ERR unknown command", 5, 3]
+    for i in range(19):                       # 1 + 27 requests, 19 of them 2 keys each
+        batch.append(("HGET", "h", "f") if i % 2 else ("ZSCORE", "z", "m"))
+        want.append(b"1" if i % 2 else None)
+    batch += [("GET", "n"), ("INCR", "n")]
+    want += [b"3", 4]
+    _pipeline_twice(c, batch, want, ("h", "n"))
