@@ -154,6 +154,11 @@ idx_entry *oidx_insert(oidx *o, idx_entry *e, int *err);  /* as hidx_insert */
  * CHALK_ENOMEM (then the index is still empty). */
 int   oidx_bulk_load(oidx *o, idx_entry *const *v, size_t n);
 idx_entry *oidx_remove(oidx *o, const void *key, size_t klen);
+/* Unlink e itself (an entry linked in o, e.g. just unlinked from the hash
+ * index, which shares it): e, or NULL if e is not in o. The same descent
+ * as oidx_remove, but the leaf finds e by its address, so no other
+ * entry's key is loaded there. */
+idx_entry *oidx_remove_entry(oidx *o, idx_entry *e);
 idx_entry *oidx_find(const oidx *o, const void *key, size_t klen);
 size_t oidx_count(const oidx *o);
 /* The number of entries whose key is < key (so, if key is in the index, its

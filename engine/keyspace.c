@@ -224,7 +224,7 @@ int db_index_delete(chalk_db *db, const void *key, size_t klen, uint64_t hash)
     idx_entry *e = hidx_remove(db->h, hash, key, klen);
     if (!e) return 0;
     if (db->snaps) db_snapshot_preserve(db, e);
-    oidx_remove(db->o, key, klen);
+    oidx_remove_entry(db->o, e);                /* the same entry: found by address */
     live_add(db, e->segment_id, -(int64_t)e->record_size);
     db_expiry_update(db, e, 0);
     db_entry_free(db, e);

@@ -875,11 +875,27 @@ static void rebalance(oidx *o, oinner *p, int i)
     p->cnt[li] = total_of(l);
 }
 
-static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen)
+/* Where entry `want` sits in leaf l, found by its address: a pass over
+ * the leaf's pointer array (in cache: prefetch_node loaded the leaf),
+ * where leaf_lower_bound's binary search loads an entry's key per round,
+ * a cache miss each for entries that are nowhere else in cache. n if it
+ * is not there. */
+static int leaf_find_entry(const oleaf *l, const idx_entry *want)
+{
+    int pos = 0;
+    while (pos < l->hdr.n && l->e[pos] != want)
+        pos++;
+    return pos;
+}
+
+/* Remove key (or, when want is not NULL, the entry want, whose key it is)
+ * from n's subtree. */
+static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen,
+                             const idx_entry *want)
 {
     if (n->leaf) {
         oleaf *l = AS_LEAF(n);
-        int pos = leaf_lower_bound(l, key, klen);
+        int pos = want ? leaf_find_entry(l, want) : leaf_lower_bound(l, key, klen);
         if (pos == n->n || cmp_entry(l->e[pos], key, klen) != 0)
             return NULL;
         idx_entry *e = l->e[pos];
@@ -889,7 +905,7 @@ static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen)
     }
     oinner *p = AS_INNER(n);
     int i = inner_child(p, key, klen);
-    idx_entry *e = remove_rec(o, p->child[i], key, klen);
+    idx_entry *e = remove_rec(o, p->child[i], key, klen, want);
     if (e == NULL)
         return NULL;
     p->cnt[i]--;                              /* rebalance recounts what it moves */
@@ -900,9 +916,9 @@ static idx_entry *remove_rec(oidx *o, onode *n, const void *key, size_t klen)
     return e;
 }
 
-idx_entry *oidx_remove(oidx *o, const void *key, size_t klen)
+static idx_entry *remove_top(oidx *o, const void *key, size_t klen, const idx_entry *want)
 {
-    idx_entry *e = remove_rec(o, o->root, key, klen);
+    idx_entry *e = remove_rec(o, o->root, key, klen, want);
     if (e == NULL)
         return NULL;
     if (!o->root->leaf && o->root->n == 1) { /* a root with one child: drop a level */
@@ -914,6 +930,16 @@ idx_entry *oidx_remove(oidx *o, const void *key, size_t klen)
     o->count--;
     o->mods++;
     return e;
+}
+
+idx_entry *oidx_remove(oidx *o, const void *key, size_t klen)
+{
+    return remove_top(o, key, klen, NULL);
+}
+
+idx_entry *oidx_remove_entry(oidx *o, idx_entry *e)
+{
+    return remove_top(o, e->key, e->klen, e);
 }
 
 /* ---- iterators --------------------------------------------------------- */

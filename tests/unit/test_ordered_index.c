@@ -136,6 +136,41 @@ static void test_basics_and_binary_keys(void **state)
     oidx_free(o);
 }
 
+/* oidx_remove_entry finds the entry by its address in a multi-level tree
+ * (the engine's deletes: the hash index hands over the shared entry): it
+ * removes exactly that entry, front, middle and back of leaves, keeps the
+ * invariants, and a different entry with the same key is not there. */
+static void test_remove_entry(void **state)
+{
+    enum { N = 5000 };
+    oidx *o = oidx_new();
+    idx_entry **e = calloc(N, sizeof(*e));
+    for (uint64_t i = 0; i < N; i++) {
+        e[i] = entry_num(i);
+        oidx_insert(o, e[i], NULL);
+    }
+    idx_entry *twin = entry_num(17);               /* same key as e[17] */
+    assert_null(oidx_remove_entry(o, twin));
+    assert_int_equal(oidx_count(o), N);
+    free(twin);
+    for (uint64_t i = 0; i < N; i += 3) {          /* a third, spread out */
+        assert_ptr_equal(oidx_remove_entry(o, e[i]), e[i]);
+        assert_null(oidx_find(o, e[i]->key, e[i]->klen));
+        free(e[i]);
+        e[i] = NULL;
+    }
+    assert_int_equal(oidx_check_invariants(o), 0);
+    for (uint64_t i = 0; i < N; i++)               /* the rest, in order (LPOP) */
+        if (e[i] != NULL) {
+            assert_ptr_equal(oidx_remove_entry(o, e[i]), e[i]);
+            free(e[i]);
+        }
+    assert_int_equal(oidx_count(o), 0);
+    assert_int_equal(oidx_check_invariants(o), 0);
+    oidx_free(o);
+    free(e);
+}
+
 /* ---- the model test ----------------------------------------------------- */
 
 #define MODEL_KEYS 50000
@@ -830,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_insert_enomem_changes_nothing), /* first: a heap without holes */
         cmocka_unit_test(test_insert_enomem_two_nodes),
         cmocka_unit_test(test_basics_and_binary_keys),
+        cmocka_unit_test(test_remove_entry),
         cmocka_unit_test(test_model_random),
         cmocka_unit_test(test_abbreviated_keys_tie),
         cmocka_unit_test(test_model_bulk_then_churn),
