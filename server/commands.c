@@ -238,6 +238,9 @@ static void reply_unknown(client *c)
 static bool looks_like_http(client *c)
 {
     const resp_arg *name = &c->argv[0];
+    char first = name->len ? (char)(name->ptr[0] | 0x20) : 0;   /* lower case for letters */
+    if (first != 'p' && first != 'h' && first != 'g')
+        return false;                      /* every command but a few: no compare at all */
     if (arg_is(name, "post") || arg_is(name, "host:"))
         return true;
     return c->argc == 3 && arg_is(name, "get") && strncmp(c->argv[2].ptr, "HTTP/", 5) == 0;

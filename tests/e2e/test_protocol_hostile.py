@@ -208,6 +208,19 @@ def test_http_request_is_logged_and_closed(srv, request_bytes):
     alive(srv)
 
 
+@pytest.mark.parametrize("first_line", [b"POST / HTTP/1.1\r\n", b"post /x\r\n", b"Host: example.com\r\n",
+                                        b"*2\r\n$5\r\nHOST:\r\n$1\r\nx\r\n"])
+def test_http_first_line_alone_closes_without_a_reply(srv, first_line):
+    """commands.c's looks_like_http on its own: each of its words, in either
+    case, inline or multibulk, closes the connection before any reply (no
+    "-ERR unknown command"), as Redis does."""
+    s = connect(srv)
+    s.sendall(first_line)
+    assert read_until_closed(s) == b""
+    s.close()
+    alive(srv)
+
+
 def test_connect_close_cycles_leak_nothing(srv):
     fds_before, rss_before = srv.fd_count(), srv.rss_kb()
     for _ in range(10000):
