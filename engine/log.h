@@ -129,7 +129,9 @@ int  log_reserve_callback(struct log *lg);
 void log_add_callback(struct log *lg, chalk_commit_cb cb, void *arg);
 size_t log_pending_bytes(const struct log *lg);
 
-/* Hand pending to the backend if nothing is in flight. Non-blocking. */
+/* Hand pending to the disk if nothing is in flight: to the backend when it
+ * needs an fdatasync, else pwrite'd at once (buffered: it never waits for
+ * the disk, see log.c). Never blocks on an fdatasync. */
 void log_flush(struct log *lg);
 /* Queue an fdatasync-only group (EVERYSEC's tick, chalk_sync). */
 int  log_request_sync(struct log *lg);
