@@ -116,10 +116,10 @@ void hidx_prefetch(const hidx *h, uint64_t hash);
  * overlapping several such misses is what pays. A hint only. */
 void hidx_prefetch_entry(const hidx *h, uint64_t hash);
 /* The third step, for a caller whose entries have had time to arrive: the
- * first entry of the key's chain if the filter allows the key and the
- * entry's cached hash is this one, else NULL. No key comparison, no
- * resize step: a guess for a hint (chalk_key_prefetch_record), never an
- * answer; a key further down its chain gives NULL. */
+ * first entry of the key's chain, as far as the links' filter bits allow
+ * the key, whose cached hash is this one (the end of its key is prefetched),
+ * else NULL. No key comparison, no resize step: a guess for a hint
+ * (chalk_key_prefetch_record), never an answer. */
 const idx_entry *hidx_peek_entry(const hidx *h, uint64_t hash);
 /* Unlink and return the entry with this key, or NULL. */
 idx_entry *hidx_remove(hidx *h, uint64_t hash, const void *key, size_t klen);
