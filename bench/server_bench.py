@@ -359,8 +359,19 @@ def ratio(s, base):
     return None
 
 
+# The goals the verdict lines judge against (issues 4 and 6).
+GOALS = (0.8, 1.0, 1.5)
+
+
 def fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}×"
+    """Two decimals, or three (cut, not rounded) where two would round up to
+    a goal the value is below: 0.998 shows as 0.998×, never as a passing
+    1.00× beside a verdict line that counts it as a miss."""
+    if r is None:
+        return "-"
+    if any(r < g <= round(r, 2) for g in GOALS):
+        return f"{math.floor(r * 1000) / 1000:.3f}×"
+    return f"{r:.2f}×"
 
 
 def cpu_of(s):
@@ -430,10 +441,9 @@ def cpu_table(out, rows, chalks):
 
 def below_goal(cells, goal):
     """'label (ratio×)' for every measured cell under goal; cut, not rounded,
-    to three decimals where two would round up to the goal: 0.9996 shows as
+    to three decimals where two would round up to a goal (fmt_ratio): 0.9996 shows as
     0.999, never as a passing 1.00."""
-    return [f"{label} ({math.floor(r * 1000) / 1000:.3f}×)" if round(r, 2) >= goal
-            else f"{label} ({r:.2f}×)" for label, r in cells if r is not None and r < goal]
+    return [f"{label} ({fmt_ratio(r)})" for label, r in cells if r is not None and r < goal]
 
 
 def cpu_evidence(cpu_cells):

@@ -161,6 +161,23 @@ def test_server_rows_have_ratio_or_reason(server_run):
     assert not [p for p in out.iterdir() if p.name.startswith("chalk-server-bench-")]
 
 
+def test_ratio_cells_never_round_up_to_a_goal():
+    """A table cell just below a goal shows three decimals, so it cannot
+    read as a pass (0.998 is not "1.00×"); other cells keep two."""
+    sys.path.insert(0, BENCH)
+    try:
+        import server_bench as sb
+    finally:
+        sys.path.remove(BENCH)
+    assert sb.fmt_ratio(0.998) == "0.998×"
+    assert sb.fmt_ratio(0.7951) == "0.795×"
+    assert sb.fmt_ratio(1.4996) == "1.499×"
+    assert sb.fmt_ratio(1.0) == "1.00×"
+    assert sb.fmt_ratio(0.97) == "0.97×"
+    assert sb.fmt_ratio(1.004) == "1.00×"
+    assert sb.fmt_ratio(None) == "-"
+
+
 def test_server_targets_list_every_row_below():
     """The verdict lines name every row under its goal (none cut off), show
     three decimals where two would round up to the goal, and issue 6's line
