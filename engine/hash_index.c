@@ -457,11 +457,8 @@ const idx_entry *hidx_peek_entry(const hidx *h, uint64_t hash)
 {
     unsigned bit = key_bit(hash);
     for (int t = 0; t < 2 && h->table[t] != NULL; t++) {
-        if (t == 0 && moved(h, hash))
-            continue;                         /* that bucket went to table 1 */
-        const idx_entry *link = h->table[t][slot_of(h, t, hash)];
-        for (; (tag_of(link) & bit) != 0; link = ptr_of(link)->hnext) {
-            const idx_entry *e = ptr_of(link);
+        for (const idx_entry *e = filtered_head(h, t, hash); e != NULL;
+             e = (tag_of(e->hnext) & bit) ? ptr_of(e->hnext) : NULL) {
             if (e->hash != hash)
                 continue;
             if (e->klen > 0)
