@@ -441,16 +441,13 @@ static void prefetch_keys(client *c)
         if (argc >= 2)
             narg[nreq++] = argc < CMD_PREFETCH_ARGS ? argc : CMD_PREFETCH_ARGS;
     }
-    const command *cmd = NULL;
     chalk_key kk[2 * (PREFETCH_AHEAD + 1)];  /* hash and length only: the bytes are freed */
     bool record[2 * (PREFETCH_AHEAD + 1)];   /* the command reads kk[i]'s record */
     const int kmax = (int)(sizeof kk / sizeof kk[0]);
     int nk = 0;
     for (int i = 0; i < nreq && nk < kmax; i++) {
         const resp_slice *name = &arg[i][0], *key = &arg[i][1];
-        if (i == 0 || name->len != arg[i - 1][0].len ||
-            memcmp(name->ptr, arg[i - 1][0].ptr, name->len) != 0)
-            cmd = command_lookup(name->ptr, name->len);  /* once per run of one name */
+        const command *cmd = command_lookup(name->ptr, name->len);  /* its last answer: cheap */
         ks_buf ek;                     /* the engine key, never malloc'd here */
         if (!cmd || cmd->def->first_key != 1 || cmd->nsubs != 0 ||
             key->len > sizeof ek.small - KS_HDR || ks_key(&ek, c->db, key->ptr, key->len) < 0)
